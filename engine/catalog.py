@@ -1,0 +1,95 @@
+"""Where built-in connectors, profiles and example data live, and loading them by name or path.
+
+In a wheel they ship inside the package (engine/_builtin/...); in a source checkout they are the
+top-level folders of the repository.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from engine.connector import ConnectorSpec, reference_problems
+from engine.errors import LoadError
+from engine.loader import Loaded, load_model
+from engine.profile import Profile
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_dir(kind: str) -> Path:
+    """The folder of built-in `connectors`, `profiles` or `examples`."""
+    shipped = _PACKAGE / "_builtin" / kind
+    return shipped if shipped.is_dir() else _PACKAGE.parent / kind
+
+
+def connector_names() -> list[str]:
+    return sorted(p.stem for p in builtin_dir("connectors").glob("*.yaml"))
+
+
+def load_connector(name_or_path: str, relative_to: Path | None = None) -> Loaded[ConnectorSpec]:
+    """A built-in connector by name (`hubspot`) or a connector file by path."""
+    path = resolve_connector_path(name_or_path, relative_to)
+    return load_model(path, ConnectorSpec, reference_problems)
+
+
+def resolve_connector_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+    if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
+        path = Path(name_or_path)
+        if not path.is_absolute() and relative_to is not None:
+            path = relative_to / path
+        return path
+    path = builtin_dir("connectors") / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(connector_names())
+        raise LoadError(None, f"no built-in connector named {name_or_path!r}; built-in: {known}")
+    return path
+
+
+@dataclass
+class ProfileBundle:
+    """A loaded profile with its loaded connector."""
+
+    profile: Loaded[Profile]
+    connector: Loaded[ConnectorSpec]
+
+
+def load_profile(path: Path) -> ProfileBundle:
+    profile = load_model(path, Profile)
+    try:
+        connector = load_connector(profile.model.connector, relative_to=path.parent)
+    except LoadError as exc:
+        if exc.position is None:  # the connector could not be found at all: point at the profile key
+            message = f"connector {exc.path}: {exc.message}" if exc.path else exc.message
+            raise LoadError(profile.position(("connector",)), message) from None
+        raise
+    return ProfileBundle(profile, connector)
+
+
+def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str], base_url: str) -> dict[str, str]:
+    """Spec defaults, then the profile's values. A setting marked `follows_base_url` (the app host a
+    record opens in) and left unset by the profile takes the root of a base URL other than the spec's (a
+    customer's own instance). On a loopback base URL, a local emulator that plays every service of the
+    CRM (API, sign-in, record pages), every URL-valued setting points at that emulator."""
+    values = {name: s.default or "" for name, s in connector.connection.items()}
+    values.update(profile_values)
+    url = httpx.URL(base_url)
+    root = f"{url.scheme}://{url.netloc.decode()}"
+    if is_loopback(url.host):
+        return {k: root if v.startswith(("http://", "https://")) else v for k, v in values.items()}
+    if base_url.rstrip("/") != connector.base_url.rstrip("/"):
+        values.update({name: root for name, s in connector.connection.items()
+                       if s.follows_base_url and name not in profile_values})
+    return values
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,308 @@
+"""The command line: the contract in ../shared/DESIGN.md. Names, flags and JSON keys are fixed.
+
+Exit codes: 0 all well; 1 findings (validation errors, records that failed); 2 bad usage or an
+unreadable or malformed file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.catalog import connector_names, load_connector, load_profile
+from engine.connector import ConnectorSpec
+from engine.errors import CrmsyncError
+from engine.profile import Profile
+from engine.validate import Finding, validate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="crmsync: a declarative CRM integration engine.")
+sandbox_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Local emulators of the CRMs' APIs.")
+app.add_typer(sandbox_app, name="sandbox")
+
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class PlanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+class SchemaKind(str, Enum):
+    connector = "connector"
+    profile = "profile"
+
+
+class Crm(str, Enum):
+    salesforce = "salesforce"
+    hubspot = "hubspot"
+    dynamics = "dynamics"
+
+
+def fail(error: CrmsyncError) -> typer.Exit:
+    """Print a user-facing error (never a traceback) and give its exit code."""
+    err.print(str(error), markup=False, highlight=False)
+    return typer.Exit(error.exit_code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@app.command()
+def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
+    """The built-in connectors and their objects."""
+    rows = []
+    try:
+        for name in connector_names():
+            spec = load_connector(name).model
+            rows.append(_connector_row(spec))
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    if fmt is TableOrJson.json:
+        print_json(rows)
+        return
+    table = Table("connector", "label", "api", "objects")
+    for row in rows:
+        table.add_row(row["name"], row["label"], row["api_version"],
+                      ", ".join(f"{o['name']} ({o['fields']} fields)" for o in row["objects"]))
+    out.print(table)
+
+
+def _connector_row(spec: ConnectorSpec) -> dict[str, Any]:
+    return {"name": spec.name, "label": spec.label, "api_version": spec.api_version,
+            "objects": [{"name": name, "api_name": obj.api_name, "fields": len(obj.fields),
+                         "identity_keys": list(obj.identity_keys), "relations": list(obj.relations)}
+                        for name, obj in spec.objects.items()]}
+
+
+@app.command("validate")
+def validate_command(
+    profile: Annotated[Path, typer.Argument(help="the profile YAML file")],
+    base_url: Annotated[str | None, typer.Option("--base-url", help="read live metadata from this CRM")] = None,
+    metadata: Annotated[Path | None, typer.Option("--metadata", help="live metadata saved to a file")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """Check a profile (and its connector) before any data is read."""
+    if base_url and metadata:
+        err.print("use --base-url or --metadata, not both")
+        raise typer.Exit(2)
+    try:
+        bundle = load_profile(profile)
+        live = _live_fields(bundle, base_url, metadata)
+        findings = validate(bundle, live)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    errors = [f for f in findings if f.severity == "error"]
+    if fmt is TableOrJson.json:
+        print_json({"profile": str(profile), "connector": bundle.connector.model.name, "valid": not errors,
+                    "findings": [f.as_dict() for f in findings]})
+    else:
+        _print_findings(profile, findings)
+    raise typer.Exit(1 if errors else 0)
+
+
+def _live_fields(bundle: Any, base_url: str | None, metadata: Path | None) -> dict[str, Any]:
+    if not base_url and not metadata:
+        return {}
+    from engine.metadata import live_fields  # reading a CRM's metadata is the dry-run's job
+
+    return live_fields(bundle, base_url=base_url, metadata_file=metadata)
+
+
+def _print_findings(profile: Path, findings: list[Finding]) -> None:
+    n_err = sum(f.severity == "error" for f in findings)
+    for f in findings:  # names and messages come from the user's files: never read as markup
+        style = "red" if f.severity == "error" else "yellow"
+        what = escape(".".join(p for p in (f.stream, f.field) if p))
+        out.print(f"{escape(f.where)}: [{style}]{f.severity}[/] [bold]{what}[/]: {escape(f.message)} "
+                  f"[dim]({f.code})[/]", highlight=False)
+    verdict = "[red]invalid[/]" if n_err else "[green]valid[/]"
+    out.print(f"{escape(str(profile))}: {verdict} — {n_err} error(s), {len(findings) - n_err} warning(s)",
+              highlight=False)
+
+
+@app.command()
+def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile")]) -> None:
+    """JSON Schema of a connector spec or a profile, to stdout."""
+    model = ConnectorSpec if kind is SchemaKind.connector else Profile
+    document = model.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = f"crmsync {kind.value}"
+    print_json(document)
+
+
+StateDir = Annotated[Path | None, typer.Option("--state-dir", help="default .crmsync/ or $CRMSYNC_HOME")]
+CredentialsFile = Annotated[Path | None, typer.Option("--credentials", help="JSON file of client_id, "
+                                                      "client_secret, refresh_token or access_token")]
+
+
+@app.command()
+def plan(
+    profile: Annotated[Path, typer.Argument(help="the profile YAML file")],
+    source: Annotated[Path, typer.Option("--source", help="folder of source files (<stream>.jsonl or .csv)")],
+    base_url: Annotated[str | None, typer.Option("--base-url", help="consult this CRM (reads only)")] = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format")] = PlanFormat.table,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the report here")] = None,
+    state_dir: StateDir = None,
+    credentials: CredentialsFile = None,
+) -> None:
+    """Dry-run: what a push would do, record by record, and every request it would send."""
+    from engine.dryrun import dry_run
+    from engine.report import html_report, print_plan
+
+    if fmt is PlanFormat.html and out_file is None:
+        err.print("--format html needs --out FILE")
+        raise typer.Exit(2)
+    try:
+        result = dry_run(profile, source, base_url=base_url, state_dir=state_dir, credentials_file=credentials)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    if fmt is PlanFormat.html:
+        out_file.write_text(html_report(result), encoding="utf-8")  # type: ignore[union-attr]
+        err.print(f"wrote {out_file}")
+    elif fmt is PlanFormat.json:
+        text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        if out_file:
+            out_file.write_text(text, encoding="utf-8")
+            err.print(f"wrote {out_file}")
+        else:
+            sys.stdout.write(text)
+    else:
+        print_plan(result, out)
+    raise typer.Exit(1 if result.summary()["invalid"] else 0)
+
+
+class LogFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Action(str, Enum):
+    insert = "insert"
+    update = "update"
+
+
+class Result(str, Enum):
+    success = "success"
+    error = "error"
+
+
+@app.command()
+def push(
+    profile: Annotated[Path | None, typer.Argument(help="the profile YAML file")] = None,
+    source: Annotated[Path | None, typer.Option("--source", help="folder of source files")] = None,
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="send exactly a plan saved by `plan --format json --out`")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log)")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+    state_dir: StateDir = None,
+    credentials: CredentialsFile = None,
+) -> None:
+    """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
+    from engine.pushrun import PushRequest, run_push
+
+    if plan_file is None and (profile is None or source is None):
+        err.print("give PROFILE and --source DIR, or --plan PLAN.json")
+        raise typer.Exit(2)
+    request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
+                          as_user=as_user, state_dir=state_dir, credentials_file=credentials,
+                          progress=fmt is TableOrJson.table)
+    try:
+        outcome = run_push(request, console=err)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    if fmt is TableOrJson.json:
+        print_json(outcome.as_dict())
+    else:
+        from engine.pushrun import print_push
+
+        print_push(outcome, out)
+    summary = outcome.summary()
+    raise typer.Exit(1 if summary["failed"] or outcome.stopped else 0)
+
+
+@app.command("log")
+def log_command(
+    since: Annotated[str | None, typer.Option("--since", help="ISO date or time")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO date or time")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who triggered the run")] = None,
+    object_name: Annotated[str | None, typer.Option("--object")] = None,
+    action: Annotated[Action | None, typer.Option("--action")] = None,
+    result: Annotated[Result | None, typer.Option("--result")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="a run id")] = None,
+    fmt: Annotated[LogFormat, typer.Option("--format")] = LogFormat.table,
+    state_dir: StateDir = None,
+) -> None:
+    """The activity log: every operation a push attempted."""
+    from engine.activity import print_log, query_log
+
+    rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
+                     action=action.value if action else None, result=result.value if result else None, run_id=run)
+    print_log(rows, fmt.value, out)
+
+
+@app.command()
+def demo(
+    state_dir: StateDir = None,
+    report: Annotated[Path, typer.Option("--report", help="where to write the HTML dry-run report")] = Path(
+        "crmsync-demo-report.html"),
+) -> None:
+    """The whole job on a local HubSpot sandbox, end to end."""
+    from engine.demo import run_demo
+
+    try:
+        ok = run_demo(out, state_dir=state_dir, report=report)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    raise typer.Exit(0 if ok else 1)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    crm: Annotated[Crm, typer.Argument(help="which CRM to emulate")],
+    port: Annotated[int, typer.Option("--port", help="0 picks a free port")] = 0,
+    seed: Annotated[Path | None, typer.Option("--seed", help="JSON file of {object: [records]}")] = None,
+    latency_ms: Annotated[int, typer.Option("--latency-ms")] = 0,
+    faults: Annotated[str | None, typer.Option("--faults", help="e.g. 5xx=0.05,drop=0.01,seed=7")] = None,
+    tls: Annotated[bool, typer.Option("--tls", help="serve HTTPS with a throwaway local CA")] = False,
+) -> None:
+    """Serve a local emulator of a CRM's API on 127.0.0.1."""
+    from engine import sandbox
+    from engine.sandbox.common import SandboxConfigError, serve_forever
+
+    try:
+        emulator = sandbox.create(crm.value, latency_ms=latency_ms, faults=faults,
+                                  seed=str(seed) if seed else None)
+    except SandboxConfigError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    tls_dir = Path.cwd() / ".crmsync" / "sandbox-tls" if tls else None
+    try:
+        serve_forever(emulator, port=port, tls_dir=tls_dir, announce=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:  # pragma: no cover - the console script calls `app`
+    app()
+
+
+if __name__ == "__main__":  # python -m engine.cli
+    app()

@@ -1,0 +1,36 @@
+"""The dry-run as one call: load the profile, open the link store, consult the CRM when a base URL is
+given (reads only, with live metadata merged over the spec), and make the plan."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from engine.catalog import connection_settings, load_profile
+from engine.client import Credentials, open_client
+from engine.plan import Plan, make_plan
+from engine.store import Store, default_state_dir
+
+
+def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None, state_dir: Path | None = None,
+            credentials_file: Path | None = None) -> Plan:
+    bundle = load_profile(profile_path)
+    store = Store(state_dir or default_state_dir())
+    try:
+        links = store.links(bundle.profile.model.name)
+    finally:
+        store.close()
+    if base_url is None:
+        return asyncio.run(make_plan(bundle, source_dir, links=links))
+    credentials = Credentials.load(credentials_file)
+
+    async def consult() -> Plan:
+        from engine.metadata import fetch_live_fields
+
+        connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
+        async with open_client(bundle.connector.model, base_url, credentials, connection=connection) as client:
+            live = await fetch_live_fields(bundle, client)
+            return await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
+                                   live_fields=live)
+
+    return asyncio.run(consult())

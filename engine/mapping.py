@@ -1,0 +1,199 @@
+"""Map: apply a profile's mappings to source records, giving target values per CRM object.
+
+JSONPaths and templates are compiled once per profile (`compile_profile`), never per record.
+Templates run in Jinja2's sandboxed environment with StrictUndefined: a missing variable is a problem
+on that field, not a silently empty value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.paths import finder, getter
+from engine.profile import ConstantMapping, Mapping, Profile, SourceMapping, StreamSpec
+from engine.read import SourceRecord
+from engine.transforms import TRANSFORMS, TransformError
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    field: str | None
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    stream: str
+    source_id: str
+    relation: str
+    required: bool
+
+
+@dataclass(slots=True)
+class MappedRecord:
+    stream: str
+    source_id: str
+    object: str
+    where: str
+    values: dict[str, Any] = field(default_factory=dict)  # target field -> value (None: nothing to write)
+    overwrite: dict[str, bool] = field(default_factory=dict)
+    identity: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw values, current first
+    parents: list[ParentRef] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skip_reason: str | None = None
+
+
+Extractor = Callable[[dict[str, Any]], Any]
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.globals.pop("range", None)  # no unbounded loops from a profile
+    return env
+
+
+def path_extractor(path: str) -> Extractor:
+    """A compiled JSONPath: one match gives the value, several give a list, none gives None."""
+    get = getter(path)
+    if get is not None:
+        return get
+    find = finder(path)
+    one_is_a_list = "[*]" in path
+
+    def extract(data: dict[str, Any]) -> Any:
+        found = find(data)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 and not one_is_a_list else found
+
+    return extract
+
+
+@dataclass
+class CompiledField:
+    target: str
+    mapping: Mapping
+    produce: Extractor
+    transform: Callable[[Any], Any] | None = None  # the mapping's transform, bound to its arguments
+
+    def __post_init__(self) -> None:
+        spec = self.mapping.transform
+        if spec is not None and self.transform is None:
+            named = TRANSFORMS.get(spec.name)
+            self.transform = named.bind(**spec.args) if named else lambda value: TRANSFORMS[spec.name](value)
+
+
+@dataclass
+class CompiledStream:
+    name: str
+    spec: StreamSpec
+    id_of: Extractor
+    fields: list[CompiledField]
+    identity: dict[str, list[Extractor]]
+    parents: list[tuple[Any, Extractor]]
+    overwrite: dict[str, bool] = field(default_factory=dict)  # target -> may overwrite, for every record
+
+    def __post_init__(self) -> None:
+        self.overwrite = {compiled.target: compiled.mapping.overwrite for compiled in self.fields}
+
+    def map(self, record: SourceRecord) -> MappedRecord:
+        source_id = self.id_of(record.data)
+        mapped = MappedRecord(self.name, str(source_id) if source_id is not None else f"@{record.where}",
+                              self.spec.object, record.where)
+        if record.error:
+            mapped.problems.append(Problem(None, "unreadable", f"{record.where}: {record.error}"))
+            return mapped
+        if source_id is None:
+            mapped.problems.append(Problem(None, "no_source_id", f"{record.where}: no id at {self.spec.id}"))
+        mapped.overwrite = dict(self.overwrite)
+        data, values = record.data, mapped.values
+        for compiled in self.fields:  # runs for every field of every record: kept inline
+            try:
+                value = compiled.produce(data)
+                if value is not None and compiled.transform is not None:
+                    value = compiled.transform(value)
+                values[compiled.target] = value
+            except (TransformError, jinja2.TemplateError) as exc:
+                _field_problem(mapped, compiled, exc)
+        for part, extractors in self.identity.items():
+            mapped.identity[part] = _flatten([extract(record.data) for extract in extractors])
+        for parent, extract in self.parents:
+            parent_id = extract(record.data)
+            if parent_id not in (None, ""):
+                mapped.parents.append(ParentRef(parent.stream, str(parent_id), parent.relation, parent.required))
+        return mapped
+
+
+def _field_problem(mapped: MappedRecord, compiled: CompiledField, exc: Exception) -> None:
+    if isinstance(exc, TransformError):
+        name = compiled.mapping.transform.name if compiled.mapping.transform else "transform"
+        mapped.problems.append(Problem(compiled.target, f"transform_{name}", f"{_where(mapped, compiled)}"
+                                                                              f"transform {name}: {exc}"))
+    elif isinstance(exc, jinja2.UndefinedError):
+        mapped.problems.append(Problem(compiled.target, "template_undefined",
+                                       f"{_where(mapped, compiled)}template: {exc.message}"))
+    else:
+        mapped.problems.append(Problem(compiled.target, "template_error",
+                                       f"{_where(mapped, compiled)}template: {exc}"))
+
+
+def _where(mapped: MappedRecord, compiled: CompiledField) -> str:
+    return f"{mapped.stream} {mapped.source_id}: {compiled.target}: "
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(v for v in value if v not in (None, ""))
+        elif value not in (None, ""):
+            out.append(value)
+    return out
+
+
+def _producer(mapping: Mapping, env: SandboxedEnvironment) -> Extractor:
+    if isinstance(mapping, SourceMapping):
+        extract = path_extractor(mapping.source)
+        default = mapping.default
+        if default is None:
+            return extract
+        return lambda data: v if (v := extract(data)) is not None else default
+    if isinstance(mapping, ConstantMapping):
+        constant = mapping.value
+        return lambda data: constant
+    template = env.from_string(mapping.template)
+    return lambda data: template.render(**data)
+
+
+def compile_profile(profile: Profile) -> dict[str, CompiledStream]:
+    """Compile every JSONPath and template of a profile once."""
+    env = _environment()
+    compiled = {}
+    for name, spec in profile.streams.items():
+        paths = spec.identity.source
+        compiled[name] = CompiledStream(
+            name=name, spec=spec, id_of=path_extractor(spec.id),
+            fields=[CompiledField(t, m, _producer(m, env)) for t, m in spec.fields.items()],
+            identity={part: [path_extractor(p) for p in ([ps] if isinstance(ps, str) else ps)]
+                      for part, ps in paths.items()},
+            parents=[(p, path_extractor(p.source)) for p in spec.parents],
+        )
+    return compiled
+
+
+def stream_order(profile: Profile) -> list[str]:
+    """Streams with parents after the streams they depend on (broker before its offices)."""
+    from graphlib import TopologicalSorter
+
+    graph = {name: {p.stream for p in spec.parents if p.stream in profile.streams}
+             for name, spec in profile.streams.items()}
+    return list(TopologicalSorter(graph).static_order())

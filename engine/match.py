@@ -1,0 +1,217 @@
+"""Match: find each mapped record's CRM counterpart — first the link store (ids from earlier runs),
+then the CRM by identity key, with batched look-ups rendered from the connector's lookup endpoint.
+
+A dry-run may read the CRM, never write it. Without a CRM (no base URL) the look-ups are rendered but
+not sent, and every record without a link is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.client import CrmClient, body_of
+from engine.connector import ConnectorSpec, IdentityKey, KeyPart
+from engine.errors import CrmsyncError
+from engine.mapping import MappedRecord
+from engine.plugins import first_result
+from engine.render import Request, read_one, read_path, render_lookups
+from engine.store import Link
+
+
+class LookupFailed(CrmsyncError):
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(slots=True)
+class CrmRecord:
+    id: str
+    fields: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Match:
+    """What the CRM holds for one source record."""
+
+    crm_id: str | None = None
+    current: dict[str, Any] | None = None  # None: not known (no CRM consulted)
+    candidates: list[CrmRecord] = field(default_factory=list)
+    linked: bool = False
+
+
+def ref(stream: str, source_id: str) -> str:
+    return f"{stream}/{source_id}"
+
+
+def normalize(connector: ConnectorSpec, object_name: str, part: KeyPart, value: Any) -> list[str]:
+    """The normalised forms of one identity value (a CRM field may hold several, `;`-separated)."""
+    values = value if isinstance(value, list) else [value]
+    if part.normalize == "email":
+        values = [piece for v in values if v is not None for piece in str(v).split(";")]
+    call = first_result("crmsync_normalize_identity")
+    out = []
+    for v in values:
+        norm = call(connector, object_name, part, v) if call else None
+        if norm:
+            out.append(norm)
+    return out
+
+
+def record_identity(connector: ConnectorSpec, record: MappedRecord, key: IdentityKey) -> dict[str, list[str]]:
+    return {part.name: [n for raw in record.identity.get(part.name, [])
+                        for n in normalize(connector, record.object, part, raw)] for part in key.parts}
+
+
+def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord, key: IdentityKey) -> dict[str, set[str]]:
+    return {part.name: {n for f in (part.field, *part.also) for n in normalize(connector, object_name, part,
+                                                                               crm.fields.get(f))}
+            for part in key.parts}
+
+
+def select_fields(connector: ConnectorSpec, object_name: str, key: IdentityKey, targets: list[str]) -> list[str]:
+    obj = connector.objects[object_name]
+    relation_fields = [r.field for r in obj.relations.values() if getattr(r, "field", None)]
+    names = [obj.id_field, *(f for p in key.parts for f in (p.field, *p.also)), *targets, *relation_fields]
+    return list(dict.fromkeys(names))
+
+
+@dataclass
+class StreamLookup:
+    """The look-ups of one stream: requests to send and how to read them."""
+
+    object: str
+    key: IdentityKey
+    requests: list[Request]
+
+
+def plan_lookups(connector: ConnectorSpec, records: list[MappedRecord], key: IdentityKey,
+                 targets: list[str], base_url: str) -> StreamLookup:
+    identities = [record_identity(connector, r, key) for r in records]
+    return lookups_for(connector, records[0].object, identities, key, targets, base_url)
+
+
+def lookups_for(connector: ConnectorSpec, object_name: str, identities: Iterable[dict[str, list[str]]],
+                key: IdentityKey, targets: list[str], base_url: str) -> StreamLookup:
+    """The look-ups of the records whose normalised identities are given, by the key's first part."""
+    first = key.parts[0]
+    values = sorted({v for identity in identities for v in identity[first.name]})
+    select = select_fields(connector, object_name, key, targets)
+    requests = render_lookups(connector, object_name, first.field, values, select, key.match == "contains",
+                              base_url) if values else []
+    return StreamLookup(object_name, key, requests)
+
+
+async def run_lookups(connector: ConnectorSpec, lookup: StreamLookup, client: CrmClient) -> list[CrmRecord]:
+    """Send every look-up (following pages) and return the CRM records found."""
+    results = await asyncio.gather(*(_fetch_all(connector, lookup.object, req, client) for req in lookup.requests))
+    seen: dict[str, CrmRecord] = {}
+    for batch in results:
+        for record in batch:
+            seen[record.id] = record
+    return list(seen.values())
+
+
+async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Request, client: CrmClient) -> list[CrmRecord]:
+    endpoint = connector.objects[object_name].endpoints.get("lookup") or connector.endpoints.lookup
+    spec = endpoint.response
+    found: list[CrmRecord] = []
+    url, body = request.url, request.body
+    for _ in range(10_000):  # a bound on pages, far above any look-up's need
+        sent = await client.send(request.method, url, headers=request.headers, body=body, kind="lookup",
+                                 safe_to_repeat=True)
+        if sent.response is None:
+            raise LookupFailed(f"look-up of {object_name} failed: {sent.error}")
+        if sent.response.status_code >= 400:
+            data = body_of(sent.response)
+            message = read_one(data, connector.errors.body.message) or str(data)[:300]
+            raise LookupFailed(f"look-up of {object_name} refused ({sent.response.status_code}): {message}",
+                               sent.response.status_code)
+        data = sent.response.json()
+        for item in read_path(data, spec.records):
+            fields = read_one(item, spec.fields) if spec.fields else item
+            found.append(CrmRecord(str(read_one(item, spec.id)), dict(fields or {})))
+        nxt = read_one(data, spec.next) if spec.next else None
+        if not nxt:
+            return found
+        if spec.next_kind == "url":
+            url = nxt if str(nxt).startswith("http") else client.base_url_root + str(nxt)
+        elif request.method == "GET":
+            url = _with_query(request.url, spec.cursor_param, str(nxt))
+        else:
+            body = {**(request.body or {}), spec.cursor_param: nxt}
+    raise LookupFailed(f"look-up of {object_name} did not end after 10,000 pages")
+
+
+def _with_query(url: str, key: str, value: str) -> str:
+    import httpx
+
+    return str(httpx.URL(url).copy_set_param(key, value))
+
+
+class CandidateIndex:
+    """CRM records indexed by the normalised values of the key's first part, so finding a source
+    record's candidates costs its own identity values, not a scan of every CRM record."""
+
+    def __init__(self, connector: ConnectorSpec, object_name: str, key: IdentityKey,
+                 crm_records: list[CrmRecord]) -> None:
+        self.key = key
+        self.entries = [(c, crm_identity(connector, object_name, c, key)) for c in crm_records]
+        self.by_value: dict[str, list[int]] = {}
+        first = key.parts[0].name if key.parts else None
+        for position, (_, theirs) in enumerate(self.entries):
+            for value in theirs.get(first, ()) if first else ():
+                self.by_value.setdefault(value, []).append(position)
+
+    def candidates(self, mine: dict[str, list[str]]) -> list[CrmRecord]:
+        """The CRM records sharing a value with `mine` in every part, in the order they came."""
+        if not self.key.parts:
+            return [c for c, _ in self.entries]
+        positions = sorted({p for v in mine[self.key.parts[0].name] for p in self.by_value.get(v, ())})
+        return [self.entries[p][0] for p in positions
+                if all(set(mine[part]) & self.entries[p][1][part] for part in mine)]
+
+
+class Matcher:
+    """Pairs source records with their CRM counterparts, among the CRM records the look-ups returned
+    (`crm_records` None: the CRM was not consulted) and the links of earlier runs."""
+
+    def __init__(self, connector: ConnectorSpec, object_name: str, key: IdentityKey,
+                 crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link]) -> None:
+        self.index = CandidateIndex(connector, object_name, key, crm_records or [])
+        self.consulted = crm_records is not None
+        self.by_id = {c.id: c for c, _ in self.index.entries}
+        self.links = links
+        self.linked_to = {lk.crm_id: (lk.stream, lk.source_id) for lk in links.values()}
+
+    def match(self, stream: str, source_id: str, mine: dict[str, list[str]]) -> Match:
+        """The match of one source record, given its normalised identity (`record_identity`)."""
+        link = self.links.get((stream, source_id))
+        # a CRM record already linked to another source record is not a candidate (a broker's offices
+        # share its domain)
+        candidates = [c for c in self.index.candidates(mine)
+                      if self.linked_to.get(c.id, (stream, source_id)) == (stream, source_id)]
+        match = Match(current={} if self.consulted else None, candidates=candidates)
+        if link is not None:
+            match.crm_id, match.linked = link.crm_id, True
+            linked = self.by_id.get(link.crm_id)
+            if linked is not None:
+                match.current, match.candidates = linked.fields, [linked]
+            elif self.consulted:
+                match.current = None  # linked, but its identity changed in the CRM: values unknown
+        elif len(candidates) == 1:
+            match.crm_id, match.current = candidates[0].id, candidates[0].fields
+        return match
+
+
+def match_records(connector: ConnectorSpec, records: list[MappedRecord], key: IdentityKey,
+                  crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link]) -> dict[str, Match]:
+    """Pair each record with its CRM counterpart; `crm_records` None means the CRM was not consulted."""
+    if not records:
+        return {}
+    matcher = Matcher(connector, records[0].object, key, crm_records, links)
+    return {ref(r.stream, r.source_id): matcher.match(r.stream, r.source_id,
+                                                      record_identity(connector, r, key)) for r in records}

@@ -1,0 +1,454 @@
+"""Plan: say, for every source record, what a push would do and why, and render every request it
+would send. Parents are planned before children, so children can reference them.
+
+    read -> map -> check -> match -> plan -> render        (a dry-run stops here)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gc
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from engine.catalog import ProfileBundle
+from engine.check import check_record, required_fields
+from engine.client import CrmClient
+from engine.connector import (
+    AssociationRelation,
+    BindRelation,
+    ConnectorSpec,
+    FieldRelation,
+    FieldSpec,
+    IdentityKey,
+    KeyPart,
+)
+from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
+from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups
+from engine.plugins import first_result
+from engine.read import read_stream
+from engine.render import Request, render_batches
+from engine.store import Link
+from engine.templating import fill
+from engine.transforms import normalize_domain, normalize_email, normalize_state
+from engine.validate import effective_fields
+
+STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
+
+
+@dataclass(slots=True)
+class Change:
+    field: str
+    current: Any
+    new: Any
+
+
+@dataclass(slots=True)
+class Pending:
+    """A record between check and match: its planned form, and what deciding its status needs."""
+
+    planned: PlannedRecord
+    problems: list[Problem]
+    skip: str | None  # why it cannot be matched (a missing identity part)
+    parents: list[ParentRef]
+    overwrite: dict[str, bool]
+
+
+@dataclass(slots=True)  # slots: a plan holds one per source record
+class PlannedRecord:
+    stream: str
+    source_id: str
+    object: str
+    status: str
+    where: str
+    crm_id: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # wire values to create with
+    identity: dict[str, list[str]] = field(default_factory=dict)
+    parents: list[tuple[str, str, str]] = field(default_factory=list)  # (relation, parent ref, parent crm id or "")
+    ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
+
+    def __post_init__(self) -> None:
+        self.ref = ref(self.stream, self.source_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream, "source_id": self.source_id, "object": self.object, "status": self.status,
+                "crm_id": self.crm_id, "where": self.where,
+                "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
+                "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
+                "candidates": self.candidates}
+
+
+@dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would be the whole plan
+class Plan:
+    profile: str
+    connector: str
+    base_url: str
+    consulted_crm: bool
+    made_at: str
+    records: list[PlannedRecord]
+    lookups: list[Request]
+    writes: list[Request]
+    cost: dict[str, Any]
+    profile_path: str = ""
+    source_dir: str = ""
+
+    def __repr__(self) -> str:
+        return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
+                f"writes={len(self.writes)})")
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(r.status for r in self.records)
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    def as_dict(self) -> dict[str, Any]:
+        from engine.client import redact
+
+        return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
+                "connector": self.connector, "base_url": self.base_url,
+                "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
+                "cost": self.cost, "records": [r.as_dict() for r in self.records],
+                "requests": [{**r.as_dict(), "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
+                             for r in self.lookups + self.writes]}
+
+
+def canonical(part: KeyPart, raw: Any, field_type: str | None = None) -> Any:
+    """The identity value written on create: normalised where the normaliser makes a proper value. A
+    domain kept in a URL field (a CRM without a domain field) is written as https://domain, which the
+    field's URL rule accepts and which normalises back to the same domain."""
+    writers = {"domain": normalize_domain, "email": normalize_email, "state": normalize_state}
+    if raw is None:
+        return None
+    value = writers[part.normalize](raw) if part.normalize in writers else str(raw).strip()
+    if field_type == "url" and part.normalize == "domain" and value:
+        return f"https://{value}"
+    return value
+
+
+def same(current: Any, new: Any) -> bool:
+    if current in (None, "") and new in (None, ""):
+        return True
+    if current in (None, "") or new in (None, ""):
+        return False
+    try:
+        return float(current) == float(new)
+    except (TypeError, ValueError):
+        return str(current).strip() == str(new).strip()
+
+
+def wire(connector: ConnectorSpec, object_name: str, name: str, spec: FieldSpec | None, value: Any) -> Any:
+    if spec is None or value is None:
+        return value
+    serialize = first_result("crmsync_serialize_value")
+    out = serialize(connector, object_name, name, spec, value) if serialize else None
+    return value if out is None else out
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """A plan allocates millions of small objects that all live until it is done and make no reference
+    cycles; the cyclic collector's passes over them cost a quarter to a half of a 100,000-record dry-run
+    (even with its young threshold raised a hundredfold), for nothing to collect. It is paused while
+    planning and resumed after; reference counting frees everything else as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def wire_values(connector: ConnectorSpec, object_name: str, fields: dict[str, FieldSpec],
+                values: dict[str, Any]) -> dict[str, Any]:
+    """`wire` over a record's values that are not empty, the serialising hook resolved once."""
+    serialize = first_result("crmsync_serialize_value")
+    out = {}
+    for name, value in values.items():
+        if value in (None, ""):
+            continue
+        spec = fields.get(name)
+        if serialize is not None and spec is not None:
+            wired = serialize(connector, object_name, name, spec, value)
+            value = value if wired is None else wired
+        out[name] = value
+    return out
+
+
+class Planner:
+    def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
+                 live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> None:
+        self.bundle = bundle
+        self.profile = bundle.profile.model
+        self.connector = bundle.connector.model
+        self.base_url = (base_url or self.connector.base_url).rstrip("/")
+        self.consult = base_url is not None
+        self.links = links
+        self.live = live_fields or {}
+        self.planned: dict[str, PlannedRecord] = {}
+        self.lookups: list[Request] = []
+
+    def stream_names(self) -> list[str]:
+        return stream_order(self.profile)
+
+    def fields(self, object_name: str) -> dict[str, FieldSpec]:
+        return effective_fields(self.connector, self.profile.custom_fields, self.live, object_name)
+
+    async def run(self, source_dir: Path, client: CrmClient | None) -> Plan:
+        with collector_paused():
+            return await self.make(source_dir, client)
+
+    async def make(self, source_dir: Path, client: CrmClient | None) -> Plan:
+        compiled = compile_profile(self.profile)
+        records: list[PlannedRecord] = []
+        for stream in stream_order(self.profile):
+            spec = self.profile.streams[stream]
+            mapped = (compiled[stream].map(r) for r in read_stream(source_dir, stream, spec.file))
+            records += await self.plan_stream(stream, mapped, client)
+        writes = self.render_writes(records)
+        plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
+        plan.cost = estimate_cost(self.connector, plan)
+        plan.profile_path = str(self.bundle.profile.path.resolve())
+        plan.source_dir = str(source_dir.resolve())
+        return plan
+
+    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord],
+                          client: CrmClient | None) -> list[PlannedRecord]:
+        """Each mapped record is checked and turned into its planned form as it is read (so the stream
+        is not held twice); then the look-ups, then each record's status."""
+        spec = self.profile.streams[stream]
+        key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
+        fields = self.fields(spec.object)
+        required = required_fields(fields)
+        # what each mapping may overwrite: the same for every record of the stream (identity fields,
+        # which records add, are never changed on update), so the records' own copies are not kept
+        overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
+        pending = [self.prepare(record, key, fields, required, overwrite) for record in mapped]
+        if not pending:
+            return []
+        matchable = [p for p in pending if not p.problems and p.skip is None]
+        crm_records = None
+        if matchable:
+            lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
+                                 list(spec.fields), self.base_url)
+            self.lookups += lookup.requests
+            if client is not None:
+                crm_records = await run_lookups(self.connector, lookup, client)
+        matcher = Matcher(self.connector, spec.object, key, crm_records, self.links)
+        matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity)
+                   for p in matchable}
+        identity_fields = {part.field for part in key.parts}
+        seen: dict[tuple[str, ...], str] = {}
+        out = []
+        for p in pending:
+            planned = self.decide(p, identity_fields, matches.get(p.planned.ref))
+            self.dedupe(planned, seen)
+            self.resolve_parents(planned, p.parents)
+            self.planned[planned.ref] = planned
+            out.append(planned)
+        return out
+
+    def prepare(self, record: MappedRecord, key: IdentityKey, fields: dict[str, FieldSpec],
+                required: list[str], overwrite: dict[str, bool]) -> Pending:
+        """A mapped record checked, with its identity normalised and its values as sent."""
+        self.add_identity_values(record, key.parts, fields)
+        check_record(record, self.connector, fields, required)
+        planned = PlannedRecord(record.stream, record.source_id, record.object, "net_new", record.where)
+        planned.identity = record_identity(self.connector, record, key)
+        planned.values = wire_values(self.connector, record.object, fields, record.values)
+        skip = None if record.problems else self.skip_reason(record, key.parts)
+        return Pending(planned, record.problems, skip, record.parents, overwrite)
+
+    def add_identity_values(self, record: MappedRecord, parts: list[KeyPart],
+                            fields: dict[str, FieldSpec] | None = None) -> None:
+        for part in parts:
+            raws = record.identity.get(part.name) or []
+            if raws:
+                spec = (fields or {}).get(part.field)
+                record.values[part.field] = canonical(part, raws[0], spec.type if spec else None)
+                record.overwrite[part.field] = False
+
+    def skip_reason(self, record: MappedRecord, parts: list[KeyPart]) -> str | None:
+        for part in parts:
+            if not record.identity.get(part.name):
+                return (f"{record.stream} {record.source_id}: no {part.name}; the identity key needs it to "
+                        f"match the record")
+        return None
+
+    def decide(self, pending: Pending, identity_fields: set[str], match: Match | None) -> PlannedRecord:
+        """The record's status (and changes) once the CRM's answer is known."""
+        planned = pending.planned
+        if pending.problems:
+            planned.status, planned.problems = "invalid", pending.problems
+            return planned
+        if pending.skip or match is None:
+            planned.status = "skipped"
+            planned.notes.append(pending.skip or "not matched")
+            return planned
+        if match.crm_id is None and len(match.candidates) > 1:
+            planned.status = "ambiguous"
+            planned.candidates = [c.id for c in match.candidates]
+            planned.notes.append(f"{len(match.candidates)} {planned.object} records match; choose one and link it")
+            return planned
+        if match.crm_id is None:
+            planned.changes = [Change(k, None, v) for k, v in planned.values.items()]
+            return planned
+        planned.crm_id = match.crm_id
+        planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
+        planned.status = "update" if planned.changes else "synced"
+        if match.current is None:
+            planned.notes.append("the CRM's current values are not known; only fields with overwrite on are written")
+        return planned
+
+    def changes(self, overwrite: dict[str, bool], values: dict[str, Any], match: Match,
+                identity_fields: set[str]) -> list[Change]:
+        out = []
+        for name, new in values.items():
+            if name in identity_fields:
+                continue
+            current = None if match.current is None else match.current.get(name)
+            may_overwrite = overwrite.get(name, False)
+            if match.current is None:
+                if may_overwrite:
+                    out.append(Change(name, None, new))
+            elif current in (None, "") or (may_overwrite and not same(current, new)):
+                if not same(current, new):
+                    out.append(Change(name, current, new))
+        return out
+
+    def dedupe(self, planned: PlannedRecord, seen: dict[tuple[str, ...], str]) -> None:
+        """Two source records with one identity in the same run: the second is skipped, naming the first."""
+        if planned.status not in ("net_new", "update", "synced"):
+            return
+        key = (planned.object, *(f"{k}={v[0] if v else ''}" for k, v in sorted(planned.identity.items())))
+        first = seen.setdefault(key, planned.ref)
+        if first != planned.ref:
+            planned.status, planned.changes = "skipped", []
+            planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")
+
+    def resolve_parents(self, planned: PlannedRecord, parents: list[ParentRef]) -> None:
+        for parent in parents:
+            parent_ref = ref(parent.stream, parent.source_id)
+            target = self.planned.get(parent_ref)
+            link = self.links.get((parent.stream, parent.source_id))
+            crm_id = (target.crm_id if target else None) or (link.crm_id if link else None)
+            pending = target is not None and target.status == "net_new"
+            if crm_id is None and not pending:
+                why = f"parent {parent_ref} is not in the CRM" + (f" ({target.status})" if target else "")
+                if parent.required and planned.status in ("net_new", "update", "synced"):
+                    planned.status, planned.changes = "skipped", []
+                planned.notes.append(why)
+                continue
+            planned.parents.append((parent.relation, parent_ref, crm_id or ""))
+            if planned.status == "net_new":
+                self.add_relation_change(planned, parent.relation, parent_ref, crm_id)
+
+    def add_relation_change(self, planned: PlannedRecord, relation_name: str, parent_ref: str,
+                            crm_id: str | None) -> None:
+        relation = self.connector.objects[planned.object].relations[relation_name]
+        shown = crm_id or f"<id of {parent_ref}>"
+        if isinstance(relation, FieldRelation):
+            planned.changes.append(Change(relation.field, None, shown))
+        elif isinstance(relation, BindRelation):
+            planned.changes.append(Change(f"{relation.property}@odata.bind", None, self.bind_path(relation, shown)))
+        else:
+            planned.notes.append(f"associated with {parent_ref} ({relation_name}) after both exist")
+
+    def bind_path(self, relation: BindRelation, crm_id: str) -> str:
+        target = self.connector.objects[relation.to]
+        return fill(relation.path, {"id": crm_id, "vars": target.vars, "object": target.api_name})
+
+    # ----- render ------------------------------------------------------------------------------
+    def render_writes(self, records: list[PlannedRecord]) -> list[Request]:
+        requests: list[Request] = []
+        for stream in stream_order(self.profile):
+            ours = [r for r in records if r.stream == stream]
+            if not ours:
+                continue
+            object_name = ours[0].object
+            new = [r for r in ours if r.status == "net_new"]
+            creates = [(r.ref, self.create_item(r)) for r in new if self.write_kind(r) == "create"]
+            upserts = [(r.ref, {**self.create_item(r), **self.upsert_context(r)}) for r in new
+                       if self.write_kind(r) == "upsert"]
+            updates = [(r.ref, self.update_item(r)) for r in ours if r.status == "update"]
+            for kind, items in (("create", creates), ("upsert", upserts), ("update", updates)):
+                if items:
+                    requests += render_batches(self.connector, kind, object_name, items, self.base_url)  # type: ignore[arg-type]
+        requests += self.render_associations(records)
+        return requests
+
+    def write_kind(self, record: PlannedRecord) -> str:
+        """How a new record is written: by native upsert on the stream's upsert key when it has a value
+        for it, else by create."""
+        key = self.profile.streams[record.stream].upsert_key
+        return "upsert" if key and record.values.get(key) not in (None, "") else "create"
+
+    def upsert_context(self, record: PlannedRecord) -> dict[str, Any]:
+        key = self.profile.streams[record.stream].upsert_key
+        return {"key_field": key, "key_value": record.values[key]}  # type: ignore[index]
+
+    def create_item(self, record: PlannedRecord) -> dict[str, Any]:
+        fields = {c.field: c.new for c in record.changes}
+        return {"fields": fields, "ref": record.ref}
+
+    def update_item(self, record: PlannedRecord) -> dict[str, Any]:
+        return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
+
+    def render_associations(self, records: list[PlannedRecord]) -> list[Request]:
+        groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        for record in records:
+            if record.status != "net_new":
+                continue
+            for relation_name, parent_ref, parent_id in record.parents:
+                relation = self.connector.objects[record.object].relations[relation_name]
+                if not isinstance(relation, AssociationRelation):
+                    continue
+                to = self.connector.objects[relation.to]
+                item = {"id": record.crm_id or f"<id of {record.ref}>", "to_object": to.api_name,
+                        "to_id": parent_id or f"<id of {parent_ref}>", "type_id": relation.type_id,
+                        "category": relation.category, "ref": record.ref}
+                groups.setdefault((record.object, relation_name), []).append((record.ref, item))
+        requests = []
+        for (object_name, _), items in groups.items():
+            requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
+        return requests
+
+
+def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
+    """Requests by kind and the least time the CRM's published rate limits allow for them."""
+    requests = plan.lookups + plan.writes
+    kinds = Counter(r.kind for r in requests)
+    counts = {"lookups": kinds.get("lookup", 0), "writes": kinds.get("create", 0) + kinds.get("update", 0)
+              + kinds.get("upsert", 0), "associations": kinds.get("associate", 0)}
+    floor = 0.0
+    for rule in connector.limits.rate:
+        n = sum(1 for r in requests if rule.applies(r.kind, httpx.URL(r.url).path))
+        if n:
+            floor = max(floor, max(0, n - rule.requests) / rule.requests * rule.per_seconds)
+    return {"requests": counts, "total_requests": sum(counts.values()), "min_seconds": round(floor, 2),
+            "rate_limits": [rule.describe() for rule in connector.limits.rate]}
+
+
+async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
+                    client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
+                    live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> Plan:
+    planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields)
+    return await planner.run(source_dir, client)
+
+
+def make_plan_sync(bundle: ProfileBundle, source_dir: Path, **options: Any) -> Plan:
+    return asyncio.run(make_plan(bundle, source_dir, **options))
+
+
+__all__ = ["Plan", "PlannedRecord", "Change", "make_plan", "make_plan_sync", "crm_identity"]

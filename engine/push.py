@@ -1,0 +1,528 @@
+"""Send and record: carry out a plan against the CRM, then keep links and the activity log.
+
+Order: streams parents-first; within a stream creates then updates, each in the endpoint's batches;
+associations last, once both ends exist. Before a batch is sent its records are written to the
+journal, so a run killed at any point is reconciled by the next one (which re-plans against the CRM by
+identity: what was created is found and linked, what was not is created). A batch the CRM refuses
+whole because of one input is split until the bad inputs fail alone. A create whose answer was lost
+is never sent blind again: its records are looked up by identity first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from engine.client import AuthStopped, CrmClient, body_of
+from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
+from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
+from engine.plan import Plan, PlannedRecord, Planner, same
+from engine.plugins import hooks
+from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
+from engine.store import Link, Store, now
+from engine.templating import fill
+
+
+@dataclass
+class Outcome:
+    record: PlannedRecord
+    action: str | None  # insert | update | None (nothing sent)
+    result: str  # success | error | unchanged | skipped
+    crm_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    record_url: str | None = None
+    warnings: list[str] = field(default_factory=list)  # written, but not quite as planned
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {"stream": r.stream, "source_id": r.source_id, "object": r.object, "status": r.status,
+                "action": self.action, "result": self.result, "crm_id": self.crm_id, "record_url": self.record_url,
+                "error_code": self.error_code, "error": self.error, "warnings": self.warnings}
+
+
+@dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would hold every outcome
+class PushResult:
+    run_id: str
+    outcomes: list[Outcome]
+    stopped: str | None = None  # why the run stopped early (auth refused)
+    requests_sent: int = 0
+    associations: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
+
+    def summary(self) -> dict[str, int]:
+        s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+        for o in self.outcomes:
+            if o.result == "error":
+                s["failed"] += 1
+            elif o.result == "unchanged":
+                s["unchanged"] += 1
+            elif o.result == "skipped":
+                s["skipped"] += 1
+            elif o.action == "insert":
+                s["created"] += 1
+            elif o.action == "update":
+                s["updated"] += 1
+        return s
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
+                "requests_sent": self.requests_sent, "associations": self.associations,
+                "records": [o.as_dict() for o in self.outcomes]}
+
+
+def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
+    kind = hooks().crmsync_classify_error(connector=connector, status=status, body=body, code=code)
+    if kind:
+        return kind
+    folded = code.casefold() if code else None
+    for cls in connector.errors.classes:
+        if folded is not None and folded in (c.casefold() for c in cls.codes):
+            return cls.kind
+    for cls in connector.errors.classes:
+        if status in cls.statuses:
+            return cls.kind
+    return "validation" if 400 <= status < 500 else "transient"
+
+
+def error_parts(errors: ErrorFields, data: Any) -> tuple[str | None, str]:
+    code = read_one(data, errors.code)
+    message = read_one(data, errors.message)
+    return (str(code) if code not in (None, "") else None,
+            str(message) if message not in (None, "") else json.dumps(data, ensure_ascii=False)[:500])
+
+
+@dataclass
+class Pending:
+    """What finished records have to write to the store, gathered per answered batch."""
+
+    links: list[Link] = field(default_factory=list)
+    journal: list[tuple[str, str, str]] = field(default_factory=list)  # ref, action, state
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+NEW = ("create", "upsert")  # the write kinds that make new records
+
+
+class Pusher:
+    def __init__(self, planner: Planner, client: CrmClient, store: Store, run_id: str, triggered_by: str,
+                 connection: dict[str, str]) -> None:
+        self.planner = planner
+        self.connector = planner.connector
+        self.profile = planner.profile
+        self.client = client
+        self.store = store
+        self.run_id = run_id
+        self.triggered_by = triggered_by
+        self.connection = connection
+        self.ids: dict[str, str] = {}  # ref -> crm id, as records are matched or created
+        self.outcomes: dict[str, Outcome] = {}
+        self.association_counts = {"created": 0, "failed": 0}
+        self.pending = Pending()
+        self.warnings: dict[str, list[str]] = {}
+        self.on_done: Callable[[str], None] | None = None
+
+    # ----- the run -----------------------------------------------------------------------------
+    async def run(self, plan: Plan) -> PushResult:
+        result = PushResult(self.run_id, [])
+        for record in plan.records:
+            if record.crm_id:
+                self.ids[record.ref] = record.crm_id
+        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
+                                                  for r in plan.records if r.crm_id])
+        by_stream: dict[str, list[PlannedRecord]] = {}
+        for record in plan.records:
+            by_stream.setdefault(record.stream, []).append(record)
+        created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
+        try:
+            async with asyncio.TaskGroup() as streams:
+                for stream in self.planner.stream_names():
+                    streams.create_task(self.write_stream(stream, by_stream.get(stream, []), created))
+            await self.associate(plan.records)
+        except* AuthStopped as stop:
+            result.stopped = str(stop.exceptions[0])
+        for record in plan.records:
+            if record.ref not in self.outcomes:
+                self.outcomes[record.ref] = self.unsent(record, result.stopped)
+        result.outcomes = [self.outcomes[r.ref] for r in plan.records]
+        result.associations = self.association_counts
+        return result
+
+    async def write_stream(self, stream: str, records: list[PlannedRecord],
+                           created: dict[str, asyncio.Event]) -> None:
+        """Updates at once; creates once every blocking parent stream has created its records. Parents
+        linked by a separate association, and not required, do not hold a stream back: associations are
+        made after every create."""
+        try:
+            updates = self.write(records, "update", [r for r in records if r.status == "update"])
+            async def creates() -> None:
+                for parent in self.blocking_parents(stream):
+                    await created[parent].wait()
+                new = [r for r in records if r.status == "net_new"]
+                await asyncio.gather(*(self.write(records, kind, [r for r in new if self.planner.write_kind(r) == kind])
+                                       for kind in ("create", "upsert")))
+            await asyncio.gather(updates, creates())
+        finally:
+            created[stream].set()
+
+    def blocking_parents(self, stream: str) -> list[str]:
+        """The parent streams whose creates must finish first: those whose id a new record carries, and
+        those the profile requires."""
+        spec = self.profile.streams[stream]
+        relations = self.connector.objects[spec.object].relations
+        return [p.stream for p in spec.parents if p.stream in self.profile.streams
+                and (p.required or not isinstance(relations[p.relation], AssociationRelation))]
+
+    def unsent(self, record: PlannedRecord, stopped: str | None) -> Outcome:
+        if record.status == "synced":
+            return Outcome(record, None, "unchanged", record.crm_id, record_url=self.record_url(record, record.crm_id))
+        if record.status == "invalid":
+            first = record.problems[0] if record.problems else None
+            return Outcome(record, None, "error", None, first.code if first else "invalid",
+                           "; ".join(p.message for p in record.problems))
+        if record.status in ("net_new", "update") and stopped:
+            return Outcome(record, None, "error", record.crm_id, "stopped", stopped)
+        return Outcome(record, None, "skipped", record.crm_id, error="; ".join(record.notes) or None)
+
+    # ----- writes ------------------------------------------------------------------------------
+    async def write(self, stream_records: list[PlannedRecord], kind: str, records: list[PlannedRecord]) -> None:
+        if not records:
+            return
+        object_name = records[0].object
+        endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
+        assert endpoint is not None
+        if kind in NEW:
+            records = [r for r in records if self.parents_ready(r)]
+        items = [(r.ref, self.item(r, kind)) for r in records]
+        by_ref = {r.ref: r for r in records}
+        self.journal(records, kind)
+        size = endpoint.batch.max if endpoint.batch else 1
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        await asyncio.gather(*(self.send_chunk(kind, object_name, chunk, by_ref, attempt=1) for chunk in chunks))
+        self.flush()
+
+    def parents_ready(self, record: PlannedRecord) -> bool:
+        """A parent planned as new but not created (refused, or lost): a required parent keeps the record
+        from being created; a parent whose id the record carries is noted, and the record is written
+        without the link (a parent linked by association is noted when associations are made)."""
+        specs = {p.relation: p for p in self.profile.streams[record.stream].parents}
+        relations = self.connector.objects[record.object].relations
+        for relation, parent_ref, parent_id in record.parents:
+            if parent_id or parent_ref in self.ids:
+                continue
+            if specs[relation].required:
+                self.finish(record, "create", None, "parent_missing",
+                            f"its parent {parent_ref} was not created, and the profile requires it", {})
+                return False
+            if not isinstance(relations[relation], AssociationRelation):
+                self.warn(record.ref, f"its parent {parent_ref} was not created: written without the link "
+                                      f"({relation})")
+        return True
+
+    def warn(self, ref: str, what: str) -> None:
+        self.warnings.setdefault(ref, []).append(
+            f"{what}; crmsync does not yet link records that already exist, so link it in the CRM once "
+            "the parent is there")
+
+    def item(self, record: PlannedRecord, kind: str) -> dict[str, Any]:
+        fields = {c.field: c.new for c in record.changes if not c.field.endswith("@odata.bind")
+                  and not self.is_relation_field(record, c.field)}
+        if kind == "update":
+            return {"fields": fields, "id": record.crm_id, "ref": record.ref}
+        fields.update(self.relation_values(record))
+        item = {"fields": fields, "ref": record.ref}
+        if kind == "upsert":
+            item.update(self.planner.upsert_context(record))
+        return item
+
+    def is_relation_field(self, record: PlannedRecord, name: str) -> bool:
+        return any(isinstance(r, FieldRelation) and r.field == name
+                   for r in self.connector.objects[record.object].relations.values())
+
+    def relation_values(self, record: PlannedRecord) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for relation_name, parent_ref, parent_id in record.parents:
+            relation = self.connector.objects[record.object].relations[relation_name]
+            crm_id = parent_id or self.ids.get(parent_ref)
+            if crm_id is None:
+                continue
+            if isinstance(relation, FieldRelation):
+                values[relation.field] = crm_id
+            elif isinstance(relation, BindRelation):
+                values[f"{relation.property}@odata.bind"] = self.planner.bind_path(relation, crm_id)
+        return values
+
+    def journal(self, records: list[PlannedRecord], kind: str) -> None:
+        action = "insert" if kind in NEW else "update"
+        with self.store.transaction():
+            self.store.db.executemany(
+                "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                [(self.run_id, r.ref, r.object, action, json.dumps(r.identity), now()) for r in records])
+
+    async def send_chunk(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
+                         by_ref: dict[str, PlannedRecord], attempt: int) -> None:
+        # a chunk never exceeds the batch limit, so it renders as one request
+        [request] = render_batches(self.connector, kind, object_name, items, self.client.base_url)  # type: ignore[arg-type]
+        sent = await self.client.send(request.method, request.url, headers=request.headers, body=request.body,
+                                      kind=kind, safe_to_repeat=kind != "create")
+        try:
+            if sent.response is None or (sent.maybe_applied and kind == "create"):
+                await self.reconcile(kind, object_name, items, by_ref, attempt,
+                                     sent.error or f"HTTP {sent.response.status_code}")  # type: ignore[union-attr]
+            elif sent.response.status_code >= 400:
+                await self.refused(kind, object_name, items, by_ref, attempt, sent.response, request)
+            else:
+                # an upsert sent twice (its first answer lost) finds what its first attempt created
+                self.read_results(kind, object_name, items, by_ref, sent.response, request,
+                                  trust_created=sent.attempts == 1 and attempt == 1)
+        finally:
+            self.flush()
+
+    async def refused(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
+                      by_ref: dict[str, PlannedRecord], attempt: int, response: httpx.Response, request: Request) -> None:
+        data = body_of(response)
+        code, message = error_parts(self.connector.errors.body, data)
+        if isinstance(data, list) and data:  # an error body that is a list of errors
+            code, message = error_parts(self.connector.errors.body, data[0]) if code is None else (code, message)
+        kind_of_error = classify(self.connector, response.status_code, data, code)
+        if kind_of_error == "auth":
+            raise AuthStopped(f"{self.connector.label} refused the access token: {message}")
+        if len(items) > 1 and kind_of_error in ("validation", "duplicate", "not_found"):
+            half = len(items) // 2  # one bad input failed the whole batch: find it by halves
+            await asyncio.gather(self.send_chunk(kind, object_name, items[:half], by_ref, attempt),
+                                 self.send_chunk(kind, object_name, items[half:], by_ref, attempt))
+            return
+        if kind_of_error in ("transient", "rate_limit") and attempt < 3:
+            await self.reconcile(kind, object_name, items, by_ref, attempt, f"HTTP {response.status_code}: {message}")
+            return
+        for ref, item in items:
+            self.finish(by_ref[ref], kind, None, code or str(response.status_code), message, item)
+
+    def read_results(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
+                     by_ref: dict[str, PlannedRecord], response: httpx.Response, request: Request,
+                     trust_created: bool = True) -> None:
+        endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
+        spec = endpoint.response  # type: ignore[union-attr]
+        data = body_of(response) if response.content else None
+        results = read_path(data, spec.records) if spec.records else ([data] if data is not None else [])
+        if spec.order == "key":
+            key_path = fill(spec.key or "", items[0][1])  # an upsert's key may name {key_field}
+            keyed = {str(read_one(r, key_path)): r for r in results}
+            mine = {"create": "ref", "upsert": "key_value", "update": "id"}[kind]
+            paired = [(ref, item, keyed.get(str(item.get(mine)))) for ref, item in items]
+        elif spec.order == "identity":
+            paired = self.pair_by_identity(object_name, items, by_ref, results, spec)
+        else:
+            paired = [(ref, item, results[i] if i < len(results) else None) for i, (ref, item) in enumerate(items)]
+        for ref, item, result in paired:
+            record = by_ref[ref]
+            if result is None and len(items) == 1 and kind == "update" and response.status_code < 300:
+                self.finish(record, kind, record.crm_id, None, None, item)
+                continue
+            if result is None and spec.id_header and len(items) == 1:
+                self.finish(record, kind, self.id_from_header(response, spec), None, None, item)
+                continue
+            if result is None:
+                code, message = self.batch_error_for(data, spec, ref, item)
+                self.finish(record, kind, None, code, message, item)
+                continue
+            ok = read_one(result, spec.success) if spec.success else True
+            errors = read_path(result, spec.errors) if spec.errors and spec.order == "input" else []
+            if ok is False or errors:
+                item_errors = self.connector.errors.item or self.connector.errors.body
+                code, message = error_parts(item_errors, errors[0]) if errors else (None, "refused")
+                self.finish(record, kind, None, code, message, item)
+                continue
+            crm_id = read_one(result, spec.id) if spec.id else None
+            crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
+            created = read_one(result, spec.created) if spec.created and trust_created else None
+            self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
+                        created if isinstance(created, bool) else None)
+
+    def pair_by_identity(self, object_name: str, items: list[tuple[str, dict[str, Any]]],
+                         by_ref: dict[str, PlannedRecord], results: list[Any], spec: Any) -> list[tuple[str, Any, Any]]:
+        """Results in any order: each goes to the one input whose identity it carries."""
+        stream = by_ref[items[0][0]].stream
+        key = self.connector.objects[object_name].identity_keys[self.profile.streams[stream].identity.key]
+        first = key.parts[0].name
+        by_first: dict[str, list[tuple[Any, dict[str, set[str]]]]] = {}
+        for result in results:
+            fields = dict((read_one(result, spec.fields) if spec.fields else result) or {})
+            theirs = crm_identity(self.connector, object_name, CrmRecord("", fields), key)
+            for value in theirs[first]:
+                by_first.setdefault(value, []).append((result, theirs))
+        paired = []
+        for ref, item in items:
+            mine = by_ref[ref].identity
+            candidates = by_first.get(mine[first][0], []) if mine.get(first) else []
+            hits = [r for r, theirs in candidates if all(set(v[:1]) & theirs[p] for p, v in mine.items())]
+            paired.append((ref, item, hits[0] if len(hits) == 1 else None))
+        return paired
+
+    def id_from_header(self, response: httpx.Response, spec: Any) -> str | None:
+        import re
+
+        value = response.headers.get(spec.id_header)
+        if value is None:
+            return None
+        found = re.search(spec.id_pattern, value) if spec.id_pattern else None
+        return found.group(1) if found else value
+
+    def batch_error_for(self, data: Any, spec: Any, ref: str, item: dict[str, Any]) -> tuple[str | None, str]:
+        for error in read_path(data, spec.errors) if spec.errors else []:
+            text = json.dumps(error, ensure_ascii=False)
+            if ref in text or (item.get("id") and str(item["id"]) in text):
+                return error_parts(self.connector.errors.item or self.connector.errors.body, error)
+        return "no_result", "the CRM's answer had no result for this record"
+
+    async def reconcile(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
+                        by_ref: dict[str, PlannedRecord], attempt: int, why: str) -> None:
+        """The answer was lost or the CRM failed: find what was created before sending anything again."""
+        if kind != "create":
+            if attempt < 3:
+                await self.send_chunk(kind, object_name, items, by_ref, attempt + 1)
+            else:
+                for ref, item in items:
+                    self.finish(by_ref[ref], kind, None, "transient", why, item)
+            return
+        found = await self.find_existing(object_name, [by_ref[ref] for ref, _ in items])
+        remaining = []
+        for ref, item in items:
+            if ref in found:
+                self.finish(by_ref[ref], kind, found[ref], None, None, item)
+            else:
+                remaining.append((ref, item))
+        if not remaining:
+            return
+        if attempt >= 3:
+            for ref, item in remaining:
+                self.finish(by_ref[ref], kind, None, "transient", why, item)
+            return
+        await self.send_chunk(kind, object_name, remaining, by_ref, attempt + 1)
+
+    async def find_existing(self, object_name: str, records: list[PlannedRecord]) -> dict[str, str]:
+        """The CRM records these records' lost creates made, if any. A candidate must carry the record's
+        identity and the values it wrote to unique fields (a broker and its office may share domain,
+        city and state), and must not be the CRM record of another source record."""
+        stream = records[0].stream
+        key = self.connector.objects[object_name].identity_keys[self.profile.streams[stream].identity.key]
+        fields = self.planner.fields(object_name)
+        unique = sorted({name for r in records for name in r.values if (f := fields.get(name)) and f.unique})
+        first = key.parts[0].name
+        values = sorted({v for r in records for v in r.identity.get(first, [])})
+        select = select_fields(self.connector, object_name, key, unique)
+        requests = render_lookups(self.connector, object_name, key.parts[0].field, values, select,
+                                  key.match == "contains", self.client.base_url)
+        crm: list[CrmRecord] = []
+        for request in requests:
+            crm += await _fetch_all(self.connector, object_name, request, self.client)
+        indexed = [(c, crm_identity(self.connector, object_name, c, key)) for c in crm]
+        owner = {crm_id: ref for ref, crm_id in self.ids.items()}
+        found = {}
+        for record in records:
+            hits = [c for c, theirs in indexed if all(set(v) & theirs[p] for p, v in record.identity.items())
+                    and owner.get(c.id, record.ref) == record.ref
+                    and all(same(c.fields.get(name), record.values[name]) for name in unique if name in record.values)]
+            if len(hits) == 1:
+                found[record.ref] = hits[0].id
+        return found
+
+    def finish(self, record: PlannedRecord, kind: str, crm_id: str | None, code: str | None, message: str | None,
+               item: dict[str, Any], created: bool | None = None) -> None:
+        """Record one record's outcome. An upsert that the CRM says updated (created: false) found the
+        record already there (written by a run whose answer was lost, or holding our key): an update."""
+        action = "insert" if kind in NEW and created is not False else "update"
+        ok = code is None and message is None and crm_id is not None
+        url = self.record_url(record, crm_id) if ok else None
+        self.outcomes[record.ref] = Outcome(record, action, "success" if ok else "error", crm_id,
+                                            None if ok else (code or "no_id"),
+                                            None if ok else (message or "the CRM returned no id"), url,
+                                            self.warnings.setdefault(record.ref, []))
+        if self.on_done is not None:
+            self.on_done(record.stream)
+        if ok:
+            self.ids[record.ref] = crm_id  # type: ignore[assignment]
+            self.pending.links.append(Link(record.stream, record.source_id, record.object, crm_id))  # type: ignore[arg-type]
+        self.pending.journal.append((record.ref, action, "done" if ok else "failed"))
+        self.pending.entries.append({
+            "at": now(), "run_id": self.run_id, "triggered_by": self.triggered_by, "object": record.object,
+            "action": action, "result": "success" if ok else "error", "crm_id": crm_id, "record_url": url,
+            "error_code": None if ok else (code or "no_id"), "error": None if ok else message,
+            "stream": record.stream, "source_id": record.source_id, "request": item.get("fields")})
+
+    def flush(self) -> None:
+        """Write the finished records' links, journal states and activity rows in one transaction (once
+        per answered batch: a crash before it loses only links, which the next run finds by identity)."""
+        pending, self.pending = self.pending, Pending()
+        if pending.journal:
+            self.store.record_outcomes(self.profile.name, self.run_id, pending.links, pending.journal,
+                                       pending.entries)
+
+    def record_url(self, record: PlannedRecord, crm_id: str | None) -> str | None:
+        template = self.connector.objects[record.object].record_url
+        if not template or not crm_id:
+            return None
+        return fill(template, {**self.connection, "id": crm_id})
+
+    # ----- associations --------------------------------------------------------------------------
+    async def associate(self, records: list[PlannedRecord]) -> None:
+        groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        for record in records:
+            outcome = self.outcomes.get(record.ref)
+            if outcome is None or outcome.action != "insert" or outcome.result != "success":
+                continue
+            for relation_name, parent_ref, parent_id in record.parents:
+                relation = self.connector.objects[record.object].relations[relation_name]
+                to_id = parent_id or self.ids.get(parent_ref)
+                if not isinstance(relation, AssociationRelation):
+                    continue
+                if not to_id:
+                    self.warn(record.ref, f"its parent {parent_ref} was not created: not associated ({relation_name})")
+                    continue
+                item = {"id": outcome.crm_id, "to_object": self.connector.objects[relation.to].api_name,
+                        "to_id": to_id, "type_id": relation.type_id, "category": relation.category, "ref": record.ref}
+                groups.setdefault((record.object, relation_name), []).append((record.ref, item))
+        for (object_name, _), items in groups.items():
+            requests = render_batches(self.connector, "associate", object_name, items, self.client.base_url)
+            sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
+                                                           kind="associate", safe_to_repeat=True) for r in requests))
+            for request, answer in zip(requests, sent, strict=True):
+                ok = answer.response is not None and answer.response.status_code < 300
+                self.association_counts["created" if ok else "failed"] += len(request.refs)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
+               connection: dict[str, str], before_send: Callable[[Plan], None] | None = None,
+               on_done: Callable[[str], None] | None = None) -> tuple[Plan, PushResult]:
+    """Plan against the CRM, then carry the plan out. Runs left open by a crash are closed first: the
+    new plan finds (by identity) what they created, so nothing is created twice."""
+    profile = bundle.profile.model.name
+    for stale in store.unfinished_runs(profile):
+        store.finish_run(stale, "interrupted")
+    run_id = new_run_id()
+    store.start_run(run_id, profile, triggered_by)
+    from engine.metadata import fetch_live_fields
+
+    live = await fetch_live_fields(bundle, client)
+    planner = Planner(bundle, base_url=client.base_url, links=store.links(profile), live_fields=live)
+    plan = await planner.run(source_dir, client)
+    if before_send is not None:
+        before_send(plan)
+    pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
+    pusher.on_done = on_done
+    result = await pusher.run(plan)
+    result.requests_sent = client.sent
+    store.finish_run(run_id, "stopped" if result.stopped else "finished")
+    return plan, result

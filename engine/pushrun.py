@@ -1,0 +1,156 @@
+"""`crmsync push` as one call: credentials, state, connection settings, progress, a saved plan checked
+against the CRM as it is now, and the summary users know ("5 created, 2 updated... see crmsync log")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from engine.catalog import ProfileBundle, connection_settings, load_profile
+from engine.client import Credentials, open_client
+from engine.errors import CrmsyncError, UsageError
+from engine.plan import Plan
+from engine.push import PushResult, push
+from engine.store import Store, default_state_dir
+
+
+@dataclass
+class PushRequest:
+    profile: Path | None
+    source: Path | None
+    plan_file: Path | None = None
+    base_url: str | None = None
+    as_user: str | None = None
+    state_dir: Path | None = None
+    credentials_file: Path | None = None
+    progress: bool = True
+
+
+def load_saved_plan(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not a plan saved by `crmsync plan --format json --out`: {exc}") from None
+    if not isinstance(data, dict) or not {"profile_path", "source_dir", "records"} <= set(data):
+        raise UsageError(f"{path}: not a plan saved by `crmsync plan --format json --out`")
+    return data
+
+
+def restrict_to_saved(plan: Plan, saved: dict[str, Any]) -> None:
+    """Write only what the saved plan said; a record whose plan changed since is re-planned, reported and
+    not written blind."""
+    before = {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
+    for record in plan.records:
+        old = before.get(record.ref)
+        if record.status not in ("net_new", "update"):
+            continue
+        if old is None:
+            record.notes.append("not in the saved plan; not written")
+            record.status = "skipped"
+            continue
+        new_changes = sorted((c.field, json.dumps(c.new, default=str)) for c in record.changes)
+        old_changes = sorted((c["field"], json.dumps(c["new"], default=str)) for c in old.get("changes", []))
+        if old["status"] != record.status or old_changes != new_changes:
+            record.notes.append(f"changed since the plan was made: it was {old['status']}, now {record.status} "
+                                f"with {len(record.changes)} change(s); re-plan and review before writing")
+            record.status = "skipped"
+
+
+class _Progress:
+    """A rich progress bar per stream on a terminal, plain lines otherwise."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self.console = console
+        self.tty = enabled and console.is_terminal
+        self.enabled = enabled
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 console=console, transient=False) if self.tty else None
+        self.tasks: dict[str, Any] = {}
+        self.counts: dict[str, list[int]] = {}
+
+    def start(self, plan: Plan) -> None:
+        totals: dict[str, int] = {}
+        for r in plan.records:
+            if r.status in ("net_new", "update"):
+                totals[r.stream] = totals.get(r.stream, 0) + 1
+        for stream, total in totals.items():
+            self.counts[stream] = [0, total]
+            if self.progress:
+                self.tasks[stream] = self.progress.add_task(stream, total=total)
+        if self.progress:
+            self.progress.start()
+
+    def done(self, stream: str) -> None:
+        if not self.enabled or stream not in self.counts:
+            return
+        count = self.counts[stream]
+        count[0] += 1
+        if self.progress:
+            self.progress.advance(self.tasks[stream])
+        elif count[0] == count[1] or count[0] % 500 == 0:
+            self.console.print(f"{stream}: {count[0]}/{count[1]} sent", highlight=False)
+
+    def stop(self) -> None:
+        if self.progress:
+            self.progress.stop()
+
+
+def run_push(request: PushRequest, console: Console) -> PushResult:
+    saved = load_saved_plan(request.plan_file) if request.plan_file else None
+    profile_path = Path(saved["profile_path"]) if saved else request.profile
+    source = Path(saved["source_dir"]) if saved else request.source
+    bundle = load_profile(profile_path)  # type: ignore[arg-type]
+    base_url = request.base_url or (saved or {}).get("base_url") or bundle.connector.model.base_url
+    credentials = Credentials.load(request.credentials_file)
+    store = Store(request.state_dir or default_state_dir())
+    triggered_by = request.as_user or "cli"
+    progress = _Progress(console, request.progress)
+    try:
+        return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved, progress))  # type: ignore[arg-type]
+    finally:
+        progress.stop()
+        store.close()
+
+
+async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
+                triggered_by: str, saved: dict[str, Any] | None, progress: _Progress) -> PushResult:
+    connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
+
+    def before_send(plan: Plan) -> None:
+        if saved is not None:
+            restrict_to_saved(plan, saved)
+        progress.start(plan)
+
+    async with open_client(bundle.connector.model, base_url, credentials, connection=connection) as client:
+        _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
+                               connection=connection, before_send=before_send, on_done=progress.done)
+    return result
+
+
+def print_push(result: PushResult, console: Console) -> None:
+    s = result.summary()
+    console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], [green]{s['updated']} updated[/], "
+                  f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
+                  f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/] "
+                  f"({result.requests_sent} requests)", highlight=False)
+    for outcome in result.outcomes:
+        r = outcome.record
+        if outcome.result == "error":
+            console.print(f"  [red]failed[/] {r.stream} {r.source_id} ({r.object}): {outcome.error_code}: "
+                          f"{outcome.error}", highlight=False)
+        for warning in outcome.warnings:
+            console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}", highlight=False)
+    if result.stopped:
+        console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
+    console.print(f"See every operation with: crmsync log --run {result.run_id}", highlight=False)
+
+
+__all__ = ["PushRequest", "run_push", "print_push", "CrmsyncError"]

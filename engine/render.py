@@ -1,0 +1,193 @@
+"""Render: turn look-ups and planned writes into the exact HTTP requests, from the connector's endpoint
+specs (batch limits, native upsert, relations) and the plugins' request adjustments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from engine.connector import ConnectorSpec, Endpoint, EndpointName, LiteralSyntax, ObjectSpec
+from engine.paths import finder
+from engine.plugins import hooks
+from engine.templating import as_text, compile_template, fill, placeholders
+
+
+@dataclass
+class Request:
+    kind: str  # lookup | create | update | upsert | associate | list | metadata
+    object: str
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    refs: list[str] = field(default_factory=list)  # the records (stream/source_id) in item order
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "object": self.object, "method": self.method, "url": self.url,
+                "headers": self.headers, "body": self.body, "records": self.refs}
+
+
+def read_path(data: Any, expression: str | None) -> list[Any]:
+    if not expression or data is None:
+        return []
+    return finder(expression)(data)
+
+
+def read_one(data: Any, expression: str | None) -> Any:
+    found = read_path(data, expression)
+    return found[0] if found else None
+
+
+def endpoint_for(connector: ConnectorSpec, object_name: str, name: EndpointName) -> Endpoint | None:
+    obj = connector.objects[object_name]
+    return obj.endpoints.get(name) or getattr(connector.endpoints, name)
+
+
+def base_context(connector: ConnectorSpec, obj: ObjectSpec) -> dict[str, Any]:
+    return {"object": obj.api_name, "api_version": connector.api_version, "vars": obj.vars}
+
+
+def build_request(connector: ConnectorSpec, kind: str, object_name: str, endpoint: Endpoint,
+                  context: dict[str, Any], base_url: str, refs: list[str] | None = None,
+                  body: Any = None) -> Request:
+    path = fill(endpoint.path, context)
+    query = {k: fill(v, context) for k, v in endpoint.query.items()}
+    query = {k: as_text(v) for k, v in query.items() if v not in (None, "")}
+    url = base_url.rstrip("/") + path + (("?" + urlencode(query)) if query else "")
+    headers = {**connector.default_headers, **{k: fill(v, context) for k, v in endpoint.headers.items()}}
+    if body is None and endpoint.body is not None:
+        body = fill(endpoint.body, context)
+    request = Request(kind, object_name, endpoint.method, url, headers, body, refs or [])
+    hooks().crmsync_adjust_request(connector=connector, request=request)
+    return request
+
+
+def render_batches(connector: ConnectorSpec, kind: EndpointName, object_name: str,
+                   items: list[tuple[str, dict[str, Any]]], base_url: str) -> list[Request]:
+    """Write requests for `items` (ref, item context), in chunks of the endpoint's batch limit; an
+    endpoint without `batch` gets one request per item, its body rendered from the item's context."""
+    endpoint = endpoint_for(connector, object_name, kind)
+    if endpoint is None:
+        raise ValueError(f"{connector.name} has no {kind} endpoint for {object_name}")
+    obj = connector.objects[object_name]
+    context = base_context(connector, obj)
+    if endpoint.escape:
+        items = [(ref, {**item, **{name: escape(str(item[name]), connector.literal)
+                                   for name in endpoint.escape if name in item}}) for ref, item in items]
+    if endpoint.batch is None:
+        return [build_request(connector, kind, object_name, endpoint, {**context, **item}, base_url, [ref])
+                for ref, item in items]
+    requests = []
+    size = endpoint.batch.max
+    render_item = compile_template(endpoint.item)
+    for start in range(0, len(items), size):
+        chunk = items[start:start + size]
+        rendered = [render_item({**context, **item}) for _, item in chunk]
+        chunk_context = {**context, **chunk[0][1], endpoint.batch.items: rendered}
+        requests.append(build_request(connector, kind, object_name, endpoint, chunk_context, base_url,
+                                      [ref for ref, _ in chunk]))
+    return requests
+
+
+# ----- look-ups ---------------------------------------------------------------------------------
+
+def escape(value: str, literal: LiteralSyntax, *, like: bool = False) -> str:
+    return value.translate(_translation(tuple(literal.escapes.items()),
+                                        tuple(literal.like_escapes.items()) if like else ()))
+
+
+@cache
+def _translation(escapes: tuple[tuple[str, str], ...],
+                 like_escapes: tuple[tuple[str, str], ...]) -> dict[int, str]:
+    """The escapes as a str.translate table, built once per literal syntax: each character is replaced
+    on its own (a replacement is never escaped again); keys longer than one character never match."""
+    return {ord(ch): out for ch, out in (*escapes, *like_escapes) if len(ch) == 1}
+
+
+def condition(literal: LiteralSyntax, field_name: str, values: list[str], contains: bool) -> str:
+    """The query-language condition matching `field_name` against `values`, every value escaped."""
+    quote = literal.quote
+    if contains:
+        parts = [literal.contains.format(field=field_name, like_escaped=escape(v, literal, like=True),
+                                         like_literal=f"{quote}%{escape(v, literal, like=True)}%{quote}")
+                 for v in values]
+        return literal.join.join(parts)
+    literals = [f"{quote}{escape(v, literal)}{quote}" for v in values]
+    if literal.exact_many and len(values) > 1:
+        return literal.exact_many.format(field=field_name, literals=literal.list_separator.join(literals))
+    return literal.join.join(literal.exact.format(field=field_name, literal=lit, escaped=escape(v, literal))
+                             for v, lit in zip(values, literals, strict=True))
+
+
+def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, values: list[str],
+                   select: list[str], contains: bool, base_url: str) -> list[Request]:
+    """Batched look-ups of `values` in `field_name`, split by the endpoint's value and URL limits."""
+    endpoint = endpoint_for(connector, object_name, "lookup")
+    assert endpoint is not None  # required by the spec language
+    obj = connector.objects[object_name]
+    requests: list[Request] = []
+    limit = endpoint.max_values or len(values) or 1
+
+    uses_match = "match" in placeholders([endpoint.path, endpoint.query, endpoint.headers, endpoint.body])
+    render_value = compile_template(endpoint.value_item) if endpoint.value_item is not None else None
+
+    def make(chunk_values: list[str]) -> Request:
+        rendered = [render_value({"value": v}) for v in chunk_values] if render_value else chunk_values
+        match = condition(connector.literal, field_name, chunk_values, contains) if uses_match else ""
+        context = {**base_context(connector, obj), "field": field_name, "values": rendered, "fields": select,
+                   "match": match}
+        return build_request(connector, "lookup", object_name, endpoint, context, base_url)
+
+    measured = bool(endpoint.max_url_length or endpoint.max_body_length)
+    start, hint = 0, limit
+    while start < len(values):
+        size = min(limit, len(values) - start)
+        request = make(values[start:start + size])
+        if measured and size > 1 and _too_long(request, endpoint):
+            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size,
+                                             hint)
+            hint = size
+        requests.append(request)
+        start += size
+    return requests
+
+
+def _longest_fitting(make: Callable[[int], Request], endpoint: Endpoint, too_many: int,
+                     hint: int) -> tuple[int, Request]:
+    """The most values (fewer than `too_many`, at least one) whose request is not too long, found by
+    bisection (a request only grows with its values), first between hint - 4 and hint + 4: the last
+    chunk's size, which the next one is usually near. One value alone is sent even when too long."""
+    low, high = max(1, min(hint, too_many - 1) - 4), min(too_many, hint + 5)
+    low_request = make(low)
+    if low > 1 and _too_long(low_request, endpoint):
+        too_many = low
+    elif high < too_many and not _too_long(make(high), endpoint):
+        return _bisect(make, endpoint, high, too_many, None)
+    else:
+        return _bisect(make, endpoint, low, high, low_request)
+    return _bisect(make, endpoint, 1, too_many, None)
+
+
+def _bisect(make: Callable[[int], Request], endpoint: Endpoint, fits: int, too_many: int,
+            fitting: Request | None) -> tuple[int, Request]:
+    """Between `fits` values (whose request is not too long, or is the one value) and `too_many`."""
+    fitting = fitting or make(fits)
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        request = make(middle)
+        if _too_long(request, endpoint):
+            too_many = middle
+        else:
+            fits, fitting = middle, request
+    return fits, fitting
+
+
+def _too_long(request: Request, endpoint: Endpoint) -> bool:
+    if endpoint.max_url_length and len(request.url) > endpoint.max_url_length:
+        return True
+    body_length = len(json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))) if request.body else 0
+    return bool(endpoint.max_body_length and body_length > endpoint.max_body_length)

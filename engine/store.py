@@ -1,0 +1,144 @@
+"""State in SQLite under the state dir: links (source record -> CRM id), runs, the journal of
+operations a run is about to send, and the activity log of what it did."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS links (
+    profile TEXT NOT NULL, stream TEXT NOT NULL, source_id TEXT NOT NULL,
+    object TEXT NOT NULL, crm_id TEXT NOT NULL, linked_at TEXT NOT NULL,
+    PRIMARY KEY (profile, stream, source_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, profile TEXT NOT NULL, triggered_by TEXT NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    run_id TEXT NOT NULL, ref TEXT NOT NULL, object TEXT NOT NULL, action TEXT NOT NULL,
+    identity TEXT NOT NULL, state TEXT NOT NULL, written_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, ref, action)
+);
+CREATE TABLE IF NOT EXISTS activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, run_id TEXT NOT NULL,
+    triggered_by TEXT NOT NULL, object TEXT NOT NULL, action TEXT NOT NULL, result TEXT NOT NULL,
+    crm_id TEXT, record_url TEXT, error_code TEXT, error TEXT, stream TEXT, source_id TEXT, request TEXT
+);
+CREATE INDEX IF NOT EXISTS activity_at ON activity (at);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("CRMSYNC_HOME") or Path.cwd() / ".crmsync")
+
+
+@dataclass(frozen=True)
+class Link:
+    stream: str
+    source_id: str
+    object: str
+    crm_id: str
+
+
+class Store:
+    """One SQLite database; safe to open again after a crash (WAL, each write committed)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / "state.sqlite3"
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ----- links -----------------------------------------------------------------------------
+    def links(self, profile: str) -> dict[tuple[str, str], Link]:
+        rows = self.db.execute("SELECT stream, source_id, object, crm_id FROM links WHERE profile = ?", (profile,))
+        return {(r["stream"], r["source_id"]): Link(r["stream"], r["source_id"], r["object"], r["crm_id"])
+                for r in rows}
+
+    def save_links(self, profile: str, links: Iterable[Link]) -> None:
+        with self.transaction():
+            self._save_links(profile, links)
+
+    def _save_links(self, profile: str, links: Iterable[Link]) -> None:
+        stamp = now()
+        self.db.executemany(
+            "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile, stream, source_id) "
+            "DO UPDATE SET object = excluded.object, crm_id = excluded.crm_id, linked_at = excluded.linked_at",
+            [(profile, lk.stream, lk.source_id, lk.object, lk.crm_id, stamp) for lk in links])
+
+    def record_outcomes(self, profile: str, run_id: str, links: list[Link],
+                        journal: list[tuple[str, str, str]], entries: list[dict[str, Any]]) -> None:
+        """In one transaction: new links, journal states (ref, action, state) and activity rows."""
+        with self.transaction():
+            self._save_links(profile, links)
+            self.db.executemany("UPDATE journal SET state = ? WHERE run_id = ? AND ref = ? AND action = ?",
+                                [(state, run_id, ref, action) for ref, action, state in journal])
+            self._log(entries)
+
+    # ----- runs and activity ------------------------------------------------------------------
+    def start_run(self, run_id: str, profile: str, triggered_by: str) -> None:
+        self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running')", (run_id, profile, triggered_by, now()))
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", (now(), status, run_id))
+
+    def unfinished_runs(self, profile: str) -> list[str]:
+        rows = self.db.execute("SELECT run_id FROM runs WHERE profile = ? AND status = 'running' "
+                               "ORDER BY started_at", (profile,))
+        return [r["run_id"] for r in rows]
+
+    def log(self, entries: Iterable[dict[str, Any]]) -> None:
+        with self.transaction():
+            self._log(entries)
+
+    def _log(self, entries: Iterable[dict[str, Any]]) -> None:
+        rows = [(e.get("at") or now(), e["run_id"], e["triggered_by"], e["object"], e["action"], e["result"],
+                 e.get("crm_id"), e.get("record_url"), e.get("error_code"), e.get("error"), e.get("stream"),
+                 e.get("source_id"), json.dumps(e["request"]) if e.get("request") is not None else None)
+                for e in entries]
+        self.db.executemany("INSERT INTO activity (at, run_id, triggered_by, object, action, result, crm_id, "
+                            "record_url, error_code, error, stream, source_id, request) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def activity(self, *, since: str | None = None, until: str | None = None, by: str | None = None,
+                 object_name: str | None = None, action: str | None = None, result: str | None = None,
+                 run_id: str | None = None) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        for column, op, value in (("at", ">=", since), ("at", "<=", until), ("triggered_by", "=", by),
+                                  ("object", "=", object_name), ("action", "=", action), ("result", "=", result),
+                                  ("run_id", "=", run_id)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.execute(f"SELECT * FROM activity {where} ORDER BY id", params)
+        return [dict(r) for r in rows]

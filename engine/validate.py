@@ -1,0 +1,365 @@
+"""Static validation: check a profile against its connector before any data is read.
+
+Each finding says where it is (`file:line:col`), which stream and field, and what is wrong. Errors
+would make records (or whole batches) fail; warnings are risks a person should look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+from jsonpath_ng.exceptions import JsonPathParserError
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+from engine.catalog import ProfileBundle
+from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec
+from engine.loader import Loc
+from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
+from engine.render import endpoint_for
+from engine.sources import unsafe_fields
+from engine.transforms import TRANSFORMS, TransformError
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+    where: str  # file:line:col
+    stream: str | None = None
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# What kind of value each transform produces; a kind fits the field types listed in FITS.
+TRANSFORM_OUTPUT: dict[str, str] = {
+    "state_code": "state_code", "state_name": "string", "month_name": "month_name", "date": "date",
+    "url": "url", "domain": "string", "phone_e164": "phone", "email": "email", "integer": "integer",
+    "lower": "string", "upper": "string", "strip": "string", "title_case": "string", "join": "string",
+    "first": "any", "truncate": "string",
+}
+
+FITS: dict[str, set[str]] = {
+    "string": {"string", "text", "picklist", "multipicklist", "url", "email", "phone", "state_code",
+               "month_name"},
+    "any": {"string", "text", "picklist", "multipicklist", "url", "email", "phone", "date", "datetime",
+            "month_name", "state_code", "number", "integer", "boolean"},
+    "integer": {"number", "integer", "string", "text"},
+    "number": {"number", "string", "text"},
+    "boolean": {"boolean", "string", "text"},
+    "date": {"date", "datetime", "string", "text"},
+    "datetime": {"datetime", "string", "text"},
+    "month_name": {"month_name", "picklist", "string", "text"},
+    "state_code": {"state_code", "picklist", "string", "text"},
+    "url": {"url", "string", "text"},
+    "phone": {"phone", "string", "text"},
+    "email": {"email", "string", "text"},
+}
+
+# Field types whose values a raw source string often breaks: the transform that makes them safe.
+ADVISED_TRANSFORM = {"url": "url", "state_code": "state_code", "month_name": "month_name",
+                     "phone": "phone_e164", "date": "date"}
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+
+
+def validate(bundle: ProfileBundle,
+             live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> list[Finding]:
+    """Every finding of a profile against its connector (and, when given, the CRM's live fields)."""
+    checker = _Checker(bundle, live_fields or {})
+    return list(checker.run())
+
+
+def effective_fields(connector: ConnectorSpec, custom: dict[str, dict[str, FieldSpec]],
+                     live: dict[str, dict[str, FieldSpec]], object_name: str) -> dict[str, FieldSpec]:
+    """The connector's standard fields, then the profile's custom fields, then what the CRM says."""
+    from engine.metadata import merge
+
+    fields = dict(connector.objects[object_name].fields)
+    fields.update(custom.get(object_name, {}))
+    for name, spec in live.get(object_name, {}).items():
+        fields[name] = merge(fields[name], spec) if name in fields else spec
+    return fields
+
+
+class _Checker:
+    def __init__(self, bundle: ProfileBundle, live: dict[str, dict[str, FieldSpec]]) -> None:
+        self.loaded = bundle.profile
+        self.profile = bundle.profile.model
+        self.connector = bundle.connector.model
+        self.live = live
+
+    def at(self, loc: Loc, *, key: bool = False) -> str:
+        return str(self.loaded.position(loc, key=key))
+
+    def run(self) -> Iterator[Finding]:
+        yield from self.check_connection()
+        for obj_name in self.profile.custom_fields:
+            if obj_name not in self.connector.objects:
+                yield self.unknown_object(("custom_fields", obj_name), obj_name, None, key=True)
+        for stream_name, stream in self.profile.streams.items():
+            yield from self.check_stream(stream_name, stream)
+
+    def check_connection(self) -> Iterator[Finding]:
+        for key in self.profile.connection:
+            if key not in self.connector.connection:
+                known = ", ".join(sorted(self.connector.connection)) or "none"
+                yield Finding("error", "unknown_connection_setting",
+                              f"{self.connector.name} has no connection setting {key!r} (it has: {known})",
+                              self.at(("connection", key), key=True))
+
+    def unknown_object(self, loc: Loc, name: str, stream: str | None, *, key: bool = False) -> Finding:
+        hint = _did_you_mean(name, self.connector.objects)
+        return Finding("error", "unknown_object", f"{self.connector.name} has no object {name!r}{hint}",
+                       self.at(loc, key=key), stream)
+
+    def check_stream(self, name: str, stream: StreamSpec) -> Iterator[Finding]:
+        here: Loc = ("streams", name)
+        obj = self.connector.objects.get(stream.object)
+        if obj is None:
+            yield self.unknown_object((*here, "object"), stream.object, name)
+            return
+        fields = effective_fields(self.connector, self.profile.custom_fields, self.live, stream.object)
+        yield from self.check_identity(name, stream, obj)
+        yield from self.check_parents(name, stream, obj)
+        identity_fields = self.identity_fields(obj, stream.identity.key)
+        unsafe = unsafe_fields(name, stream.unsafe_fields)
+        yield from self.check_path(stream.id, (*here, "id"), name, None)
+        for target, mapping in stream.fields.items():
+            loc = (*here, "fields", target)
+            yield from self.check_target(name, stream.object, target, mapping, fields, identity_fields, loc)
+            yield from self.check_mapping_source(name, target, mapping, unsafe, loc)
+        yield from self.check_required(name, stream, fields, identity_fields)
+        if stream.upsert_key is not None:
+            yield from self.check_upsert_key(name, stream, obj, fields)
+
+    def check_upsert_key(self, name: str, stream: StreamSpec, obj: ObjectSpec,
+                         fields: dict[str, FieldSpec]) -> Iterator[Finding]:
+        key = stream.upsert_key
+        at = self.at(("streams", name, "upsert_key"))
+        if endpoint_for(self.connector, stream.object, "upsert") is None:
+            yield Finding("error", "upsert_unavailable", f"{self.connector.name} has no native upsert for "
+                          f"{stream.object}; remove upsert_key", at, name, key)
+            return
+        mapping = stream.fields.get(key)  # type: ignore[arg-type]
+        if mapping is None and key not in self.identity_fields(obj, stream.identity.key):
+            yield Finding("error", "upsert_key_unmapped", f"the upsert key {key!r} is neither one of this "
+                          "stream's fields nor of its identity; map it, so every new record carries its value",
+                          at, name, key)
+        elif isinstance(mapping, ConstantMapping):
+            yield Finding("error", "upsert_key_constant", f"the upsert key {key!r} is a constant: every record "
+                          "would upsert the same CRM record", at, name, key)
+        spec = fields.get(key)  # type: ignore[arg-type]
+        if spec is not None and not spec.unique and key not in obj.upsert_keys:
+            yield Finding("error", "upsert_key_not_unique", f"{stream.object}.{key} is neither unique nor one "
+                          f"of the object's upsert keys ({', '.join(obj.upsert_keys) or 'none'}); declare it "
+                          "`unique: true` if the CRM knows it as an external id or alternate key", at, name, key)
+
+    def identity_fields(self, obj: ObjectSpec, key_name: str) -> set[str]:
+        key = obj.identity_keys.get(key_name)
+        return {f for part in key.parts for f in (part.field, *part.also)} if key else set()
+
+    def check_identity(self, name: str, stream: StreamSpec, obj: ObjectSpec) -> Iterator[Finding]:
+        loc: Loc = ("streams", name, "identity")
+        key = obj.identity_keys.get(stream.identity.key)
+        if key is None:
+            known = ", ".join(obj.identity_keys) or "none"
+            yield Finding("error", "unknown_identity_key",
+                          f"{stream.object} has no identity key {stream.identity.key!r} (it has: {known})",
+                          self.at((*loc, "key")), name)
+            return
+        parts = [p.name for p in key.parts]
+        for part in parts:
+            if part not in stream.identity.source:
+                yield Finding("error", "identity_part_unmapped",
+                              f"identity key {stream.identity.key!r} needs a source for {part!r}",
+                              self.at((*loc, "source")), name)
+        for part, paths in stream.identity.source.items():
+            if part not in parts:
+                yield Finding("error", "unknown_identity_part", f"identity key {stream.identity.key!r} has "
+                              f"parts {', '.join(parts)}, not {part!r}",
+                              self.at((*loc, "source", part), key=True), name)
+            for path in [paths] if isinstance(paths, str) else paths:
+                yield from self.check_path(path, (*loc, "source", part), name, None)
+
+    def check_parents(self, name: str, stream: StreamSpec, obj: ObjectSpec) -> Iterator[Finding]:
+        for i, parent in enumerate(stream.parents):
+            loc: Loc = ("streams", name, "parents", i)
+            parent_stream = self.profile.streams.get(parent.stream)
+            if parent_stream is None:
+                hint = _did_you_mean(parent.stream, self.profile.streams)
+                yield Finding("error", "unknown_stream", f"no stream {parent.stream!r} in this profile{hint}",
+                              self.at((*loc, "stream")), name)
+                continue
+            relation = obj.relations.get(parent.relation)
+            if relation is None:
+                known = ", ".join(obj.relations) or "none"
+                yield Finding("error", "unknown_relation",
+                              f"{stream.object} has no relation {parent.relation!r} (it has: {known})",
+                              self.at((*loc, "relation")), name)
+                continue
+            if relation.to != parent_stream.object:
+                yield Finding("error", "relation_mismatch",
+                              f"relation {parent.relation!r} points to {relation.to}, but stream "
+                              f"{parent.stream!r} becomes {parent_stream.object}",
+                              self.at((*loc, "relation")), name)
+            if parent.stream == name:
+                yield Finding("error", "self_parent", "a stream cannot be its own parent",
+                              self.at((*loc, "stream")), name)
+            yield from self.check_path(parent.source, (*loc, "source"), name, None)
+
+    def check_target(self, stream: str, object_name: str, target: str, mapping: Mapping,
+                     fields: dict[str, FieldSpec], identity_fields: set[str], loc: Loc) -> Iterator[Finding]:
+        spec = fields.get(target)
+        if spec is None:
+            hint = _did_you_mean(target, fields)
+            yield Finding("error", "unknown_field", f"{object_name} has no field {target!r}{hint}",
+                          self.at(loc, key=True), stream, target)
+            return
+        if target in identity_fields:
+            yield Finding("error", "identity_field_mapped",
+                          f"{object_name}.{target} is part of the identity key: it is matched on, and "
+                          "written on create from identity.source; remove this mapping",
+                          self.at(loc, key=True), stream, target)
+        if spec.type in ("id", "reference"):
+            what = "the record id" if spec.type == "id" else f"a reference to {spec.references}"
+            yield Finding("error", "not_mappable", f"{object_name}.{target} is {what}; "
+                          + ("it is set by the CRM" if spec.type == "id" else "link records with `parents`"),
+                          self.at(loc, key=True), stream, target)
+        elif spec.read_only:
+            yield Finding("error", "read_only", f"{object_name}.{target} is read-only",
+                          self.at(loc, key=True), stream, target)
+        elif not spec.creatable:
+            yield Finding("error", "not_creatable", f"{object_name}.{target} cannot be set on create "
+                          "(only on update); new records would be refused",
+                          self.at(loc, key=True), stream, target)
+        yield from self.check_fit(stream, object_name, target, mapping, spec, loc)
+
+    def check_fit(self, stream: str, object_name: str, target: str, mapping: Mapping, spec: FieldSpec,
+                  loc: Loc) -> Iterator[Finding]:
+        where = f"{object_name}.{target}"
+        transform = mapping.transform.name if mapping.transform else None
+        if transform is not None and transform not in TRANSFORMS:
+            hint = _did_you_mean(transform, TRANSFORMS)
+            yield Finding("error", "unknown_transform", f"no transform named {transform!r}{hint}",
+                          self.at((*loc, "transform")), stream, target)
+            return
+        if mapping.transform is not None:
+            try:  # a transform checks its arguments before it looks at the value
+                TRANSFORMS[mapping.transform.name](None, **mapping.transform.args)
+            except TransformError as exc:
+                yield Finding("error", "transform_args", f"{exc}; every record would fail",
+                              self.at((*loc, "transform")), stream, target)
+        if isinstance(mapping, ConstantMapping) and transform is None:
+            yield from self.check_constant(stream, where, target, mapping, spec, loc)
+            return
+        kind = TRANSFORM_OUTPUT.get(transform, "any") if transform else None
+        if kind is not None and spec.type not in FITS.get(kind, set()):
+            yield Finding("error", "type_mismatch", f"transform {transform!r} makes a "
+                          f"{kind.replace('_', ' ')}, which cannot go into {where} ({spec.type})",
+                          self.at((*loc, "transform")), stream, target)
+        if transform is None and spec.type in ADVISED_TRANSFORM and isinstance(mapping, SourceMapping):
+            advice = ADVISED_TRANSFORM[spec.type]
+            yield Finding("warning", "transform_advised", f"{where} is a {spec.type.replace('_', ' ')} "
+                          f"field; raw source values may be refused — consider `transform: {advice}`",
+                          self.at(loc), stream, target)
+
+    def check_constant(self, stream: str, where: str, target: str, mapping: ConstantMapping, spec: FieldSpec,
+                       loc: Loc) -> Iterator[Finding]:
+        value = mapping.value
+        at = self.at((*loc, "value"))
+        if value is None:
+            return
+        if spec.type in ("picklist", "multipicklist") and spec.restricted:
+            allowed = spec.option_labels()
+            values = str(value).split(";") if spec.type == "multipicklist" else [str(value)]
+            for one in values:
+                if spec.option_for(one) is None:
+                    hint = _did_you_mean(one, allowed)
+                    yield Finding("error", "constant_not_in_picklist",
+                                  f"{one!r} is not a value of the restricted picklist {where}{hint}; every "
+                                  f"record of every batch would fail (allowed: {', '.join(allowed)})",
+                                  at, stream, target)
+            return
+        kind = _constant_kind(value)
+        if spec.type not in FITS.get(kind, set()):
+            yield Finding("error", "type_mismatch", f"the constant {value!r} is a {kind}, which cannot go "
+                          f"into {where} ({spec.type})", at, stream, target)
+        elif spec.max_length and len(str(value)) > spec.max_length:
+            yield Finding("error", "too_long", f"the constant is {len(str(value))} characters; {where} "
+                          f"takes at most {spec.max_length}", at, stream, target)
+
+    def check_mapping_source(self, stream: str, target: str, mapping: Mapping, unsafe: dict[str, str],
+                             loc: Loc) -> Iterator[Finding]:
+        names: set[str] = set()
+        if isinstance(mapping, SourceMapping):
+            yield from self.check_path(mapping.source, (*loc, "source"), stream, target)
+            names = _path_names(mapping.source)
+        elif isinstance(mapping, TemplateMapping):
+            try:
+                names = set(meta.find_undeclared_variables(_ENV.parse(mapping.template)))
+            except jinja2.TemplateSyntaxError as exc:
+                yield Finding("error", "bad_template", f"template syntax error: {exc.message} (template line "
+                              f"{exc.lineno})", self.at((*loc, "template")), stream, target)
+        for name in sorted(names & set(unsafe)):
+            yield Finding("warning", "unsafe_source", f"maps source field {name!r}: {unsafe[name]}",
+                          self.at(loc), stream, target)
+
+    def check_path(self, path: str, loc: Loc, stream: str, target: str | None) -> Iterator[Finding]:
+        try:
+            parse_jsonpath(path)
+        except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several exception types
+            yield Finding("error", "bad_jsonpath", f"{path!r} is not a valid JSONPath: {exc}",
+                          self.at(loc), stream, target)
+
+    def check_required(self, name: str, stream: StreamSpec, fields: dict[str, FieldSpec],
+                       identity_fields: set[str]) -> Iterator[Finding]:
+        relation_fields = {r.field for r in self.connector.objects[stream.object].relations.values()
+                           if not isinstance(r, AssociationRelation) and hasattr(r, "field")}
+        for field_name, spec in fields.items():
+            if spec.required and spec.creatable and field_name not in stream.fields \
+                    and field_name not in identity_fields and field_name not in relation_fields:
+                yield Finding("error", "required_unmapped", f"{stream.object}.{field_name} is required on "
+                              "create and nothing maps it; every new record would be refused",
+                              self.at(("streams", name, "fields")), name, field_name)
+
+
+def _constant_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            dt.date.fromisoformat(value)
+            return "date"
+        except ValueError:
+            return "string"
+    return "string"
+
+
+def _path_names(path: str) -> set[str]:
+    return set(re.findall(r"[.\[]'?([A-Za-z_][A-Za-z0-9_]*)", path))
+
+
+def _did_you_mean(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {str(c).lower(): str(c) for c in choices}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"; did you mean {close[0]!r}?" if close else ""
