@@ -32,6 +32,14 @@ out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
+@app.callback()
+def _fresh_consoles() -> None:
+    """Build the consoles per invocation: rich reads COLUMNS and the terminal when a console is made."""
+    global out, err
+    out = Console(soft_wrap=True, emoji=False)
+    err = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
 class TableOrJson(str, Enum):
     table = "table"
     json = "json"
