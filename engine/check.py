@@ -31,33 +31,63 @@ class Refused(ValueError):
         self.code = code
 
 
-def check_record(record: MappedRecord, connector: ConnectorSpec, fields: dict[str, FieldSpec],
+class Checker:
+    """Checks the records of one object against its fields, with what that needs worked out once, and
+    gives each record's values as sent (the `crmsync_serialize_value` hook applied) in the same pass."""
+
+    def __init__(self, connector: ConnectorSpec, fields: dict[str, FieldSpec],
                  required: list[str] | None = None) -> None:
-    """Coerce each value of `record` in place, adding a problem for each value that breaks a rule.
-    `required`: `required_fields(fields)`, when the caller checks many records against one `fields`."""
-    adjust = first_result("crmsync_adjust_value")
-    values = record.values
-    for name, value in values.items():  # only existing keys are set: the dict does not change size
-        spec = fields.get(name)
-        if spec is None or value is None:
-            continue
-        if adjust is not None:
-            adjusted = adjust(connector, record.object, name, spec, value)
-            value = value if adjusted is None else adjusted
-        if spec.type in TEXT_TYPES and type(value) is str and spec.pattern is None:  # coerce(), inline
-            text = value.strip()
-            if not spec.max_length or len(text) <= spec.max_length:
-                values[name] = text
+        self.connector = connector
+        self.fields = fields
+        self.required = required_fields(fields) if required is None else required
+        # plain text fields: checked inline (strip, then the length) without coerce()
+        self.text_limits = {name: spec.max_length or 0 for name, spec in fields.items()
+                            if spec.type in TEXT_TYPES and spec.pattern is None}
+
+    def check(self, record: MappedRecord) -> dict[str, Any]:
+        """Coerce each value of `record` in place, adding a problem for each value that breaks a rule;
+        return the values that are not empty, as the CRM's API takes them."""
+        adjust = first_result("crmsync_adjust_value")
+        serialize = first_result("crmsync_serialize_value")
+        connector, fields, text_limits, values = self.connector, self.fields, self.text_limits, record.values
+        wired: dict[str, Any] = {}
+        for name, value in values.items():  # only existing keys are set: the dict does not change size
+            spec = fields.get(name)
+            if spec is None or value is None:
+                if value is not None and value != "":
+                    wired[name] = value
                 continue
-        try:
-            values[name] = coerce(value, spec)
-        except Refused as exc:
-            record.problems.append(Problem(name, exc.code, f"{record.stream} {record.source_id}: {name}: "
-                                                           f"{_show(value)} {exc}"))
-    for name in required_fields(fields) if required is None else required:
-        if name in values and values[name] in (None, ""):
-            record.problems.append(Problem(name, "required", f"{record.stream} {record.source_id}: {name} "
-                                                             "is required and the source has no value"))
+            if adjust is not None:
+                adjusted = adjust(connector, record.object, name, spec, value)
+                value = value if adjusted is None else adjusted
+            limit = text_limits.get(name)
+            if limit is not None and type(value) is str and (not limit or len(value.strip()) <= limit):
+                value = value.strip()
+            else:
+                try:
+                    value = coerce(value, spec)
+                except Refused as exc:
+                    record.problems.append(Problem(name, exc.code, f"{record.stream} {record.source_id}: "
+                                                                   f"{name}: {_show(value)} {exc}"))
+                    continue
+            values[name] = value
+            if value is None or value == "":
+                continue
+            if serialize is not None:
+                out = serialize(connector, record.object, name, spec, value)
+                value = value if out is None else out
+            wired[name] = value
+        for name in self.required:
+            if name in values and values[name] in (None, ""):
+                record.problems.append(Problem(name, "required", f"{record.stream} {record.source_id}: {name} "
+                                                                 "is required and the source has no value"))
+        return wired
+
+
+def check_record(record: MappedRecord, connector: ConnectorSpec, fields: dict[str, FieldSpec],
+                 required: list[str] | None = None) -> dict[str, Any]:
+    """Check one record (`Checker` for many records of one object); return its values as sent."""
+    return Checker(connector, fields, required).check(record)
 
 
 def required_fields(fields: dict[str, FieldSpec]) -> list[str]:

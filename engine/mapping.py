@@ -45,7 +45,6 @@ class MappedRecord:
     object: str
     where: str
     values: dict[str, Any] = field(default_factory=dict)  # target field -> value (None: nothing to write)
-    overwrite: dict[str, bool] = field(default_factory=dict)
     identity: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw values, current first
     parents: list[ParentRef] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -100,10 +99,6 @@ class CompiledStream:
     fields: list[CompiledField]
     identity: dict[str, list[Extractor]]
     parents: list[tuple[Any, Extractor]]
-    overwrite: dict[str, bool] = field(default_factory=dict)  # target -> may overwrite, for every record
-
-    def __post_init__(self) -> None:
-        self.overwrite = {compiled.target: compiled.mapping.overwrite for compiled in self.fields}
 
     def map(self, record: SourceRecord) -> MappedRecord:
         source_id = self.id_of(record.data)
@@ -114,7 +109,6 @@ class CompiledStream:
             return mapped
         if source_id is None:
             mapped.problems.append(Problem(None, "no_source_id", f"{record.where}: no id at {self.spec.id}"))
-        mapped.overwrite = dict(self.overwrite)
         data, values = record.data, mapped.values
         for compiled in self.fields:  # runs for every field of every record: kept inline
             try:

@@ -16,7 +16,7 @@ from engine.client import CrmClient, body_of
 from engine.connector import ConnectorSpec, IdentityKey, KeyPart
 from engine.errors import CrmsyncError
 from engine.mapping import MappedRecord
-from engine.plugins import first_result
+from engine.plugins import HookCall, first_result
 from engine.render import Request, read_one, read_path, render_lookups
 from engine.store import Link
 
@@ -47,28 +47,37 @@ def ref(stream: str, source_id: str) -> str:
     return f"{stream}/{source_id}"
 
 
-def normalize(connector: ConnectorSpec, object_name: str, part: KeyPart, value: Any) -> list[str]:
-    """The normalised forms of one identity value (a CRM field may hold several, `;`-separated)."""
+def normalize(connector: ConnectorSpec, object_name: str, part: KeyPart, value: Any,
+              call: HookCall | None = None) -> list[str]:
+    """The normalised forms of one identity value (a CRM field may hold several, `;`-separated).
+    `call`: the resolved `crmsync_normalize_identity`, when the caller normalises many values."""
+    call = call or first_result("crmsync_normalize_identity")
+    if call is None:
+        return []
+    if part.normalize != "email" and type(value) is not list:  # the common case, without a loop
+        norm = call(connector, object_name, part, value)
+        return [norm] if norm else []
     values = value if isinstance(value, list) else [value]
     if part.normalize == "email":
         values = [piece for v in values if v is not None for piece in str(v).split(";")]
-    call = first_result("crmsync_normalize_identity")
     out = []
     for v in values:
-        norm = call(connector, object_name, part, v) if call else None
+        norm = call(connector, object_name, part, v)
         if norm:
             out.append(norm)
     return out
 
 
 def record_identity(connector: ConnectorSpec, record: MappedRecord, key: IdentityKey) -> dict[str, list[str]]:
+    call = first_result("crmsync_normalize_identity")
     return {part.name: [n for raw in record.identity.get(part.name, [])
-                        for n in normalize(connector, record.object, part, raw)] for part in key.parts}
+                        for n in normalize(connector, record.object, part, raw, call)] for part in key.parts}
 
 
 def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord, key: IdentityKey) -> dict[str, set[str]]:
-    return {part.name: {n for f in (part.field, *part.also) for n in normalize(connector, object_name, part,
-                                                                               crm.fields.get(f))}
+    call = first_result("crmsync_normalize_identity")
+    return {part.name: {n for f in (part.field, *part.also)
+                        for n in normalize(connector, object_name, part, crm.fields.get(f), call)}
             for part in key.parts}
 
 

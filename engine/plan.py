@@ -15,11 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import unquote, urlsplit
 
 from engine.catalog import ProfileBundle
-from engine.check import check_record, required_fields
+from engine.check import Checker
 from engine.client import CrmClient
 from engine.connector import (
     AssociationRelation,
@@ -32,7 +31,6 @@ from engine.connector import (
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups
-from engine.plugins import first_result
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
@@ -146,14 +144,6 @@ def same(current: Any, new: Any) -> bool:
         return str(current).strip() == str(new).strip()
 
 
-def wire(connector: ConnectorSpec, object_name: str, name: str, spec: FieldSpec | None, value: Any) -> Any:
-    if spec is None or value is None:
-        return value
-    serialize = first_result("crmsync_serialize_value")
-    out = serialize(connector, object_name, name, spec, value) if serialize else None
-    return value if out is None else out
-
-
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """A plan allocates millions of small objects that all live until it is done and make no reference
@@ -167,22 +157,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def wire_values(connector: ConnectorSpec, object_name: str, fields: dict[str, FieldSpec],
-                values: dict[str, Any]) -> dict[str, Any]:
-    """`wire` over a record's values that are not empty, the serialising hook resolved once."""
-    serialize = first_result("crmsync_serialize_value")
-    out = {}
-    for name, value in values.items():
-        if value in (None, ""):
-            continue
-        spec = fields.get(name)
-        if serialize is not None and spec is not None:
-            wired = serialize(connector, object_name, name, spec, value)
-            value = value if wired is None else wired
-        out[name] = value
-    return out
 
 
 class Planner:
@@ -230,11 +204,11 @@ class Planner:
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         fields = self.fields(spec.object)
-        required = required_fields(fields)
+        checker = Checker(self.connector, fields)
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
-        pending = [self.prepare(record, key, fields, required, overwrite) for record in mapped]
+        pending = [self.prepare(record, key, checker, overwrite) for record in mapped]
         if not pending:
             return []
         matchable = [p for p in pending if not p.problems and p.skip is None]
@@ -249,7 +223,7 @@ class Planner:
         matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity)
                    for p in matchable}
         identity_fields = {part.field for part in key.parts}
-        seen: dict[tuple[str, ...], str] = {}
+        seen: dict[tuple[Any, ...], str] = {}
         out = []
         for p in pending:
             planned = self.decide(p, identity_fields, matches.get(p.planned.ref))
@@ -259,14 +233,13 @@ class Planner:
             out.append(planned)
         return out
 
-    def prepare(self, record: MappedRecord, key: IdentityKey, fields: dict[str, FieldSpec],
-                required: list[str], overwrite: dict[str, bool]) -> Pending:
+    def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
+                overwrite: dict[str, bool]) -> Pending:
         """A mapped record checked, with its identity normalised and its values as sent."""
-        self.add_identity_values(record, key.parts, fields)
-        check_record(record, self.connector, fields, required)
+        self.add_identity_values(record, key.parts, checker.fields)
         planned = PlannedRecord(record.stream, record.source_id, record.object, "net_new", record.where)
+        planned.values = checker.check(record)
         planned.identity = record_identity(self.connector, record, key)
-        planned.values = wire_values(self.connector, record.object, fields, record.values)
         skip = None if record.problems else self.skip_reason(record, key.parts)
         return Pending(planned, record.problems, skip, record.parents, overwrite)
 
@@ -277,7 +250,6 @@ class Planner:
             if raws:
                 spec = (fields or {}).get(part.field)
                 record.values[part.field] = canonical(part, raws[0], spec.type if spec else None)
-                record.overwrite[part.field] = False
 
     def skip_reason(self, record: MappedRecord, parts: list[KeyPart]) -> str | None:
         for part in parts:
@@ -327,11 +299,11 @@ class Planner:
                     out.append(Change(name, current, new))
         return out
 
-    def dedupe(self, planned: PlannedRecord, seen: dict[tuple[str, ...], str]) -> None:
+    def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
         """Two source records with one identity in the same run: the second is skipped, naming the first."""
         if planned.status not in ("net_new", "update", "synced"):
             return
-        key = (planned.object, *(f"{k}={v[0] if v else ''}" for k, v in sorted(planned.identity.items())))
+        key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
         first = seen.setdefault(key, planned.ref)
         if first != planned.ref:
             planned.status, planned.changes = "skipped", []
@@ -432,8 +404,9 @@ def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
     counts = {"lookups": kinds.get("lookup", 0), "writes": kinds.get("create", 0) + kinds.get("update", 0)
               + kinds.get("upsert", 0), "associations": kinds.get("associate", 0)}
     floor = 0.0
+    paths = [unquote(urlsplit(r.url).path) for r in requests]  # parsed once: look-up URLs are long
     for rule in connector.limits.rate:
-        n = sum(1 for r in requests if rule.applies(r.kind, httpx.URL(r.url).path))
+        n = sum(1 for r, path in zip(requests, paths, strict=True) if rule.applies(r.kind, path))
         if n:
             floor = max(floor, max(0, n - rule.requests) / rule.requests * rule.per_seconds)
     return {"requests": counts, "total_requests": sum(counts.values()), "min_seconds": round(floor, 2),

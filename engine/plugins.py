@@ -99,6 +99,8 @@ def _resolve(caller: Any) -> HookCall | None:
     if any(impl.hookwrapper or impl.wrapper or impl.kwargnames for impl in impls):
         return lambda *args: caller(**dict(zip(names, args, strict=True)))
     order = [(impl.function, _arguments(names, impl.argnames)) for impl in reversed(impls)]
+    if all(arguments is None for _, arguments in order) and len(order) <= 2:
+        return _direct([function for function, _ in order])
 
     def call(*args: Any) -> Any:
         for function, arguments in order:
@@ -108,6 +110,19 @@ def _resolve(caller: Any) -> HookCall | None:
         return None
 
     return call
+
+
+def _direct(functions: list[HookCall]) -> HookCall:
+    """The common cases without a loop: one or two implementations that take every argument."""
+    if len(functions) == 1:
+        return functions[0]
+    first, second = functions
+
+    def call_two(*args: Any) -> Any:
+        result = first(*args)
+        return result if result is not None else second(*args)
+
+    return call_two
 
 
 Picker = Callable[[tuple[Any, ...]], tuple[Any, ...]]

@@ -49,9 +49,10 @@ def read_stream(source_dir: Path, stream: str, file: str | None = None) -> Itera
 
 
 def _read_jsonl(path: Path, stream: str) -> Iterator[SourceRecord]:
+    prefix = f"{path}:"
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
+            where = prefix + str(number)
             if not raw.strip():
                 continue
             try:

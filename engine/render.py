@@ -4,6 +4,7 @@ specs (batch limits, native upsert, relations) and the plugins' request adjustme
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -96,31 +97,45 @@ def render_batches(connector: ConnectorSpec, kind: EndpointName, object_name: st
 # ----- look-ups ---------------------------------------------------------------------------------
 
 def escape(value: str, literal: LiteralSyntax, *, like: bool = False) -> str:
-    return value.translate(_translation(tuple(literal.escapes.items()),
-                                        tuple(literal.like_escapes.items()) if like else ()))
+    return escaper(literal, like=like)(value)
+
+
+def escaper(literal: LiteralSyntax, *, like: bool = False) -> Callable[[str], str]:
+    """`escape` for many values of one literal syntax, its table looked up once."""
+    table, special = _translation(tuple(literal.escapes.items()),
+                                  tuple(literal.like_escapes.items()) if like else ())
+    if special is None:
+        return str
+    search = special.search
+    return lambda value: value.translate(table) if search(value) else value
 
 
 @cache
 def _translation(escapes: tuple[tuple[str, str], ...],
-                 like_escapes: tuple[tuple[str, str], ...]) -> dict[int, str]:
+                 like_escapes: tuple[tuple[str, str], ...]) -> tuple[dict[int, str], re.Pattern[str] | None]:
     """The escapes as a str.translate table, built once per literal syntax: each character is replaced
-    on its own (a replacement is never escaped again); keys longer than one character never match."""
-    return {ord(ch): out for ch, out in (*escapes, *like_escapes) if len(ch) == 1}
+    on its own (a replacement is never escaped again); keys longer than one character never match.
+    With it, a pattern of the characters it replaces: most values hold none, and a search is cheaper
+    than a translation."""
+    table = {ord(ch): out for ch, out in (*escapes, *like_escapes) if len(ch) == 1}
+    special = re.compile("[" + "".join(re.escape(chr(code)) for code in table) + "]") if table else None
+    return table, special
 
 
 def condition(literal: LiteralSyntax, field_name: str, values: list[str], contains: bool) -> str:
     """The query-language condition matching `field_name` against `values`, every value escaped."""
     quote = literal.quote
     if contains:
-        parts = [literal.contains.format(field=field_name, like_escaped=escape(v, literal, like=True),
-                                         like_literal=f"{quote}%{escape(v, literal, like=True)}%{quote}")
-                 for v in values]
+        like_escape = escaper(literal, like=True)
+        parts = [literal.contains.format(field=field_name, like_escaped=e, like_literal=f"{quote}%{e}%{quote}")
+                 for e in map(like_escape, values)]
         return literal.join.join(parts)
-    literals = [f"{quote}{escape(v, literal)}{quote}" for v in values]
+    escaped = list(map(escaper(literal), values))  # once per value: a look-up holds hundreds
+    literals = [f"{quote}{e}{quote}" for e in escaped]
     if literal.exact_many and len(values) > 1:
         return literal.exact_many.format(field=field_name, literals=literal.list_separator.join(literals))
-    return literal.join.join(literal.exact.format(field=field_name, literal=lit, escaped=escape(v, literal))
-                             for v, lit in zip(values, literals, strict=True))
+    return literal.join.join(literal.exact.format(field=field_name, literal=lit, escaped=e)
+                             for e, lit in zip(escaped, literals, strict=True))
 
 
 def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, values: list[str],

@@ -16,6 +16,8 @@ class TemplateContextError(KeyError):
 
 
 def resolve(context: dict[str, Any], name: str) -> Any:
+    if "." not in name and name in context:  # the common case, without a split
+        return context[name]
     value: Any = context
     for part in name.split("."):
         if not isinstance(value, dict) or part not in value:
