@@ -47,8 +47,8 @@ class Checker:
     def check(self, record: MappedRecord) -> dict[str, Any]:
         """Coerce each value of `record` in place, adding a problem for each value that breaks a rule;
         return the values that are not empty, as the CRM's API takes them."""
-        adjust = first_result("crmsync_adjust_value")
-        serialize = first_result("crmsync_serialize_value")
+        adjust = first_result("crmsync_adjust_value", self.connector.name)
+        serialize = first_result("crmsync_serialize_value", self.connector.name)
         connector, fields, text_limits, values = self.connector, self.fields, self.text_limits, record.values
         wired: dict[str, Any] = {}
         for name, value in values.items():  # only existing keys are set: the dict does not change size
@@ -61,8 +61,9 @@ class Checker:
                 adjusted = adjust(connector, record.object, name, spec, value)
                 value = value if adjusted is None else adjusted
             limit = text_limits.get(name)
-            if limit is not None and type(value) is str and (not limit or len(value.strip()) <= limit):
-                value = value.strip()
+            stripped = value.strip() if limit is not None and type(value) is str else None
+            if stripped is not None and (not limit or len(stripped) <= limit):
+                value = stripped
             else:
                 try:
                     value = coerce(value, spec)

@@ -51,7 +51,7 @@ def normalize(connector: ConnectorSpec, object_name: str, part: KeyPart, value: 
               call: HookCall | None = None) -> list[str]:
     """The normalised forms of one identity value (a CRM field may hold several, `;`-separated).
     `call`: the resolved `crmsync_normalize_identity`, when the caller normalises many values."""
-    call = call or first_result("crmsync_normalize_identity")
+    call = call or first_result("crmsync_normalize_identity", connector.name)
     if call is None:
         return []
     if part.normalize != "email" and type(value) is not list:  # the common case, without a loop
@@ -69,13 +69,13 @@ def normalize(connector: ConnectorSpec, object_name: str, part: KeyPart, value: 
 
 
 def record_identity(connector: ConnectorSpec, record: MappedRecord, key: IdentityKey) -> dict[str, list[str]]:
-    call = first_result("crmsync_normalize_identity")
+    call = first_result("crmsync_normalize_identity", connector.name)
     return {part.name: [n for raw in record.identity.get(part.name, [])
                         for n in normalize(connector, record.object, part, raw, call)] for part in key.parts}
 
 
 def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord, key: IdentityKey) -> dict[str, set[str]]:
-    call = first_result("crmsync_normalize_identity")
+    call = first_result("crmsync_normalize_identity", connector.name)
     return {part.name: {n for f in (part.field, *part.also)
                         for n in normalize(connector, object_name, part, crm.fields.get(f), call)}
             for part in key.parts}

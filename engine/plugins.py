@@ -72,27 +72,36 @@ def hooks() -> Any:
 
 
 HookCall = Callable[..., Any]
-_resolved: dict[str, tuple[int, HookCall | None]] = {}
+_resolved: dict[tuple[str, str | None], tuple[int, HookCall | None]] = {}
 
 
-def first_result(name: str) -> HookCall | None:
+def first_result(name: str, connector: str | None = None) -> HookCall | None:
     """A caller of the firstresult hook `name` for values in a hot loop (one call per field of every
     record), or None when no plugin implements it. It takes the hook's arguments by position, in the
     hookspec's order, and calls the implementations as pluggy does (last registered first, each given
     only the arguments it names, the first result that is not None wins) without pluggy's per-call
     machinery; with a wrapper among them it goes through pluggy. Resolved again after any plugin is
-    registered or unregistered."""
+    registered or unregistered.
+
+    With `connector` (a connector's name), the implementations of plugins that declare another
+    connector (`CRMSYNC_CONNECTOR = "hubspot"` in the plugin) are left out: they would return None."""
     pm = manager()
     generation = getattr(pm, "generation", 0)
-    cached = _resolved.get(name)
+    cached = _resolved.get((name, connector))
     if cached is None or cached[0] != generation:
-        cached = (generation, _resolve(getattr(pm.hook, name)))
-        _resolved[name] = cached
+        cached = (generation, _resolve(getattr(pm.hook, name), connector))
+        _resolved[(name, connector)] = cached
     return cached[1]
 
 
-def _resolve(caller: Any) -> HookCall | None:
-    impls = caller.get_hookimpls()
+def serves(plugin: Any, connector: str | None) -> bool:
+    """Whether `plugin` may answer for `connector`: it declares no connector, or this one."""
+    declared = getattr(plugin, "CRMSYNC_CONNECTOR", None)
+    return connector is None or declared is None or declared == connector
+
+
+def _resolve(caller: Any, connector: str | None = None) -> HookCall | None:
+    impls = [impl for impl in caller.get_hookimpls() if serves(impl.plugin, connector)]
     if not impls:
         return None
     names = tuple(caller.spec.argnames)

@@ -13,6 +13,7 @@ from typing import Any
 from engine.hookspecs import hookimpl
 
 NAME = "dynamics"
+CRMSYNC_CONNECTOR = NAME  # the engine calls this plugin's hooks for this connector only
 
 
 def option_value(field: Any, label: str) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any
 from engine.hookspecs import hookimpl
 
 NAME = "hubspot"
+CRMSYNC_CONNECTOR = NAME  # the engine calls this plugin's hooks for this connector only
 
 
 def midnight_utc_ms(day: str) -> str:
@@ -24,6 +25,8 @@ def midnight_utc_ms(day: str) -> str:
 def crmsync_serialize_value(connector: Any, object_name: str, field_name: str, field: Any, value: Any) -> Any:
     if connector.name != NAME or value is None:
         return None
+    if type(value) is str and field.type != "date":  # most values: already text
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if field.type == "date":

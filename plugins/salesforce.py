@@ -17,6 +17,7 @@ from typing import Any
 from engine.hookspecs import hookimpl
 
 NAME = "salesforce"
+CRMSYNC_CONNECTOR = NAME  # the engine calls this plugin's hooks for this connector only
 
 
 @hookimpl

@@ -95,6 +95,32 @@ def test_hook_callers_call_as_pluggy_does() -> None:
     assert first_result("crmsync_serialize_value")(connector, "companies", "x", text, 1) == "1"  # type: ignore[misc]
 
 
+def test_a_plugin_declaring_its_connector_is_left_out_for_other_connectors() -> None:
+    hubspot, dynamics = load_connector("hubspot").model, load_connector("dynamics").model
+
+    class OnlyDynamics:
+        CRMSYNC_CONNECTOR = "dynamics"
+
+        @hookimpl
+        def crmsync_serialize_value(self, value: Any) -> Any:
+            return f"dyn:{value}"
+
+    plugin, text = OnlyDynamics(), FieldSpec(type="string")
+    manager().register(plugin)
+    try:
+        for_dynamics = first_result("crmsync_serialize_value", "dynamics")
+        for_hubspot = first_result("crmsync_serialize_value", "hubspot")
+        assert for_dynamics is not None and for_hubspot is not None
+        assert for_dynamics(dynamics, "account", "name", text, "x") == "dyn:x"
+        assert for_hubspot(hubspot, "companies", "name", text, 2) == "2"  # HubSpot's own plugin answers
+        # without a connector, every implementation takes part, as in pluggy
+        assert first_result("crmsync_serialize_value")(hubspot, "companies", "name", text, 2) == "dyn:2"  # type: ignore[misc]
+    finally:
+        manager().unregister(plugin)
+    # the built-in plugins declare theirs: Salesforce has no serialising plugin at all
+    assert first_result("crmsync_serialize_value", "salesforce") is None
+
+
 def greedy_chunks(values: list[str], make: Any, endpoint: Any, limit: int) -> list[list[str]]:
     """The reference: add values one at a time until the next one would make the request too long."""
     chunks: list[list[str]] = []
