@@ -221,7 +221,22 @@ class _Address:
     tail: str = ""  # path?query#fragment
 
 
+# An http(s) address with a plain host and path, as most sources hold them (`https://acme.com/x`,
+# `acme.com`): split with one match, which gives what urlsplit gives for it (tests/test_hotpaths.py
+# checks that on generated addresses); anything else goes through urlsplit.
+_PLAIN_ADDRESS = re.compile(r"(?:(?P<scheme>https?)://)?(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
+                            r"(?P<path>/[a-z0-9._~/-]*)?", re.IGNORECASE)
+
+
 def _split_host(text: str) -> _Address:
+    plain = _PLAIN_ADDRESS.fullmatch(text)
+    if plain is not None:
+        scheme = plain["scheme"]
+        return _Address(scheme.lower() if scheme else None, plain["host"].lower(), None, False, plain["path"] or "")
+    return _split_host_parsed(text)
+
+
+def _split_host_parsed(text: str) -> _Address:
     match = _SCHEME.match(text)
     scheme = match["scheme"].lower() if match else None
     rest = text[match.end():] if match else text

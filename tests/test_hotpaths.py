@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext import parse as parse_jsonpath
 
+from engine import transforms
 from engine.catalog import load_connector
 from engine.connector import FieldSpec, IdentityKey, KeyPart
 from engine.hookspecs import hookimpl
@@ -93,6 +94,21 @@ def test_hook_callers_call_as_pluggy_does() -> None:
     finally:
         manager().unregister(plugin)
     assert first_result("crmsync_serialize_value")(connector, "companies", "x", text, 1) == "1"  # type: ignore[misc]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="hHtTpPsSwW:/.-_~?#@a0 \u00e9", max_size=30))
+def test_the_plain_address_split_gives_what_urlsplit_gives(text: str) -> None:
+    assert transforms._split_host(text) == transforms._split_host_parsed(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTPS://", "https://www."]), st.from_regex(r"[a-zA-Z0-9-]{1,8}(\.[a-z0-9-]{1,6}){1,3}", fullmatch=True),
+       st.sampled_from(["", "/", "/a/b", "/x.html", "//y"]))
+def test_the_plain_address_split_on_plain_addresses(scheme: str, host: str, path: str) -> None:
+    text = scheme + host + path
+    assert transforms._PLAIN_ADDRESS.fullmatch(text) is not None
+    assert transforms._split_host(text) == transforms._split_host_parsed(text)
 
 
 def test_a_plugin_declaring_its_connector_is_left_out_for_other_connectors() -> None:
