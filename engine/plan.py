@@ -156,6 +156,12 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Re-enabled as it is, the collector's first pass would walk every object made while it
+            # was paused (all counted as young): half a second for a 100,000-record plan, to find
+            # nothing. Freezing them first spares that pass; they are still freed by reference
+            # counting when the plan goes, and a reference cycle made while planning (there is none
+            # by design) would only be kept until the process ends.
+            gc.freeze()
             gc.enable()
 
 
