@@ -5,6 +5,7 @@ against pluggy's, and look-up splitting by bisection against adding one value at
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from engine import transforms
+from engine import render, transforms
 from engine.catalog import load_connector
 from engine.connector import FieldSpec, IdentityKey, KeyPart
 from engine.hookspecs import hookimpl
@@ -109,6 +110,13 @@ def test_the_plain_address_split_on_plain_addresses(scheme: str, host: str, path
     text = scheme + host + path
     assert transforms._PLAIN_ADDRESS.fullmatch(text) is not None
     assert transforms._split_host(text) == transforms._split_host_parsed(text)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(max_size=40), st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3))
+def test_the_query_encoding_is_urlencode(text: str, query: dict[str, str]) -> None:
+    assert render.quote_plus(text) == urllib.parse.quote_plus(text, safe="")
+    assert render.encode_query(query) == urllib.parse.urlencode(query)
 
 
 def test_a_plugin_declaring_its_connector_is_left_out_for_other_connectors() -> None:
