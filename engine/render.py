@@ -174,39 +174,54 @@ def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, 
         return build_request(connector, "lookup", object_name, endpoint, context, base_url)
 
     measured = bool(endpoint.max_url_length or endpoint.max_body_length)
-    start, hint = 0, limit
+    start, hint = 0, None
     while start < len(values):
         size = min(limit, len(values) - start)
-        request = make(values[start:start + size])
-        if measured and size > 1 and _too_long(request, endpoint):
-            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size,
-                                             hint)
-            hint = size
+        if measured and size > 1 and hint is not None and hint < size:  # the last chunk's size first
+            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size, hint)
+        else:
+            request = make(values[start:start + size])
+            if measured and size > 1 and _too_long(request, endpoint):
+                guess = max(1, size * _room(endpoint) // _length(request, endpoint))
+                size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint,
+                                                 size - 1, guess)
+        hint = size if size < limit else None
         requests.append(request)
         start += size
     return requests
 
 
-def _longest_fitting(make: Callable[[int], Request], endpoint: Endpoint, too_many: int,
-                     hint: int) -> tuple[int, Request]:
-    """The most values (fewer than `too_many`, at least one) whose request is not too long, found by
-    bisection (a request only grows with its values), first between hint - 4 and hint + 4: the last
-    chunk's size, which the next one is usually near. One value alone is sent even when too long."""
-    low, high = max(1, min(hint, too_many - 1) - 4), min(too_many, hint + 5)
-    low_request = make(low)
-    if low > 1 and _too_long(low_request, endpoint):
-        too_many = low
-    elif high < too_many and not _too_long(make(high), endpoint):
-        return _bisect(make, endpoint, high, too_many, None)
-    else:
-        return _bisect(make, endpoint, low, high, low_request)
-    return _bisect(make, endpoint, 1, too_many, None)
+def _longest_fitting(make: Callable[[int], Request], endpoint: Endpoint, most: int,
+                     guess: int) -> tuple[int, Request]:
+    """The most values (at most `most`, at least one) whose request is not too long. A request only
+    grows with its values, so this gallops from `guess` (the last chunk's size, which the next one is
+    usually at or near: two requests made) up or down to a bracket, then bisects it. One value alone
+    is sent even when too long."""
+    size = min(max(guess, 1), most)
+    request = make(size)
+    step = 1
+    if not _too_long(request, endpoint):
+        while size < most:
+            larger = min(size + step, most)
+            attempt = make(larger)
+            if _too_long(attempt, endpoint):
+                return _bisect(make, endpoint, size, larger, request)
+            size, request, step = larger, attempt, step * 2
+        return size, request
+    too_many = size
+    while size > 1:
+        smaller = max(size - step, 1)
+        request = make(smaller)
+        if not _too_long(request, endpoint):
+            return _bisect(make, endpoint, smaller, too_many, request)
+        too_many = size = smaller
+        step *= 2
+    return 1, request  # one value alone, sent even when too long
 
 
 def _bisect(make: Callable[[int], Request], endpoint: Endpoint, fits: int, too_many: int,
-            fitting: Request | None) -> tuple[int, Request]:
-    """Between `fits` values (whose request is not too long, or is the one value) and `too_many`."""
-    fitting = fitting or make(fits)
+            fitting: Request) -> tuple[int, Request]:
+    """Between `fits` values (whose request `fitting` is not too long) and `too_many`."""
     while too_many - fits > 1:
         middle = (fits + too_many) // 2
         request = make(middle)
@@ -215,6 +230,17 @@ def _bisect(make: Callable[[int], Request], endpoint: Endpoint, fits: int, too_m
         else:
             fits, fitting = middle, request
     return fits, fitting
+
+
+def _room(endpoint: Endpoint) -> int:
+    return endpoint.max_url_length or endpoint.max_body_length or 1
+
+
+def _length(request: Request, endpoint: Endpoint) -> int:
+    """The measure a limit applies to: the URL's length, or else the body's."""
+    if endpoint.max_url_length:
+        return len(request.url)
+    return len(json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))) if request.body else 1
 
 
 def _too_long(request: Request, endpoint: Endpoint) -> bool:

@@ -5,6 +5,7 @@ against pluggy's, and look-up splitting by bisection against adding one value at
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -175,3 +176,24 @@ def test_lookup_splitting_matches_adding_one_value_at_a_time(lengths: list[int])
     assert got == greedy_chunks(values, make, endpoint, endpoint.max_values)
     assert all(len(chunk) == 1 or len(json.dumps(r.body, separators=(",", ":"))) <= 3000
                for chunk, r in zip(got, requests, strict=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 400), max_size=120))
+def test_lookup_splitting_by_url_length_matches_adding_one_value_at_a_time(lengths: list[int]) -> None:
+    """Salesforce's SOQL look-up limited by URL length, made short enough that some values are too
+    long even alone (each such value is sent alone)."""
+    sf = load_connector("salesforce").model
+    endpoint = endpoint_for(sf, "Contact", "lookup").model_copy(update={"max_url_length": 700})
+    connector = sf.model_copy(update={"endpoints": sf.endpoints.model_copy(update={"lookup": endpoint})})
+    unlimited = sf.model_copy(update={"endpoints": sf.endpoints.model_copy(
+        update={"lookup": endpoint.model_copy(update={"max_url_length": None})})})
+    values = sorted({"x" * n + f"{i}@example.com" for i, n in enumerate(lengths)})
+
+    def make(chunk: list[str]) -> Any:
+        return render_lookups(unlimited, "Contact", "Email", chunk, ["Id"], False, "http://h")[0]
+
+    requests = render_lookups(connector, "Contact", "Email", values, ["Id"], False, "http://h")
+    got = [sorted(re.findall(r"x*\d+@example\.com", urllib.parse.unquote_plus(r.url))) for r in requests]
+    assert got == greedy_chunks(values, make, endpoint, endpoint.max_values)
+    assert all(len(chunk) == 1 or len(r.url) <= 700 for chunk, r in zip(got, requests, strict=True))
