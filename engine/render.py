@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 from engine.connector import ConnectorSpec, Endpoint, EndpointName, LiteralSyntax, ObjectSpec
@@ -173,22 +174,60 @@ def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, 
                    "match": match}
         return build_request(connector, "lookup", object_name, endpoint, context, base_url)
 
-    measured = bool(endpoint.max_url_length or endpoint.max_body_length)
-    start, hint = 0, None
+    if not (endpoint.max_url_length or endpoint.max_body_length):
+        return [make(values[at:at + limit]) for at in range(0, len(values), limit)]
+    size_of = _SizeModel(values, endpoint, _length(make([]), endpoint))
+    start = 0
     while start < len(values):
         size = min(limit, len(values) - start)
-        if measured and size > 1 and hint is not None and hint < size:  # the last chunk's size first
-            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size, hint)
-        else:
+        guess = size_of.most_fitting(start, size)
+        if guess is None or guess >= size:  # no estimate yet, or all are estimated to fit
             request = make(values[start:start + size])
-            if measured and size > 1 and _too_long(request, endpoint):
-                guess = max(1, size * _room(endpoint) // _length(request, endpoint))
+            if size > 1 and _too_long(request, endpoint):
+                size_of.learn(start, size, request)
                 size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint,
-                                                 size - 1, guess)
-        hint = size if size < limit else None
+                                                 size - 1, min(size_of.most_fitting(start, size) or 1, size - 1))
+        else:
+            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size, guess)
+        size_of.learn(start, size, request)
         requests.append(request)
         start += size
     return requests
+
+
+class _SizeModel:
+    """Estimates how many values fit under a look-up's length limit: a request's length is close to a
+    fixed part (the request with no value) plus, per value, its own encoded length and an overhead
+    (quotes, separators, the operator) learnt from the requests made so far. The estimate is only a
+    starting point; `_longest_fitting` checks it by rendering."""
+
+    def __init__(self, values: list[str], endpoint: Endpoint, fixed: int) -> None:
+        self.endpoint, self.fixed = endpoint, fixed
+        self.overhead: float | None = None
+        self.room = endpoint.max_url_length or endpoint.max_body_length or 0
+        if endpoint.max_url_length:
+            sizes = (len(quote_plus(value)) for value in values)
+        else:
+            sizes = (len(json.dumps(value, ensure_ascii=False)) for value in values)
+        self.cumulative = list(accumulate(sizes, initial=0))
+
+    def learn(self, start: int, size: int, request: Request) -> None:
+        own = self.cumulative[start + size] - self.cumulative[start]
+        self.overhead = max(0.0, (_length(request, self.endpoint) - self.fixed - own) / size)
+
+    def most_fitting(self, start: int, most: int) -> int | None:
+        """The most values from `start` (at most `most`) estimated to fit, or None before any estimate."""
+        if self.overhead is None:
+            return None
+        low, high = 1, most  # bisect: the estimate only grows with the values
+        while low < high:
+            middle = (low + high + 1) // 2
+            length = self.fixed + self.cumulative[start + middle] - self.cumulative[start] + middle * self.overhead
+            if length <= self.room:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
 
 def _longest_fitting(make: Callable[[int], Request], endpoint: Endpoint, most: int,
