@@ -168,20 +168,29 @@ class CandidateIndex:
     def __init__(self, connector: ConnectorSpec, object_name: str, key: IdentityKey,
                  crm_records: list[CrmRecord]) -> None:
         self.key = key
-        self.entries = [(c, crm_identity(connector, object_name, c, key)) for c in crm_records]
+        self.records = crm_records
+        # the other parts' values, per record: only a composite key needs them (the first part's
+        # values are in by_value)
+        self.others: list[dict[str, set[str]]] = []
         self.by_value: dict[str, list[int]] = {}
         first = key.parts[0].name if key.parts else None
-        for position, (_, theirs) in enumerate(self.entries):
+        for position, crm in enumerate(crm_records):
+            theirs = crm_identity(connector, object_name, crm, key)
             for value in theirs.get(first, ()) if first else ():
                 self.by_value.setdefault(value, []).append(position)
+            if len(key.parts) > 1:
+                self.others.append({part: values for part, values in theirs.items() if part != first})
 
     def candidates(self, mine: dict[str, list[str]]) -> list[CrmRecord]:
         """The CRM records sharing a value with `mine` in every part, in the order they came."""
         if not self.key.parts:
-            return [c for c, _ in self.entries]
-        positions = sorted({p for v in mine[self.key.parts[0].name] for p in self.by_value.get(v, ())})
-        return [self.entries[p][0] for p in positions
-                if all(set(mine[part]) & self.entries[p][1][part] for part in mine)]
+            return list(self.records)
+        first = self.key.parts[0].name
+        positions = sorted({p for v in mine[first] for p in self.by_value.get(v, ())})
+        if not self.others:
+            return [self.records[p] for p in positions]
+        return [self.records[p] for p in positions
+                if all(set(mine[part]) & self.others[p][part] for part in mine if part != first)]
 
 
 class Matcher:
@@ -192,7 +201,7 @@ class Matcher:
                  crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link]) -> None:
         self.index = CandidateIndex(connector, object_name, key, crm_records or [])
         self.consulted = crm_records is not None
-        self.by_id = {c.id: c for c, _ in self.index.entries}
+        self.by_id = {c.id: c for c in self.index.records}
         self.links = links
         self.linked_to = {lk.crm_id: (lk.stream, lk.source_id) for lk in links.values()}
 
