@@ -36,7 +36,8 @@ def query_log(state_dir: Path | None, **filters: Any) -> list[dict[str, Any]]:
         entry = {k: row[k] for k in COLUMNS}
         if row["error_code"] and row["error"]:
             entry["error"] = f"{row['error_code']}: {row['error']}"
-        entry.update({"error_code": row["error_code"], "stream": row["stream"], "source_id": row["source_id"]})
+        entry.update({"error_code": row["error_code"], "stream": row["stream"],
+                      "source_id": row["source_id"]})
         out.append(entry)
     return out
 

@@ -69,7 +69,8 @@ def load_profile(path: Path) -> ProfileBundle:
     return ProfileBundle(profile, connector)
 
 
-def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str], base_url: str) -> dict[str, str]:
+def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str],
+                        base_url: str) -> dict[str, str]:
     """Spec defaults, then the profile's values. A setting marked `follows_base_url` (the app host a
     record opens in) and left unset by the profile takes the root of a base URL other than the spec's (a
     customer's own instance). On a loopback base URL, a local emulator that plays every service of the

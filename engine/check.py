@@ -80,8 +80,9 @@ class Checker:
             wired[name] = value
         for name in self.required:
             if name in values and values[name] in (None, ""):
-                record.problems.append(Problem(name, "required", f"{record.stream} {record.source_id}: {name} "
-                                                                 "is required and the source has no value"))
+                record.problems.append(Problem(name, "required",
+                                               f"{record.stream} {record.source_id}: {name} "
+                                               "is required and the source has no value"))
         return wired
 
 
@@ -111,7 +112,8 @@ def coerce(value: Any, spec: FieldSpec) -> Any:
         raise Refused("too_long", f"is {len(value)} characters; the field takes at most {spec.max_length}")
     if spec.pattern is not None and isinstance(value, str) and value and \
             not compile_regex(spec.pattern).fullmatch(value):
-        raise Refused("pattern", f"breaks the field's rule: {spec.pattern_message or 'it must match ' + spec.pattern}")
+        raise Refused("pattern", "breaks the field's rule: "
+                                 f"{spec.pattern_message or 'it must match ' + spec.pattern}")
     return value
 
 

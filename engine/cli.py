@@ -6,9 +6,10 @@ unreadable or malformed file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,8 @@ from engine.validate import Finding, validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="crmsync: a declarative CRM integration engine.")
-sandbox_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Local emulators of the CRMs' APIs.")
+sandbox_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                          help="Local emulators of the CRMs' APIs.")
 app.add_typer(sandbox_app, name="sandbox")
 
 out = Console(soft_wrap=True, emoji=False)
@@ -40,23 +42,23 @@ def _fresh_consoles() -> None:
     err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
-class TableOrJson(str, Enum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
 
-class PlanFormat(str, Enum):
+class PlanFormat(StrEnum):
     table = "table"
     json = "json"
     html = "html"
 
 
-class SchemaKind(str, Enum):
+class SchemaKind(StrEnum):
     connector = "connector"
     profile = "profile"
 
 
-class Crm(str, Enum):
+class Crm(StrEnum):
     salesforce = "salesforce"
     hubspot = "hubspot"
     dynamics = "dynamics"
@@ -102,7 +104,8 @@ def _connector_row(spec: ConnectorSpec) -> dict[str, Any]:
 @app.command("validate")
 def validate_command(
     profile: Annotated[Path, typer.Argument(help="the profile YAML file")],
-    base_url: Annotated[str | None, typer.Option("--base-url", help="read live metadata from this CRM")] = None,
+    base_url: Annotated[str | None,
+                        typer.Option("--base-url", help="read live metadata from this CRM")] = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="live metadata saved to a file")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
@@ -178,7 +181,8 @@ def plan(
         err.print("--format html needs --out FILE")
         raise typer.Exit(2)
     try:
-        result = dry_run(profile, source, base_url=base_url, state_dir=state_dir, credentials_file=credentials)
+        result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
+                         credentials_file=credentials)
     except CrmsyncError as exc:
         raise fail(exc) from None
     if fmt is PlanFormat.html:
@@ -196,18 +200,18 @@ def plan(
     raise typer.Exit(1 if result.summary()["invalid"] else 0)
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     insert = "insert"
     update = "update"
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     success = "success"
     error = "error"
 
@@ -216,7 +220,8 @@ class Result(str, Enum):
 def push(
     profile: Annotated[Path | None, typer.Argument(help="the profile YAML file")] = None,
     source: Annotated[Path | None, typer.Option("--source", help="folder of source files")] = None,
-    plan_file: Annotated[Path | None, typer.Option("--plan", help="send exactly a plan saved by `plan --format json --out`")] = None,
+    plan_file: Annotated[Path | None, typer.Option(
+        "--plan", help="send exactly a plan saved by `plan --format json --out`")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
@@ -262,7 +267,8 @@ def log_command(
     from engine.activity import print_log, query_log
 
     rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
-                     action=action.value if action else None, result=result.value if result else None, run_id=run)
+                     action=action.value if action else None, result=result.value if result else None,
+                     run_id=run)
     print_log(rows, fmt.value, out)
 
 
@@ -302,10 +308,8 @@ def sandbox_serve(
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
     tls_dir = Path.cwd() / ".crmsync" / "sandbox-tls" if tls else None
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve_forever(emulator, port=port, tls_dir=tls_dir, announce=lambda line: print(line, flush=True))
-    except KeyboardInterrupt:
-        pass
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

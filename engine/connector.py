@@ -471,8 +471,8 @@ class ConnectionSetting(Strict):
     description: str
     default: str | None = None
     follows_base_url: bool = Field(default=False, description="a URL on the CRM's own host (the app a record "
-                                   "opens in): with a base URL other than the spec's, it takes that URL's root "
-                                   "unless the profile sets it")
+                                   "opens in): with a base URL other than the spec's, it takes that URL's "
+                                   "root unless the profile sets it")
 
 
 class ConnectorSpec(Strict):
@@ -556,7 +556,8 @@ def _object_problems(spec: ConnectorSpec, obj_name: str, obj: ObjectSpec) -> lis
         known = {"id", *spec.connection}
         for name in sorted(template_placeholders(obj.record_url) - known):
             problems.append(((*here, "record_url"), f"unknown placeholder {{{name}}}; record URLs have "
-                                                    f"{{id}} and the connection settings {sorted(spec.connection)}"))
+                                                    "{id} and the connection settings "
+                                                    f"{sorted(spec.connection)}"))
     for i, field in enumerate(obj.upsert_keys):
         if field not in obj.fields:
             problems.append(((*here, "upsert_keys", i), f"unknown field {field!r} of {obj_name}"))

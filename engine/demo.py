@@ -44,11 +44,12 @@ def run_demo(console: Console, *, state_dir: Path | None, report: Path) -> bool:
             report.write_text(html_report(plan), encoding="utf-8")
             console.print(f"HTML report: {report.resolve()}")
             console.print(Rule("3. push"))
-            first = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo", state_dir=state), console)
+            first = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo",
+                                         state_dir=state), console)
             print_push(first, console)
             console.print(Rule("4. push again: nothing left to write"))
-            second = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo", state_dir=state),
-                              console)
+            second = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo",
+                                          state_dir=state), console)
             print_push(second, console)
             console.print(Rule("5. activity log of the first push"))
             print_log(query_log(state, run_id=first.run_id), "table", console)

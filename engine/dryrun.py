@@ -12,8 +12,8 @@ from engine.plan import Plan, make_plan
 from engine.store import Store, default_state_dir
 
 
-def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None, state_dir: Path | None = None,
-            credentials_file: Path | None = None) -> Plan:
+def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None,
+            state_dir: Path | None = None, credentials_file: Path | None = None) -> Plan:
     bundle = load_profile(profile_path)
     store = Store(state_dir or default_state_dir())
     try:
@@ -28,7 +28,8 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         from engine.metadata import fetch_live_fields
 
         connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
-        async with open_client(bundle.connector.model, base_url, credentials, connection=connection) as client:
+        async with open_client(bundle.connector.model, base_url, credentials,
+                               connection=connection) as client:
             live = await fetch_live_fields(bundle, client)
             return await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
                                    live_fields=live)

@@ -123,7 +123,8 @@ class CompiledStream:
         for parent, extract in self.parents:
             parent_id = extract(record.data)
             if parent_id not in (None, ""):
-                mapped.parents.append(ParentRef(parent.stream, str(parent_id), parent.relation, parent.required))
+                mapped.parents.append(ParentRef(parent.stream, str(parent_id), parent.relation,
+                                                parent.required))
         return mapped
 
 

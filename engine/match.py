@@ -74,14 +74,16 @@ def record_identity(connector: ConnectorSpec, record: MappedRecord, key: Identit
                         for n in normalize(connector, record.object, part, raw, call)] for part in key.parts}
 
 
-def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord, key: IdentityKey) -> dict[str, set[str]]:
+def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord,
+                 key: IdentityKey) -> dict[str, set[str]]:
     call = first_result("crmsync_normalize_identity", connector.name)
     return {part.name: {n for f in (part.field, *part.also)
                         for n in normalize(connector, object_name, part, crm.fields.get(f), call)}
             for part in key.parts}
 
 
-def select_fields(connector: ConnectorSpec, object_name: str, key: IdentityKey, targets: list[str]) -> list[str]:
+def select_fields(connector: ConnectorSpec, object_name: str, key: IdentityKey,
+                  targets: list[str]) -> list[str]:
     obj = connector.objects[object_name]
     relation_fields = [r.field for r in obj.relations.values() if getattr(r, "field", None)]
     names = [obj.id_field, *(f for p in key.parts for f in (p.field, *p.also)), *targets, *relation_fields]
@@ -116,7 +118,8 @@ def lookups_for(connector: ConnectorSpec, object_name: str, identities: Iterable
 
 async def run_lookups(connector: ConnectorSpec, lookup: StreamLookup, client: CrmClient) -> list[CrmRecord]:
     """Send every look-up (following pages) and return the CRM records found."""
-    results = await asyncio.gather(*(_fetch_all(connector, lookup.object, req, client) for req in lookup.requests))
+    results = await asyncio.gather(*(_fetch_all(connector, lookup.object, req, client)
+                                     for req in lookup.requests))
     seen: dict[str, CrmRecord] = {}
     for batch in results:
         for record in batch:
@@ -124,7 +127,8 @@ async def run_lookups(connector: ConnectorSpec, lookup: StreamLookup, client: Cr
     return list(seen.values())
 
 
-async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Request, client: CrmClient) -> list[CrmRecord]:
+async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Request,
+                     client: CrmClient) -> list[CrmRecord]:
     endpoint = connector.objects[object_name].endpoints.get("lookup") or connector.endpoints.lookup
     spec = endpoint.response
     found: list[CrmRecord] = []
@@ -226,7 +230,8 @@ class Matcher:
 
 
 def match_records(connector: ConnectorSpec, records: list[MappedRecord], key: IdentityKey,
-                  crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link]) -> dict[str, Match]:
+                  crm_records: list[CrmRecord] | None,
+                  links: dict[tuple[str, str], Link]) -> dict[str, Match]:
     """Pair each record with its CRM counterpart; `crm_records` None means the CRM was not consulted."""
     if not records:
         return {}

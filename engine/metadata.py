@@ -39,12 +39,15 @@ def parse_field(record: Any, mapping: MetadataMap) -> tuple[str, FieldSpec] | No
     read_only = bool(read_one(record, mapping.read_only)) if mapping.read_only else False
     creatable = _flag(record, mapping.creatable, True) and not read_only
     updatable = _flag(record, mapping.updatable, True) and not read_only
-    required = str(read_one(record, mapping.required)) in mapping.required_values if mapping.required else False
+    required = (str(read_one(record, mapping.required)) in mapping.required_values
+                if mapping.required else False)
     required = required and not (mapping.defaulted and bool(read_one(record, mapping.defaulted)))
     max_length = read_one(record, mapping.max_length) if mapping.max_length else None
-    spec = FieldSpec(type=field_type if options or field_type not in ("picklist", "multipicklist") else "string",
+    spec = FieldSpec(type=(field_type if options or field_type not in ("picklist", "multipicklist")
+                           else "string"),
                      label=read_one(record, mapping.label) if mapping.label else None,
-                     max_length=int(max_length) if isinstance(max_length, int | float) and max_length > 0 else None,
+                     max_length=(int(max_length) if isinstance(max_length, int | float) and max_length > 0
+                                 else None),
                      options=options or None, restricted=restricted and bool(options), required=required,
                      creatable=creatable, updatable=updatable,
                      unique=bool(read_one(record, mapping.unique)) if mapping.unique else False)
@@ -61,38 +64,48 @@ def _flag(record: Any, path: str | None, default: bool) -> bool:
 def merge(standard: FieldSpec, live: FieldSpec) -> FieldSpec:
     """A standard field keeps the spec's curated type; the CRM says which values, lengths and rules apply."""
     return standard.model_copy(update={
-        "options": live.options or standard.options, "restricted": live.restricted or standard.restricted,
-        "max_length": live.max_length or standard.max_length, "required": live.required or standard.required,
-        "creatable": live.creatable and standard.creatable, "updatable": live.updatable and standard.updatable})
+        "options": live.options or standard.options,
+        "restricted": live.restricted or standard.restricted,
+        "max_length": live.max_length or standard.max_length,
+        "required": live.required or standard.required,
+        "creatable": live.creatable and standard.creatable,
+        "updatable": live.updatable and standard.updatable})
 
 
-def merged_live(connector: ConnectorSpec, object_name: str, parsed: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+def merged_live(connector: ConnectorSpec, object_name: str,
+                parsed: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
     """What the CRM says, as read; the merge over the spec's and the profile's fields happens in
     validate.effective_fields, so a curated type is never lost."""
     return parsed
 
 
 def objects_used(bundle: ProfileBundle) -> list[str]:
-    return sorted({s.object for s in bundle.profile.model.streams.values()} & set(bundle.connector.model.objects))
+    return sorted({s.object for s in bundle.profile.model.streams.values()}
+                  & set(bundle.connector.model.objects))
 
 
 async def fetch_live_fields(bundle: ProfileBundle, client: CrmClient) -> LiveFields:
     connector = bundle.connector.model
-    results = await asyncio.gather(*(_fetch_object(connector, name, client) for name in objects_used(bundle)))
+    results = await asyncio.gather(*(_fetch_object(connector, name, client)
+                                     for name in objects_used(bundle)))
     return dict(zip(objects_used(bundle), results, strict=True))
 
 
-async def _fetch_object(connector: ConnectorSpec, object_name: str, client: CrmClient) -> dict[str, FieldSpec]:
+async def _fetch_object(connector: ConnectorSpec, object_name: str,
+                        client: CrmClient) -> dict[str, FieldSpec]:
     endpoint = endpoint_for(connector, object_name, "metadata")
     assert endpoint is not None
     request = build_request(connector, "metadata", object_name, endpoint,
                             base_context(connector, connector.objects[object_name]), client.base_url)
-    sent = await client.send(request.method, request.url, headers=request.headers, kind="metadata", safe_to_repeat=True)
+    sent = await client.send(request.method, request.url, headers=request.headers, kind="metadata",
+                             safe_to_repeat=True)
     if sent.response is None or sent.response.status_code >= 400:
-        detail = sent.error or f"{sent.response.status_code} {str(body_of(sent.response))[:200]}"  # type: ignore[union-attr]
+        detail = sent.error or (
+            f"{sent.response.status_code} {str(body_of(sent.response))[:200]}")  # type: ignore[union-attr]
         raise MetadataError(f"cannot read {object_name} metadata from {client.base_url}: {detail}")
     data = sent.response.json()
-    parsed = dict(p for rec in read_path(data, endpoint.response.records) if (p := parse_field(rec, connector.metadata)))
+    parsed = dict(p for rec in read_path(data, endpoint.response.records)
+                  if (p := parse_field(rec, connector.metadata)))
     return merged_live(connector, object_name, parsed)
 
 
@@ -123,7 +136,8 @@ def live_fields(bundle: ProfileBundle, *, base_url: str | None, metadata_file: P
     assert base_url is not None
 
     async def fetch() -> LiveFields:
-        async with open_client(bundle.connector.model, base_url, Credentials.load(credentials_file)) as client:
+        async with open_client(bundle.connector.model, base_url,
+                               Credentials.load(credentials_file)) as client:
             return await fetch_live_fields(bundle, client)
 
     return asyncio.run(fetch())

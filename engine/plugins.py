@@ -22,13 +22,15 @@ class DefaultPlugin:
     """Built-in behaviour, implemented through the same hooks a plugin would use."""
 
     NORMALIZERS = {
-        "domain": normalize_domain, "email": normalize_email, "city": normalize_city, "state": normalize_state,
+        "domain": normalize_domain, "email": normalize_email, "city": normalize_city,
+        "state": normalize_state,
         "casefold": lambda v: str(v).strip().casefold() or None,
         "none": lambda v: str(v).strip() or None,
     }
 
     @hookimpl(trylast=True)
-    def crmsync_normalize_identity(self, connector: Any, object_name: str, part: Any, value: Any) -> str | None:
+    def crmsync_normalize_identity(self, connector: Any, object_name: str, part: Any,
+                                   value: Any) -> str | None:
         if value is None:
             return None
         return self.NORMALIZERS[part.normalize](value)

@@ -144,7 +144,8 @@ def condition(literal: LiteralSyntax, field_name: str, values: list[str], contai
     quote = literal.quote
     if contains:
         like_escape = escaper(literal, like=True)
-        parts = [literal.contains.format(field=field_name, like_escaped=e, like_literal=f"{quote}%{e}%{quote}")
+        parts = [literal.contains.format(field=field_name, like_escaped=e,
+                                         like_literal=f"{quote}%{e}%{quote}")
                  for e in map(like_escape, values)]
         return literal.join.join(parts)
     escaped = list(map(escaper(literal), values))  # once per value: a look-up holds hundreds
@@ -186,9 +187,11 @@ def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, 
             if size > 1 and _too_long(request, endpoint):
                 size_of.learn(start, size, request)
                 size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint,
-                                                 size - 1, min(size_of.most_fitting(start, size) or 1, size - 1))
+                                                 size - 1,
+                                                 min(size_of.most_fitting(start, size) or 1, size - 1))
         else:
-            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint, size, guess)
+            size, request = _longest_fitting(lambda n, at=start: make(values[at:at + n]), endpoint,
+                                             size, guess)
         size_of.learn(start, size, request)
         requests.append(request)
         start += size
@@ -222,7 +225,8 @@ class _SizeModel:
         low, high = 1, most  # bisect: the estimate only grows with the values
         while low < high:
             middle = (low + high + 1) // 2
-            length = self.fixed + self.cumulative[start + middle] - self.cumulative[start] + middle * self.overhead
+            length = (self.fixed + self.cumulative[start + middle] - self.cumulative[start]
+                      + middle * self.overhead)
             if length <= self.room:
                 low = middle
             else:
@@ -285,5 +289,6 @@ def _length(request: Request, endpoint: Endpoint) -> int:
 def _too_long(request: Request, endpoint: Endpoint) -> bool:
     if endpoint.max_url_length and len(request.url) > endpoint.max_url_length:
         return True
-    body_length = len(json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))) if request.body else 0
+    body_length = (len(json.dumps(request.body, ensure_ascii=False, separators=(",", ":")))
+                   if request.body else 0)
     return bool(endpoint.max_body_length and body_length > endpoint.max_body_length)

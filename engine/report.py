@@ -17,7 +17,8 @@ TITLES = {"net_new": "Net New", "update": "Updates", "synced": "Synced", "invali
 
 
 def short(value: Any, width: int = 40) -> str:
-    text = "—" if value in (None, "") else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    text = "—" if value in (None, "") else (value if isinstance(value, str)
+                                            else json.dumps(value, ensure_ascii=False))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -31,12 +32,14 @@ def describe(record: PlannedRecord) -> str:
 def print_plan(plan: Plan, console: Console) -> None:
     summary = plan.summary()
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
-    console.print(f"[bold]Plan[/] for profile [bold]{plan.profile}[/] → {plan.connector} at {where}", highlight=False)
+    console.print(f"[bold]Plan[/] for profile [bold]{plan.profile}[/] → {plan.connector} at {where}",
+                  highlight=False)
     console.print("  ".join(f"{TITLES[s]}: [bold]{summary[s]}[/]" for s in STATUSES), highlight=False)
     cost = plan.cost
     requests = ", ".join(f"{v} {k}" for k, v in cost["requests"].items())
-    console.print(f"Requests: {cost['total_requests']} ({requests}); at least {cost['min_seconds']} s within the "
-                  f"published limits ({'; '.join(cost['rate_limits']) or 'none published'})", highlight=False)
+    console.print(f"Requests: {cost['total_requests']} ({requests}); at least {cost['min_seconds']} s "
+                  f"within the published limits ({'; '.join(cost['rate_limits']) or 'none published'})",
+                  highlight=False)
     for status in STATUSES:
         rows = [r for r in plan.records if r.status == status]
         if not rows:
@@ -45,7 +48,8 @@ def print_plan(plan: Plan, console: Console) -> None:
         for column in ("stream", "source id", "object", "crm id", "details"):
             table.add_column(column, overflow="fold")
         for record in rows:
-            table.add_row(record.stream, record.source_id, record.object, record.crm_id or "", describe(record))
+            table.add_row(record.stream, record.source_id, record.object, record.crm_id or "",
+                          describe(record))
         console.print(table)
 
 
@@ -62,20 +66,28 @@ th{background:#f3f5f9} .tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0
 details{margin:.3rem 0}
 </style></head><body>
 <h1>Plan for <code>{{ plan.profile }}</code> → {{ plan.connector }}</h1>
-<p>{{ plan.base_url }}{% if not plan.consulted_crm %} (CRM not consulted){% endif %} · made {{ plan.made_at }}</p>
-<p>{{ plan.cost.total_requests }} requests ({% for k, v in plan.cost.requests.items() %}{{ v }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %});
+<p>{{ plan.base_url }}
+{%- if not plan.consulted_crm %} (CRM not consulted){% endif %} · made {{ plan.made_at }}</p>
+<p>{{ plan.cost.total_requests }} requests (
+{%- for k, v in plan.cost.requests.items() %}{{ v }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %});
 at least {{ plan.cost.min_seconds }} s within the published limits.</p>
-<nav class="tabs">{% for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>{% endfor %}</nav>
+<nav class="tabs">
+{%- for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>
+{%- endfor %}</nav>
 {% for s in statuses %}{% set rows = by_status[s] %}{% if rows %}
 <h2 id="{{ s }}">{{ titles[s] }} ({{ rows|length }})</h2>
 <table><tr><th>stream</th><th>source id</th><th>object</th><th>CRM id</th><th>details</th></tr>
-{% for r in rows %}<tr><td>{{ r.stream }}</td><td>{{ r.source_id }}</td><td>{{ r.object }}</td><td>{{ r.crm_id or "" }}</td><td>
+{% for r in rows %}<tr><td>{{ r.stream }}</td><td>{{ r.source_id }}</td><td>{{ r.object }}</td><td>
+{{- r.crm_id or "" }}</td><td>
 {% for p in r.problems %}<div class="problem">{{ p.field or "" }}: {{ p.message }}</div>{% endfor %}
-{% for c in r.changes %}<div><b>{{ c.field }}</b>: <span class="old">{{ c.current if c.current is not none else "" }}</span> → <span class="new">{{ c.new }}</span></div>{% endfor %}
+{% for c in r.changes %}<div><b>{{ c.field }}</b>: <span class="old">
+{{- c.current if c.current is not none else "" }}</span> → <span class="new">{{ c.new }}</span></div>
+{%- endfor %}
 {% for n in r.notes %}<div>{{ n }}</div>{% endfor %}
 </td></tr>{% endfor %}</table>{% endif %}{% endfor %}
 <h2 id="requests">Requests ({{ requests|length }})</h2>
-{% for q in requests %}<details><summary>{{ q.method }} {{ q.url }} — {{ q.kind }} {{ q.object }} ({{ q.records|length }} records)</summary>
+{% for q in requests %}<details><summary>{{ q.method }} {{ q.url }} — {{ q.kind }} {{ q.object }} (
+{{- q.records|length }} records)</summary>
 <pre>{{ q.body_json }}</pre></details>{% endfor %}
 </body></html>
 """)
@@ -83,7 +95,8 @@ at least {{ plan.cost.min_seconds }} s within the published limits.</p>
 
 def html_report(plan: Plan) -> str:
     data = plan.as_dict()
-    requests = [{**q, "body_json": json.dumps(q["body"], indent=2, ensure_ascii=False)} for q in data["requests"]]
+    requests = [{**q, "body_json": json.dumps(q["body"], indent=2, ensure_ascii=False)}
+                for q in data["requests"]]
     by_status = {s: [r for r in plan.records if r.status == s] for s in STATUSES}
-    return HTML.render(plan=plan, statuses=STATUSES, titles=TITLES, summary=plan.summary(), by_status=by_status,
-                       requests=requests)
+    return HTML.render(plan=plan, statuses=STATUSES, titles=TITLES, summary=plan.summary(),
+                       by_status=by_status, requests=requests)

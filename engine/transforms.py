@@ -232,7 +232,8 @@ def _split_host(text: str) -> _Address:
     plain = _PLAIN_ADDRESS.fullmatch(text)
     if plain is not None:
         scheme = plain["scheme"]
-        return _Address(scheme.lower() if scheme else None, plain["host"].lower(), None, False, plain["path"] or "")
+        return _Address(scheme.lower() if scheme else None, plain["host"].lower(), None, False,
+                        plain["path"] or "")
     return _split_host_parsed(text)
 
 

@@ -156,16 +156,17 @@ class _Checker:
         mapping = stream.fields.get(key)  # type: ignore[arg-type]
         if mapping is None and key not in self.identity_fields(obj, stream.identity.key):
             yield Finding("error", "upsert_key_unmapped", f"the upsert key {key!r} is neither one of this "
-                          "stream's fields nor of its identity; map it, so every new record carries its value",
-                          at, name, key)
+                          "stream's fields nor of its identity; map it, so every new record carries its "
+                          "value", at, name, key)
         elif isinstance(mapping, ConstantMapping):
-            yield Finding("error", "upsert_key_constant", f"the upsert key {key!r} is a constant: every record "
-                          "would upsert the same CRM record", at, name, key)
+            yield Finding("error", "upsert_key_constant", f"the upsert key {key!r} is a constant: every "
+                          "record would upsert the same CRM record", at, name, key)
         spec = fields.get(key)  # type: ignore[arg-type]
         if spec is not None and not spec.unique and key not in obj.upsert_keys:
-            yield Finding("error", "upsert_key_not_unique", f"{stream.object}.{key} is neither unique nor one "
-                          f"of the object's upsert keys ({', '.join(obj.upsert_keys) or 'none'}); declare it "
-                          "`unique: true` if the CRM knows it as an external id or alternate key", at, name, key)
+            yield Finding("error", "upsert_key_not_unique", f"{stream.object}.{key} is neither unique nor "
+                          f"one of the object's upsert keys ({', '.join(obj.upsert_keys) or 'none'}); "
+                          "declare it `unique: true` if the CRM knows it as an external id or alternate key",
+                          at, name, key)
 
     def identity_fields(self, obj: ObjectSpec, key_name: str) -> set[str]:
         key = obj.identity_keys.get(key_name)

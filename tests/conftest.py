@@ -30,5 +30,6 @@ def examples() -> Path:
 def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """State never lands in the working directory during tests."""
     monkeypatch.setenv("CRMSYNC_HOME", str(tmp_path / "state"))
-    for name in ("CRMSYNC_ACCESS_TOKEN", "CRMSYNC_CLIENT_ID", "CRMSYNC_CLIENT_SECRET", "CRMSYNC_REFRESH_TOKEN"):
+    for name in ("CRMSYNC_ACCESS_TOKEN", "CRMSYNC_CLIENT_ID", "CRMSYNC_CLIENT_SECRET",
+                 "CRMSYNC_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)

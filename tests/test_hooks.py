@@ -21,7 +21,8 @@ from engine.plugins import manager
 from engine.push import classify
 from engine.render import render_batches
 
-HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("crmsync_"))
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+               if name.startswith("crmsync_"))
 
 
 @pytest.fixture
@@ -87,10 +88,12 @@ def test_hook_crmsync_serialize_value() -> None:
                                         field=FieldSpec(type="number"), value=250) == "250"
     dynamics = SimpleNamespace(name="dynamics")
     choice = FieldSpec(type="picklist", restricted=True,
-                       options=[{"value": 100000000, "label": "Fully Insured"}, {"value": 100000001, "label": "Self-Funded"}])
+                       options=[{"value": 100000000, "label": "Fully Insured"},
+                                {"value": 100000001, "label": "Self-Funded"}])
     multi = choice.model_copy(update={"type": "multipicklist"})
     assert hook.crmsync_serialize_value(connector=dynamics, object_name="account", field_name="bf_x",
-                                        field=multi, value="Fully Insured;Self-Funded") == "100000000,100000001"
+                                        field=multi,
+                                        value="Fully Insured;Self-Funded") == "100000000,100000001"
     other = SimpleNamespace(name="acme")
     assert hook.crmsync_serialize_value(connector=other, object_name="x", field_name="d", field=date_field,
                                         value="2025-01-01") is None
@@ -99,7 +102,8 @@ def test_hook_crmsync_serialize_value() -> None:
 def test_hook_crmsync_normalize_identity(plugin: Any) -> None:
     connector = load_connector("hubspot").model
     domain = KeyPart(name="domain", field="domain", normalize="domain")
-    assert normalize(connector, "companies", domain, "https://WWW.Acme-Example.com/about") == ["acme-example.com"]
+    assert normalize(connector, "companies", domain,
+                     "https://WWW.Acme-Example.com/about") == ["acme-example.com"]
 
     class KeepSubdomain:
         @hookimpl
@@ -119,14 +123,16 @@ def test_hook_crmsync_adjust_request(plugin: Any) -> None:
             request.headers["X-Trace"] = request.kind
 
     plugin(Tag())
-    [request] = render_batches(connector, "create", "companies", [("employer/e1", {"fields": {"name": "A"}, "ref": "employer/e1"})],
+    [request] = render_batches(connector, "create", "companies",
+                               [("employer/e1", {"fields": {"name": "A"}, "ref": "employer/e1"})],
                                "http://127.0.0.1:1")
     assert request.headers["X-Trace"] == "create"
 
 
 def test_hook_crmsync_classify_error() -> None:
     salesforce = load_connector("hubspot").model.model_copy(update={"name": "salesforce"})
-    assert classify(salesforce, 403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED"}], "REQUEST_LIMIT_EXCEEDED") == "rate_limit"
+    assert classify(salesforce, 403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+                    "REQUEST_LIMIT_EXCEEDED") == "rate_limit"
     hubspot = load_connector("hubspot").model
     assert classify(hubspot, 409, {"category": "CONFLICT"}, "CONFLICT") == "duplicate"
     assert classify(hubspot, 503, {}, None) == "transient"

@@ -107,7 +107,8 @@ def test_the_plain_address_split_gives_what_urlsplit_gives(text: str) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.sampled_from(["", "http://", "HTTPS://", "https://www."]), st.from_regex(r"[a-zA-Z0-9-]{1,8}(\.[a-z0-9-]{1,6}){1,3}", fullmatch=True),
+@given(st.sampled_from(["", "http://", "HTTPS://", "https://www."]),
+       st.from_regex(r"[a-zA-Z0-9-]{1,8}(\.[a-z0-9-]{1,6}){1,3}", fullmatch=True),
        st.sampled_from(["", "/", "/a/b", "/x.html", "//y"]))
 def test_the_plain_address_split_on_plain_addresses(scheme: str, host: str, path: str) -> None:
     text = scheme + host + path

@@ -11,7 +11,8 @@ from engine.templating import TemplateContextError, fill
 
 SOQL_LIKE = LiteralSyntax(quote="'", escapes={"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n"},
                           like_escapes={"_": "\\_", "%": "\\%"}, exact="{field} = {literal}",
-                          exact_many="{field} IN ({literals})", contains="{field} LIKE {like_literal}", join=" OR ")
+                          exact_many="{field} IN ({literals})", contains="{field} LIKE {like_literal}",
+                          join=" OR ")
 ODATA_LIKE = LiteralSyntax(quote="'", escapes={"'": "''"}, exact="{field} eq {literal}",
                            contains="contains({field},'{like_escaped}')", join=" or ")
 
@@ -19,7 +20,8 @@ ODATA_LIKE = LiteralSyntax(quote="'", escapes={"'": "''"}, exact="{field} eq {li
 def test_fill_replaces_whole_values_inline_text_and_merges() -> None:
     template = {"records": "$items", "n": "$count", "path": "/x/{object}/{vars.kind}",
                 "item": {"attributes": {"type": "{object}"}, "$merge": "$fields"}}
-    context = {"items": [1, 2], "count": 3, "object": "Account", "vars": {"kind": "k"}, "fields": {"Name": "A"}}
+    context = {"items": [1, 2], "count": 3, "object": "Account", "vars": {"kind": "k"},
+               "fields": {"Name": "A"}}
     assert fill(template, context) == {"records": [1, 2], "n": 3, "path": "/x/Account/k",
                                        "item": {"attributes": {"type": "Account"}, "Name": "A"}}
 
@@ -38,7 +40,8 @@ def test_fill_names_a_missing_placeholder() -> None:
     (ODATA_LIKE, ["o'brien@example.com"], False, "Email eq 'o''brien@example.com'"),
     (ODATA_LIKE, ["a.com", "b'c.com"], True, "contains(Email,'a.com') or contains(Email,'b''c.com')"),
 ])
-def test_condition_escapes_values(syntax: LiteralSyntax, values: list[str], contains: bool, expected: str) -> None:
+def test_condition_escapes_values(syntax: LiteralSyntax, values: list[str], contains: bool,
+                                  expected: str) -> None:
     assert condition(syntax, "Email", values, contains) == expected
 
 
@@ -60,8 +63,10 @@ def test_lookups_split_by_max_values() -> None:
 def test_lookups_split_by_url_length() -> None:
     connector = load_connector("hubspot").model
     lookup = connector.endpoints.lookup.model_copy(update={"method": "GET", "query": {"q": "{match}"},
-                                                           "max_url_length": 400, "max_values": None, "body": None})
-    connector = connector.model_copy(update={"endpoints": connector.endpoints.model_copy(update={"lookup": lookup})})
+                                                           "max_url_length": 400, "max_values": None,
+                                                           "body": None})
+    connector = connector.model_copy(
+        update={"endpoints": connector.endpoints.model_copy(update={"lookup": lookup})})
     values = [f"someone{i}@example.com" for i in range(40)]
     requests = render_lookups(connector, "companies", "domain", values, ["domain"], False, "http://127.0.0.1:1")
     assert len(requests) > 1
@@ -74,5 +79,6 @@ def test_batches_follow_the_endpoint_limit() -> None:
     items = [(f"employer/e{i}", {"fields": {"name": f"N{i}"}, "ref": f"employer/e{i}"}) for i in range(230)]
     requests = render_batches(connector, "create", "companies", items, "http://127.0.0.1:1")
     assert [len(r.body["inputs"]) for r in requests] == [100, 100, 30]
-    assert requests[0].body["inputs"][0] == {"properties": {"name": "N0"}, "objectWriteTraceId": "employer/e0"}
+    assert requests[0].body["inputs"][0] == {"properties": {"name": "N0"},
+                                             "objectWriteTraceId": "employer/e0"}
     assert requests[2].refs[-1] == "employer/e229"

@@ -69,10 +69,12 @@ class FaultSpec:
             key, sep, value = part.strip().partition("=")
             if not sep or key not in cls._KEYS:
                 known = ", ".join(cls._KEYS)
-                raise SandboxConfigError(f"--faults: bad item {part.strip()!r}; expected key=value with key in {known}")
+                raise SandboxConfigError(f"--faults: bad item {part.strip()!r}; "
+                                         f"expected key=value with key in {known}")
             attr = cls._KEYS[key]
             try:
-                parsed: float | int = int(value) if attr in ("slow_ms", "expire_every", "seed") else float(value)
+                parsed: float | int = (int(value) if attr in ("slow_ms", "expire_every", "seed")
+                                       else float(value))
             except ValueError:
                 raise SandboxConfigError(f"--faults: {key} needs a number, got {value!r}") from None
             if isinstance(parsed, float) and not 0.0 <= parsed <= 1.0:
@@ -231,7 +233,9 @@ class Sandbox:
 
     # ----- shared behaviour -----------------------------------------------------------------
     @staticmethod
-    def _load_seed(seed: dict[str, list[dict[str, Any]]] | str | Path | None) -> dict[str, list[dict[str, Any]]]:
+    def _load_seed(
+        seed: dict[str, list[dict[str, Any]]] | str | Path | None,
+    ) -> dict[str, list[dict[str, Any]]]:
         if seed is None:
             return {}
         if isinstance(seed, dict):
@@ -341,7 +345,8 @@ class _SandboxMiddleware:
                 # a server that raises before starting a response answers 500; to cut the connection
                 # instead, promise a body, send a byte of it, then fail
                 await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", b"100000")]})
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", b"100000")]})
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
                 raise DropConnection(f"injected: connection dropped before {scope['method']} {path}")
             if faults.error_5xx and sb.random.random() < faults.error_5xx:
@@ -358,7 +363,8 @@ class _SandboxMiddleware:
                 if drop_after:
                     entry["fault"] = "drop"
                     # promise a body longer than we send, then cut the connection
-                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                    headers = [(k, v) for k, v in message.get("headers", [])
+                               if k.lower() != b"content-length"]
                     headers.append((b"content-length", b"100000"))
                     # 204/304 may not carry a body, so the cut would not show: answer as 200 instead
                     status = 200 if message["status"] in (204, 304) else message["status"]
@@ -393,7 +399,8 @@ def make_tls_files(directory: Path) -> TLSFiles:
     ca = trustme.CA()
     server = ca.issue_cert("127.0.0.1", "localhost")
     directory.mkdir(parents=True, exist_ok=True)
-    files = TLSFiles(directory / "sandbox-ca.pem", directory / "sandbox-cert.pem", directory / "sandbox-key.pem")
+    files = TLSFiles(directory / "sandbox-ca.pem", directory / "sandbox-cert.pem",
+                     directory / "sandbox-key.pem")
     ca.cert_pem.write_to_path(str(files.ca_cert))
     server.cert_chain_pems[0].write_to_path(str(files.server_cert))
     for extra in server.cert_chain_pems[1:]:
