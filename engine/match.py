@@ -43,6 +43,29 @@ class Match:
     linked: bool = False
 
 
+def same(current: Any, new: Any) -> bool:
+    """Whether a CRM value and a value to write are the same value (numbers as numbers, text trimmed)."""
+    if current in (None, "") and new in (None, ""):
+        return True
+    if current in (None, "") or new in (None, ""):
+        return False
+    try:
+        return float(current) == float(new)
+    except (TypeError, ValueError):
+        return str(current).strip() == str(new).strip()
+
+
+def agreeing(candidates: list[CrmRecord], values: dict[str, Any], unique: list[str]) -> list[CrmRecord]:
+    """The candidates that do not contradict the record on a unique field (an external id): a CRM record
+    whose unique field holds another value is another record, whatever its identity key says (a broker
+    and its offices share a domain). A candidate with the field empty may still be this record."""
+    mine = [(name, values[name]) for name in unique if values.get(name) not in (None, "")]
+    if not mine:
+        return candidates
+    return [c for c in candidates
+            if all(c.fields.get(name) in (None, "") or same(c.fields.get(name), value) for name, value in mine)]
+
+
 def ref(stream: str, source_id: str) -> str:
     return f"{stream}/{source_id}"
 
@@ -202,20 +225,26 @@ class Matcher:
     (`crm_records` None: the CRM was not consulted) and the links of earlier runs."""
 
     def __init__(self, connector: ConnectorSpec, object_name: str, key: IdentityKey,
-                 crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link]) -> None:
+                 crm_records: list[CrmRecord] | None, links: dict[tuple[str, str], Link],
+                 unique: list[str] | None = None) -> None:
         self.index = CandidateIndex(connector, object_name, key, crm_records or [])
+        self.unique = unique or []  # the object's unique fields: see `agreeing`
         self.consulted = crm_records is not None
         self.by_id = {c.id: c for c in self.index.records}
         self.links = links
         self.linked_to = {lk.crm_id: (lk.stream, lk.source_id) for lk in links.values()}
 
-    def match(self, stream: str, source_id: str, mine: dict[str, list[str]]) -> Match:
-        """The match of one source record, given its normalised identity (`record_identity`)."""
+    def match(self, stream: str, source_id: str, mine: dict[str, list[str]],
+              values: dict[str, Any] | None = None) -> Match:
+        """The match of one source record, given its normalised identity (`record_identity`) and the
+        values it would write (which narrow several candidates by the unique fields)."""
         link = self.links.get((stream, source_id))
         # a CRM record already linked to another source record is not a candidate (a broker's offices
         # share its domain)
         candidates = [c for c in self.index.candidates(mine)
                       if self.linked_to.get(c.id, (stream, source_id)) == (stream, source_id)]
+        if candidates and values and self.unique:
+            candidates = agreeing(candidates, values, self.unique)
         match = Match(current={} if self.consulted else None, candidates=candidates)
         if link is not None:
             match.crm_id, match.linked = link.crm_id, True

@@ -30,7 +30,7 @@ from engine.connector import (
     KeyPart,
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
-from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups
+from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
@@ -133,17 +133,6 @@ def canonical(part: KeyPart, raw: Any, field_type: str | None = None) -> Any:
     return value
 
 
-def same(current: Any, new: Any) -> bool:
-    if current in (None, "") and new in (None, ""):
-        return True
-    if current in (None, "") or new in (None, ""):
-        return False
-    try:
-        return float(current) == float(new)
-    except (TypeError, ValueError):
-        return str(current).strip() == str(new).strip()
-
-
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """A plan allocates millions of small objects that all live until it is done and make no reference
@@ -225,8 +214,9 @@ class Planner:
             self.lookups += lookup.requests
             if client is not None:
                 crm_records = await run_lookups(self.connector, lookup, client)
-        matcher = Matcher(self.connector, spec.object, key, crm_records, self.links)
-        matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity)
+        matcher = Matcher(self.connector, spec.object, key, crm_records, self.links,
+                          unique=[name for name, f in fields.items() if f.unique])
+        matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values)
                    for p in matchable}
         identity_fields = {part.field for part in key.parts}
         seen: dict[tuple[Any, ...], str] = {}

@@ -1,0 +1,83 @@
+"""Matching a source record to its CRM counterpart when the identity key alone is not enough: a
+broker and its offices share a domain, so several CRM companies can carry a broker's identity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from engine.catalog import load_connector
+from engine.cli import app
+from engine.match import CrmRecord, Matcher
+from tests.pushkit import PROFILES, copy_source, push, served
+
+runner = CliRunner()
+HUBSPOT = load_connector("hubspot").model
+DOMAIN_KEY = HUBSPOT.objects["companies"].identity_keys["domain"]
+BROKER = {"benefitflow_id": "brk-001", "name": "Harbor & Pine"}
+
+
+def company(crm_id: str, benefitflow_id: str | None) -> CrmRecord:
+    fields = {"domain": "harborpine.com", "hs_object_id": crm_id}
+    return CrmRecord(crm_id, {**fields, "benefitflow_id": benefitflow_id} if benefitflow_id else fields)
+
+
+def match(crm: list[CrmRecord], values: dict[str, Any]) -> Any:
+    matcher = Matcher(HUBSPOT, "companies", DOMAIN_KEY, crm, {}, unique=["benefitflow_id"])
+    return matcher.match("broker", "brk-001", {"domain": ["harborpine.com"]}, values)
+
+
+def test_a_broker_is_told_from_its_offices_by_its_external_id() -> None:
+    found = match([company("1", "bo-001"), company("2", "brk-001"), company("3", "bo-002")], BROKER)
+    assert found.crm_id == "2" and [c.id for c in found.candidates] == ["2"]
+
+
+def test_a_broker_absent_from_the_crm_is_not_matched_to_its_one_office() -> None:
+    found = match([company("1", "bo-001")], BROKER)
+    assert found.crm_id is None and found.candidates == []  # so it is created, not written over the office
+
+
+def test_companies_without_the_external_id_stay_candidates() -> None:
+    found = match([company("1", None), company("2", "bo-001"), company("3", None)], BROKER)
+    assert found.crm_id is None and [c.id for c in found.candidates] == ["1", "3"]
+
+
+def plan(source: Path, url: str, state: Path) -> dict[str, Any]:
+    result = runner.invoke(app, ["plan", str(PROFILES["hubspot"]), "--source", str(source), "--base-url", url,
+                                 "--format", "json", "--state-dir", str(state)],
+                           env={"CRMSYNC_ACCESS_TOKEN": "sandbox-token"})
+    assert result.exit_code in (0, 1), result.output  # 1: the example data has invalid records
+    return json.loads(result.stdout)
+
+
+def test_two_crm_companies_with_an_employers_domain_make_it_ambiguous(examples: Path,
+                                                                       tmp_path: Path) -> None:
+    with served("hubspot") as (_, url):
+        for name in ("Bluebird Bakery", "Bluebird Bakery (old)"):
+            response = httpx.post(f"{url}/crm/v3/objects/companies",
+                                  headers={"Authorization": "Bearer sandbox-token"},
+                                  json={"properties": {"name": name, "domain": "bluebird-bakery-example.com"}})
+            assert response.status_code == 201, response.text
+        planned = plan(examples, url, tmp_path / "state")
+    employer = next(r for r in planned["records"] if r["source_id"] == "emp-001")
+    assert employer["status"] == "ambiguous" and len(employer["candidates"]) == 2
+    assert employer["notes"] == ["2 companies records match; choose one and link it"]
+    assert not any("employer/emp-001" in q["records"] for q in planned["requests"] if q["kind"] != "lookup")
+
+
+def test_a_crm_filled_by_an_earlier_sync_matches_without_links(examples: Path, tmp_path: Path) -> None:
+    """The state dir is lost (or another machine plans): every record is found again by its identity,
+    brokers among their offices by their external id, and nothing would be written twice."""
+    source = copy_source(examples, tmp_path / "src")
+    with served("hubspot") as (_, url):
+        push("hubspot", source, url, tmp_path / "first-state")
+        planned = plan(source, url, tmp_path / "fresh-state")
+    statuses = {r["status"] for r in planned["records"]}
+    assert "ambiguous" not in statuses and "net_new" not in statuses
+    brokers = [r for r in planned["records"] if r["stream"] == "broker" and r["status"] != "invalid"]
+    assert brokers and all(r["status"] == "synced" for r in brokers)
+    assert not [q for q in planned["requests"] if q["kind"] in ("create", "upsert")]
