@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import gc
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,32 @@ from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields
+
+# called with each stream's decided records, in stream order, as soon as the stream is decided
+StreamDecided = Callable[[str, list["PlannedRecord"]], None]
+
+@dataclass
+class Turn:
+    """One stream's place in a plan made all streams at once."""
+
+    after: asyncio.Event | None  # the stream before it is decided
+    decided: asyncio.Event
+    looked_up: asyncio.Event  # its own look-ups are answered
+    same_object: list[asyncio.Event]  # the look-ups of every stream of its object are answered
+    on_stream: StreamDecided | None
+
+    async def looked_up_and_after(self) -> None:
+        self.looked_up.set()
+        if self.after is not None:
+            await self.after.wait()
+
+    async def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
+        self.decided.set()
+        for event in self.same_object:
+            await event.wait()
+        if self.on_stream is not None:
+            self.on_stream(stream, records)
+
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
@@ -204,17 +230,37 @@ class Planner:
     def fields(self, object_name: str) -> dict[str, FieldSpec]:
         return effective_fields(self.connector, self.profile.custom_fields, self.live, object_name)
 
-    async def run(self, source_dir: Path, client: CrmClient | None) -> Plan:
+    async def run(self, source_dir: Path, client: CrmClient | None,
+                  on_stream: StreamDecided | None = None) -> Plan:
         with collector_paused():
-            return await self.make(source_dir, client)
+            return await self.make(source_dir, client, on_stream)
 
-    async def make(self, source_dir: Path, client: CrmClient | None) -> Plan:
+    async def make(self, source_dir: Path, client: CrmClient | None,
+                   on_stream: StreamDecided | None = None) -> Plan:
+        """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
+        another's); each is decided once the streams before it are (its records' parents are resolved
+        against them), and handed to `on_stream` once every stream of its object has been looked up (so
+        no look-up sees a record this run writes), while other streams' look-ups may still be in flight.
+        A push starts a stream's writes there."""
         compiled = compile_profile(self.profile)
-        records: list[PlannedRecord] = []
-        for stream in stream_order(self.profile):
+        order = stream_order(self.profile)
+        looked_up = {stream: asyncio.Event() for stream in order}
+        previous: asyncio.Event | None = None
+        tasks = []
+        for stream in order:
             spec = self.profile.streams[stream]
-            mapped = (compiled[stream].map(r) for r in read_stream(source_dir, stream, spec.file))
-            records += await self.plan_stream(stream, mapped, client)
+            mapped = map(compiled[stream].map, read_stream(source_dir, stream, spec.file))  # read as planned
+            same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
+            turn = Turn(previous, asyncio.Event(), looked_up[stream], same_object, on_stream)
+            tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turn)))
+            previous = turn.decided
+        try:
+            streams = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        records = [record for stream_records in streams for record in stream_records]
         writes = self.render_writes(records)
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
@@ -223,10 +269,11 @@ class Planner:
         plan.source_dir = str(source_dir.resolve())
         return plan
 
-    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord],
-                          client: CrmClient | None) -> list[PlannedRecord]:
+    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
+                          turn: Turn | None = None) -> list[PlannedRecord]:
         """Each mapped record is checked and turned into its planned form as it is read (so the stream
-        is not held twice); then the look-ups, then each record's status."""
+        is not held twice); then the look-ups; then, once the streams before it are decided, each
+        record's status; then (`turn`) the stream is handed over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         fields = self.fields(spec.object)
@@ -235,8 +282,6 @@ class Planner:
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
         pending = [self.prepare(record, key, fields, required, overwrite) for record in mapped]
-        if not pending:
-            return []
         matchable = [p for p in pending if not p.problems and p.skip is None]
         crm_records = None
         if matchable:
@@ -245,6 +290,8 @@ class Planner:
             self.lookups += lookup.requests
             if client is not None:
                 crm_records = await run_lookups(self.connector, lookup, client)
+        if turn is not None:
+            await turn.looked_up_and_after()
         matcher = Matcher(self.connector, spec.object, key, crm_records, self.links)
         matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity)
                    for p in matchable}
@@ -257,6 +304,8 @@ class Planner:
             self.resolve_parents(planned, p.parents)
             self.planned[planned.ref] = planned
             out.append(planned)
+        if turn is not None:
+            await turn.hand_over(stream, out)
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, fields: dict[str, FieldSpec],

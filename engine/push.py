@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ import httpx
 from engine.client import AuthStopped, CrmClient, body_of
 from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
-from engine.plan import Plan, PlannedRecord, Planner, same
+from engine.plan import Plan, PlannedRecord, Planner, StreamDecided, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -132,29 +133,70 @@ class Pusher:
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
+        """Carry out a plan made beforehand."""
+        async def replay(on_stream: StreamDecided) -> Plan:
+            for stream in self.planner.stream_names():
+                on_stream(stream, [r for r in plan.records if r.stream == stream])
+            return plan
+
+        _, result = await self.carry_out(replay)
+        return result
+
+    async def plan_and_run(self, source_dir: Path,
+                           before_stream: StreamDecided | None = None) -> tuple[Plan | None, PushResult]:
+        """Plan and send at once: a stream's writes start as soon as it is decided (its creates once its
+        blocking parents are created), while later streams' look-ups are still in flight.
+        `before_stream` sees (and may restrict) each stream's records before any is sent."""
+        async def make(on_stream: StreamDecided) -> Plan:
+            def decided(stream: str, records: list[PlannedRecord]) -> None:
+                if before_stream is not None:
+                    before_stream(stream, records)
+                on_stream(stream, records)
+            return await self.planner.run(source_dir, self.client, decided)
+
+        return await self.carry_out(make)
+
+    async def carry_out(self, make: Callable[[StreamDecided], Awaitable[Plan]]
+                        ) -> tuple[Plan | None, PushResult]:
+        """Write each stream as `make` hands it over (in any order: a stream's creates wait for its
+        blocking parents' creates); associations once every stream is written. A plan that fails part-way
+        (a look-up refused) lets the streams already handed over finish, then raises."""
         result = PushResult(self.run_id, [])
-        for record in plan.records:
-            if record.crm_id:
-                self.ids[record.ref] = record.crm_id
-        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
-                                                  for r in plan.records if r.crm_id])
-        by_stream: dict[str, list[PlannedRecord]] = {}
-        for record in plan.records:
-            by_stream.setdefault(record.stream, []).append(record)
         created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
+        handed: list[PlannedRecord] = []
+        plan: Plan | None = None
+        failure: Exception | None = None
         try:
             async with asyncio.TaskGroup() as streams:
-                for stream in self.planner.stream_names():
-                    streams.create_task(self.write_stream(stream, by_stream.get(stream, []), created))
-            await self.associate(plan.records)
+                def hand_over(stream: str, records: list[PlannedRecord]) -> None:
+                    handed.extend(records)
+                    self.adopt(records)
+                    streams.create_task(self.write_stream(stream, records, created))
+                try:
+                    plan = await make(hand_over)
+                except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
+                    failure = exc
+            if plan is not None:
+                await self.associate(plan.records)
         except* AuthStopped as stop:
             result.stopped = str(stop.exceptions[0])
-        for record in plan.records:
+        if failure is not None:
+            raise failure
+        records = plan.records if plan is not None else handed  # streams may be handed over in any order
+        for record in records:
             if record.ref not in self.outcomes:
                 self.outcomes[record.ref] = self.unsent(record, result.stopped)
-        result.outcomes = [self.outcomes[r.ref] for r in plan.records]
+        result.outcomes = [self.outcomes[r.ref] for r in records]
         result.associations = self.association_counts
-        return result
+        return plan, result
+
+    def adopt(self, records: list[PlannedRecord]) -> None:
+        """The CRM ids the plan found: known to children, and linked."""
+        matched = [r for r in records if r.crm_id]
+        for record in matched:
+            self.ids[record.ref] = record.crm_id  # type: ignore[assignment]
+        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
+                                                  for r in matched])
 
     async def write_stream(self, stream: str, records: list[PlannedRecord],
                            created: dict[str, asyncio.Event]) -> None:
@@ -504,10 +546,11 @@ def new_run_id() -> str:
 
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
-               connection: dict[str, str], before_send: Callable[[Plan], None] | None = None,
-               on_done: Callable[[str], None] | None = None) -> tuple[Plan, PushResult]:
-    """Plan against the CRM, then carry the plan out. Runs left open by a crash are closed first: the
-    new plan finds (by identity) what they created, so nothing is created twice."""
+               connection: dict[str, str], before_stream: StreamDecided | None = None,
+               on_done: Callable[[str], None] | None = None) -> tuple[Plan | None, PushResult]:
+    """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
+    by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
+    created twice. `before_stream` sees each stream's decided records before any is sent."""
     profile = bundle.profile.model.name
     for stale in store.unfinished_runs(profile):
         store.finish_run(stale, "interrupted")
@@ -517,12 +560,9 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
 
     live = await fetch_live_fields(bundle, client)
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile), live_fields=live)
-    plan = await planner.run(source_dir, client)
-    if before_send is not None:
-        before_send(plan)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
-    result = await pusher.run(plan)
+    plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result
