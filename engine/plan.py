@@ -281,7 +281,11 @@ class Planner:
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
-        pending = [self.prepare(record, key, fields, required, overwrite) for record in mapped]
+        pending = []
+        for record in mapped:
+            pending.append(self.prepare(record, key, fields, required, overwrite))
+            if turn is not None and len(pending) % 200 == 0:
+                await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
         matchable = [p for p in pending if not p.problems and p.skip is None]
         crm_records = None
         if matchable:

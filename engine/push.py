@@ -130,6 +130,7 @@ class Pusher:
         self.pending = Pending()
         self.warnings: dict[str, list[str]] = {}
         self.on_done: Callable[[str], None] | None = None
+        self._relation_fields: dict[str, frozenset[str]] = {}
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
@@ -275,8 +276,9 @@ class Pusher:
             "the parent is there")
 
     def item(self, record: PlannedRecord, kind: str) -> dict[str, Any]:
+        relation_fields = self.relation_fields(record.object)
         fields = {c.field: c.new for c in record.changes if not c.field.endswith("@odata.bind")
-                  and not self.is_relation_field(record, c.field)}
+                  and c.field not in relation_fields}
         if kind == "update":
             return {"fields": fields, "id": record.crm_id, "ref": record.ref}
         fields.update(self.relation_values(record))
@@ -285,9 +287,14 @@ class Pusher:
             item.update(self.planner.upsert_context(record))
         return item
 
-    def is_relation_field(self, record: PlannedRecord, name: str) -> bool:
-        return any(isinstance(r, FieldRelation) and r.field == name
-                   for r in self.connector.objects[record.object].relations.values())
+    def relation_fields(self, object_name: str) -> frozenset[str]:
+        """The fields that hold a parent's id (written from the parent's id, never from the plan)."""
+        known = self._relation_fields.get(object_name)
+        if known is None:
+            relations = self.connector.objects[object_name].relations.values()
+            known = frozenset(r.field for r in relations if isinstance(r, FieldRelation))
+            self._relation_fields[object_name] = known
+        return known
 
     def relation_values(self, record: PlannedRecord) -> dict[str, Any]:
         values: dict[str, Any] = {}
