@@ -132,8 +132,10 @@ class TokenAuth(httpx.Auth):
             await self.refresh(used)
 
     async def refresh(self, stale: str | None) -> None:
+        """A new token, unless another request got one while this one waited (`stale`: the token the
+        CRM refused; None: there was none yet)."""
         async with self.lock:
-            if stale is not None and self.access_token != stale:
+            if self.access_token is not None and self.access_token != stale:
                 return  # another request refreshed it meanwhile
             self.access_token = await self.fetch_token()
             self.refreshes += 1
