@@ -47,16 +47,16 @@ StreamDecided = Callable[[str, list["PlannedRecord"]], None]
 class Turn:
     """One stream's place in a plan made all streams at once."""
 
-    after: asyncio.Event | None  # the stream before it is decided
+    parents: list[asyncio.Event]  # its parent streams are decided
     decided: asyncio.Event
     looked_up: asyncio.Event  # its own look-ups are answered
     same_object: list[asyncio.Event]  # the look-ups of every stream of its object are answered
     on_stream: StreamDecided | None
 
-    async def looked_up_and_after(self) -> None:
+    async def looked_up_and_parents_decided(self) -> None:
         self.looked_up.set()
-        if self.after is not None:
-            await self.after.wait()
+        for parent in self.parents:
+            await parent.wait()
 
     async def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
         self.decided.set()
@@ -238,22 +238,22 @@ class Planner:
     async def make(self, source_dir: Path, client: CrmClient | None,
                    on_stream: StreamDecided | None = None) -> Plan:
         """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
-        another's); each is decided once the streams before it are (its records' parents are resolved
+        another's); each is decided once its parent streams are (its records' parents are resolved
         against them), and handed to `on_stream` once every stream of its object has been looked up (so
         no look-up sees a record this run writes), while other streams' look-ups may still be in flight.
-        A push starts a stream's writes there."""
+        A push starts a stream's writes there. The plan lists the streams in stream order."""
         compiled = compile_profile(self.profile)
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
-        previous: asyncio.Event | None = None
+        decided = {stream: asyncio.Event() for stream in order}
         tasks = []
         for stream in order:
             spec = self.profile.streams[stream]
             mapped = map(compiled[stream].map, read_stream(source_dir, stream, spec.file))  # read as planned
+            parents = [decided[p.stream] for p in spec.parents if p.stream in decided]
             same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
-            turn = Turn(previous, asyncio.Event(), looked_up[stream], same_object, on_stream)
+            turn = Turn(parents, decided[stream], looked_up[stream], same_object, on_stream)
             tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turn)))
-            previous = turn.decided
         try:
             streams = await asyncio.gather(*tasks)
         except BaseException:
@@ -272,7 +272,7 @@ class Planner:
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
                           turn: Turn | None = None) -> list[PlannedRecord]:
         """Each mapped record is checked and turned into its planned form as it is read (so the stream
-        is not held twice); then the look-ups; then, once the streams before it are decided, each
+        is not held twice); then the look-ups; then, once its parent streams are decided (`turn`), each
         record's status; then (`turn`) the stream is handed over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
@@ -295,7 +295,7 @@ class Planner:
             if client is not None:
                 crm_records = await run_lookups(self.connector, lookup, client)
         if turn is not None:
-            await turn.looked_up_and_after()
+            await turn.looked_up_and_parents_decided()
         matcher = Matcher(self.connector, spec.object, key, crm_records, self.links)
         matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity)
                    for p in matchable}
