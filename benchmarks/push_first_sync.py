@@ -92,7 +92,8 @@ def url_path(url: str) -> str:
     return httpx.URL(url).path
 
 
-def floor_seconds(profile: Path, need: list[Need], latency_s: float) -> tuple[float, float]:
+def floor_seconds(profile: Path, need: list[Need], latency_s: float,
+                  fetches_token: bool) -> tuple[float, float]:
     """The least wall time the published rate limits and the latency allow, as (rate, chain); the floor
     is the larger.
 
@@ -107,14 +108,17 @@ def floor_seconds(profile: Path, need: list[Need], latency_s: float) -> tuple[fl
     creates of the parents whose id they carry (a blocking parent: a field or bind relation, or a
     required one); an association follows the creates of both its ends. Streams do not otherwise wait
     for one another: all look-ups can go at once. (Before, the floor charged two latencies per stream and
-    one for associations, as if streams had to be planned and written one after another.)"""
+    one for associations, as if streams had to be planned and written one after another.) A run given
+    a refresh token rather than an access token (Salesforce and Dynamics here) first fetches an access
+    token: one more latency before any other request."""
     bundle = load_profile(profile)
     connector, spec = bundle.connector.model, bundle.profile.model
     rate = 0.0
+    token = 1 if fetches_token else 0
     for rule in connector.limits.rate:
         n = sum(n.count for n in need if rule.applies(n.kind, n.path))
         if n:
-            rate = max(rate, (n - 1) // rule.requests * rule.per_seconds + latency_s)
+            rate = max(rate, (n - 1) // rule.requests * rule.per_seconds + (token + 1) * latency_s)
     created: dict[str, int] = {}  # stream -> how many latencies until its creates are answered
     steps = 0
     for stream in stream_order(spec):
@@ -122,7 +126,7 @@ def floor_seconds(profile: Path, need: list[Need], latency_s: float) -> tuple[fl
         parents = [(p, relations[p.relation]) for p in spec.streams[stream].parents if p.stream in created]
         blocking = [created[p.stream] for p, relation in parents
                     if p.required or not isinstance(relation, AssociationRelation)]
-        created[stream] = max([1, *blocking]) + 1
+        created[stream] = max([token + 1, *blocking]) + 1
         associated = [max(created[stream], created[p.stream]) + 1 for p, relation in parents
                       if isinstance(relation, AssociationRelation)]
         steps = max([steps, created[stream], *associated])
@@ -179,7 +183,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         seen = requests_seen(url)
     shutil.rmtree(work, ignore_errors=True)
-    rate_floor, chain_floor = floor_seconds(profile, need, args.latency_ms / 1000)
+    rate_floor, chain_floor = floor_seconds(profile, need, args.latency_ms / 1000, args.crm not in TOKENS)
     floor = max(rate_floor, chain_floor)
     sent = seen["work"]
     print(f"{args.crm}: {sum(counts.values())} records {counts}")
