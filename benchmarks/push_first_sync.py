@@ -192,8 +192,8 @@ def main() -> None:
           f"{seen['token']} token requests; minimum the batch limits allow: {minimum} {dict(parts)}; "
           f"ratio {sent / minimum:.3f} (target <= 1.1)")
     print(f"wall time: {elapsed:.2f} s; floor from the rate limit and latency: {floor:.2f} s (rate limits "
-          f"{rate_floor:.2f} s, dependency chain {chain_floor:.2f} s); ratio {elapsed / floor:.3f} "
-          "(target <= 1.25)")
+          f"{rate_floor:.2f} s, dependency chain {chain_floor:.2f} s); ratio "
+          f"{f'{elapsed / floor:.3f}' if floor else 'n/a (no floor)'} (target <= 1.25)")
 
 
 if __name__ == "__main__":
