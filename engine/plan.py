@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +40,11 @@ from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields
 
-# called with each stream's decided records, in stream order, as soon as the stream is decided
-StreamDecided = Callable[[str, list["PlannedRecord"]], None]
+# what to await before writing a stream's records: every stream of its object has been looked up
+Writable = Callable[[], Awaitable[None]]
+# called with each stream's decided records as soon as it is decided (before its children are)
+StreamDecided = Callable[[str, list["PlannedRecord"], Writable], None]
+
 
 @dataclass
 class Turn:
@@ -58,12 +61,15 @@ class Turn:
         for parent in self.parents:
             await parent.wait()
 
-    async def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
+    def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
+        """Right after the stream is decided, before its children are."""
+        if self.on_stream is not None:
+            self.on_stream(stream, records, self.object_looked_up)
         self.decided.set()
+
+    async def object_looked_up(self) -> None:
         for event in self.same_object:
             await event.wait()
-        if self.on_stream is not None:
-            self.on_stream(stream, records)
 
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
@@ -239,9 +245,10 @@ class Planner:
                    on_stream: StreamDecided | None = None) -> Plan:
         """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
         another's); each is decided once its parent streams are (its records' parents are resolved
-        against them), and handed to `on_stream` once every stream of its object has been looked up (so
-        no look-up sees a record this run writes), while other streams' look-ups may still be in flight.
-        A push starts a stream's writes there. The plan lists the streams in stream order."""
+        against them) and handed at once to `on_stream`, with what to await before writing it: every
+        stream of its object looked up (so no look-up sees a record this run writes). A push starts a
+        stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
+        streams in stream order."""
         compiled = compile_profile(self.profile)
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
@@ -309,7 +316,7 @@ class Planner:
             self.planned[planned.ref] = planned
             out.append(planned)
         if turn is not None:
-            await turn.hand_over(stream, out)
+            turn.hand_over(stream, out)
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, fields: dict[str, FieldSpec],

@@ -23,7 +23,7 @@ import httpx
 from engine.client import AuthStopped, CrmClient, body_of
 from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
-from engine.plan import Plan, PlannedRecord, Planner, StreamDecided, same
+from engine.plan import Plan, PlannedRecord, Planner, StreamDecided, Writable, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -111,6 +111,7 @@ class Pending:
 
 
 NEW = ("create", "upsert")  # the write kinds that make new records
+BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
 
 
 class Pusher:
@@ -134,25 +135,29 @@ class Pusher:
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
-        """Carry out a plan made beforehand."""
+        """Carry out a plan made beforehand (its look-ups all answered)."""
+        async def looked_up() -> None:
+            return None
+
         async def replay(on_stream: StreamDecided) -> Plan:
             for stream in self.planner.stream_names():
-                on_stream(stream, [r for r in plan.records if r.stream == stream])
+                on_stream(stream, [r for r in plan.records if r.stream == stream], looked_up)
             return plan
 
         _, result = await self.carry_out(replay)
         return result
 
     async def plan_and_run(self, source_dir: Path,
-                           before_stream: StreamDecided | None = None) -> tuple[Plan | None, PushResult]:
+                           before_stream: BeforeStream | None = None) -> tuple[Plan | None, PushResult]:
         """Plan and send at once: a stream's writes start as soon as it is decided (its creates once its
-        blocking parents are created), while later streams' look-ups are still in flight.
-        `before_stream` sees (and may restrict) each stream's records before any is sent."""
+        blocking parents are created), while other streams' look-ups are still in flight.
+        `before_stream` sees (and may restrict) each stream's records as soon as it is decided, before
+        its children are decided and before any of its records is sent."""
         async def make(on_stream: StreamDecided) -> Plan:
-            def decided(stream: str, records: list[PlannedRecord]) -> None:
+            def decided(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
                 if before_stream is not None:
                     before_stream(stream, records)
-                on_stream(stream, records)
+                on_stream(stream, records, writable)
             return await self.planner.run(source_dir, self.client, decided)
 
         return await self.carry_out(make)
@@ -169,10 +174,10 @@ class Pusher:
         failure: Exception | None = None
         try:
             async with asyncio.TaskGroup() as streams:
-                def hand_over(stream: str, records: list[PlannedRecord]) -> None:
+                def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
                     handed.extend(records)
                     self.adopt(records)
-                    streams.create_task(self.write_stream(stream, records, created))
+                    streams.create_task(self.write_stream(stream, records, created, writable))
                 try:
                     plan = await make(hand_over)
                 except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
@@ -199,12 +204,14 @@ class Pusher:
         self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
                                                   for r in matched])
 
-    async def write_stream(self, stream: str, records: list[PlannedRecord],
-                           created: dict[str, asyncio.Event]) -> None:
-        """Updates at once; creates once every blocking parent stream has created its records. Parents
-        linked by a separate association, and not required, do not hold a stream back: associations are
-        made after every create."""
+    async def write_stream(self, stream: str, records: list[PlannedRecord], created: dict[str, asyncio.Event],
+                           writable: Writable) -> None:
+        """Once `writable` (no look-up of the stream's object is still out): updates at once; creates
+        once every blocking parent stream has created its records. Parents linked by a separate
+        association, and not required, do not hold a stream back: associations are made after every
+        create."""
         try:
+            await writable()
             updates = self.write(records, "update", [r for r in records if r.status == "update"])
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
@@ -553,7 +560,7 @@ def new_run_id() -> str:
 
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
-               connection: dict[str, str], before_stream: StreamDecided | None = None,
+               connection: dict[str, str], before_stream: BeforeStream | None = None,
                on_done: Callable[[str], None] | None = None) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is

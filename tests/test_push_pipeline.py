@@ -145,3 +145,54 @@ def test_a_failed_look_up_lets_the_streams_already_written_finish_then_stops(exa
         assert crm["Account"] and not crm["Contact"]
         links = Store(tmp_path / "state").links(bundle.profile.model.name)
         assert {stream for stream, _ in links} <= {"broker", "employer", "broker_office"} and links
+
+
+def test_a_plan_made_beforehand_is_carried_out_as_before(examples: Path, tmp_path: Path) -> None:
+    """Pusher.run(plan): the whole plan first, then the writes."""
+    from engine.metadata import fetch_live_fields
+    from engine.plan import Planner
+    from engine.push import Pusher
+
+    with served("salesforce", auth=STATIC) as (_, url):
+        bundle = load_profile(PROFILES["salesforce"])
+        connector = bundle.connector.model
+        connection = connection_settings(connector, bundle.profile.model.connection, url)
+
+        async def run() -> PushResult:
+            client = CrmClient(connector, url, Credentials(access_token=TOKEN), connection=connection)
+            store = Store(tmp_path / "state")
+            try:
+                live = await fetch_live_fields(bundle, client)
+                planner = Planner(bundle, base_url=url, links={}, live_fields=live)
+                plan = await planner.run(examples, client)
+                return await Pusher(planner, client, store, "run1", "tester", connection).run(plan)
+            finally:
+                await client.close()
+                store.close()
+
+        result = asyncio.run(run())
+        assert result.summary()["created"] > 0 and result.stopped is None
+        crm = records(url)
+        assert len(crm["Account"]) + len(crm["Contact"]) == result.summary()["created"]
+
+
+def test_a_stream_is_handed_over_before_its_children_are_decided(examples: Path) -> None:
+    """What `on_stream` does to a stream (push --plan skips records changed since the saved plan) is
+    what its children are decided against."""
+    from engine.plan import PlannedRecord, Planner, Writable
+
+    bundle = load_profile(PROFILES["salesforce"])
+    planner = Planner(bundle, base_url=None, links={})
+    handed: list[str] = []
+
+    def on_stream(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
+        handed.append(stream)
+        if stream == "broker":
+            for record in records:
+                record.status = "skipped"
+
+    plan = asyncio.run(planner.run(examples, None, on_stream))
+    offices = [r for r in plan.records if r.stream == "broker_office"]
+    assert offices and all(any("(skipped)" in note for note in r.notes) for r in offices)
+    assert sorted(handed) == sorted({r.stream for r in plan.records})
+    assert handed.index("broker") < handed.index("broker_office")
