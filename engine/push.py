@@ -1,7 +1,7 @@
 """Send and record: carry out a plan against the CRM, then keep links and the activity log.
 
 Order: streams parents-first; within a stream creates then updates, each in the endpoint's batches;
-associations last, once both ends exist. Before a batch is sent its records are written to the
+a stream's associations once it and its parents are written (both ends exist). Before a batch is sent its records are written to the
 journal, so a run killed at any point is reconciled by the next one (which re-plans against the CRM by
 identity: what was created is found and linked, what was not is created). A batch the CRM refuses
 whole because of one input is split until the bad inputs fail alone. A create whose answer was lost
@@ -165,8 +165,9 @@ class Pusher:
     async def carry_out(self, make: Callable[[StreamDecided], Awaitable[Plan]]
                         ) -> tuple[Plan | None, PushResult]:
         """Write each stream as `make` hands it over (in any order: a stream's creates wait for its
-        blocking parents' creates); associations once every stream is written. A plan that fails part-way
-        (a look-up refused) lets the streams already handed over finish, then raises."""
+        blocking parents' creates); a stream's associations once it and its parents are written. A plan
+        that fails part-way (a look-up refused) lets the streams already handed over finish, then
+        raises."""
         result = PushResult(self.run_id, [])
         created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
         handed: list[PlannedRecord] = []
@@ -178,12 +179,11 @@ class Pusher:
                     handed.extend(records)
                     self.adopt(records)
                     streams.create_task(self.write_stream(stream, records, created, writable))
+                    streams.create_task(self.associate_stream(stream, records, created))
                 try:
                     plan = await make(hand_over)
                 except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
                     failure = exc
-            if plan is not None:
-                await self.associate(plan.records)
         except* AuthStopped as stop:
             result.stopped = str(stop.exceptions[0])
         if failure is not None:
@@ -529,6 +529,19 @@ class Pusher:
         return fill(template, {**self.connection, "id": crm_id})
 
     # ----- associations --------------------------------------------------------------------------
+    async def associate_stream(self, stream: str, records: list[PlannedRecord],
+                               created: dict[str, asyncio.Event]) -> None:
+        """The stream's associations, once both ends exist: its own writes and its parents' are done."""
+        spec = self.profile.streams[stream]
+        relations = self.connector.objects[spec.object].relations
+        parents = [p.stream for p in spec.parents if p.stream in created
+                   and isinstance(relations[p.relation], AssociationRelation)]
+        if not parents:
+            return
+        for waited in (stream, *parents):
+            await created[waited].wait()
+        await self.associate(records)
+
     async def associate(self, records: list[PlannedRecord]) -> None:
         groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for record in records:
