@@ -1,9 +1,11 @@
 """Send and record: carry out a plan against the CRM, then keep links and the activity log.
 
-Order: streams parents-first; within a stream creates then updates, each in the endpoint's batches;
-a stream's associations once it and its parents are written (both ends exist). Before a batch is sent its records are written to the
-journal, so a run killed at any point is reconciled by the next one (which re-plans against the CRM by
-identity: what was created is found and linked, what was not is created). A batch the CRM refuses
+Order: each stream as soon as the plan has decided it (see Planner.make); its creates once the parent
+streams whose ids they carry are created; within a stream creates then updates, each in the endpoint's
+batches; a stream's associations once it and its parents are written (both ends exist). Before a
+batch is sent its records are written to the journal, so a run killed at any point is reconciled by
+the next one (which re-plans against the CRM by identity: what was created is found and linked, what
+was not is created). A batch the CRM refuses
 whole because of one input is split until the bad inputs fail alone. A create whose answer was lost
 is never sent blind again: its records are looked up by identity first.
 """
