@@ -90,7 +90,7 @@ def test_a_request_waits_only_for_the_limits_that_count_it() -> None:
     assert order[5] == "/crm/v3/objects/companies/batch/create"
 
 
-@pytest.mark.parametrize(("asked", "published", "bound"), [(None, None, 8), (None, 25, 25), (None, 52, 52),
+@pytest.mark.parametrize(("asked", "published", "bound"), [(None, None, 16), (None, 25, 25), (None, 52, 52),
                                                            (4, 52, 4), (100, 52, 52), (20, None, 20)])
 def test_the_concurrency_bound_is_the_published_limit_unless_asked_lower(
         asked: int | None, published: int | None, bound: int) -> None:
