@@ -273,7 +273,10 @@ class RateLimiter:
             return
         now = time.monotonic()
         period = float(interval) / 1000
-        frees = [w.answered[0] + period for w in self.windows if w.rule.per_seconds == period and w.answered]
+        ours = [w for w in self.windows if w.rule.per_seconds == period]
+        for window in ours:
+            window.wait(now)  # drops the places already freed
+        frees = [w.answered[0] + period for w in ours if w.answered]
         self.pause_until = max(self.pause_until, min([now + period, *frees]))
 
 

@@ -107,3 +107,30 @@ def test_hubspots_search_limit_counts_company_searches_not_contact_batch_reads(
     counted = [r.url for r in plan.lookups if search_limit.applies(r.kind, httpx.URL(r.url).path)]
     assert counted and all("/companies/search" in url for url in counted)
     assert len(counted) < len(plan.lookups)  # the contacts' batch reads are not counted
+
+
+def test_a_spent_budget_is_waited_until_our_oldest_place_frees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """X-HubSpot-RateLimit-Remaining: 0 pauses until the oldest place this client holds in a 10 s window
+    frees (the CRM counted that request too), not a whole interval from the answer."""
+    clock = [100.0]
+    monkeypatch.setattr("engine.client.time.monotonic", lambda: clock[0])
+    hubspot = load_connector("hubspot").model
+    limiter = RateLimiter(hubspot.limits)
+    headers = {"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+
+    async def scenario() -> None:
+        limiter.release(await limiter.acquire("lookup", "/crm/v3/objects/contacts/batch/read"))  # at 100
+        clock[0] = 108.0
+        limiter.observe(httpx.Response(200, headers=headers))
+
+    asyncio.run(scenario())
+    assert limiter.pause_until == pytest.approx(110.0)
+
+
+def test_a_spent_budget_with_no_place_of_ours_waits_an_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("engine.client.time.monotonic", lambda: clock[0])
+    limiter = RateLimiter(load_connector("hubspot").model.limits)
+    headers = {"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    limiter.observe(httpx.Response(200, headers=headers))
+    assert limiter.pause_until == pytest.approx(110.0)
