@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import gc
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from engine.connector import (
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups
+from engine.pipeline import StreamDecided, Turn
 from engine.plugins import first_result
 from engine.read import read_stream
 from engine.render import Request, render_batches
@@ -39,38 +40,6 @@ from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields
-
-# what to await before writing a stream's records: every stream of its object has been looked up
-Writable = Callable[[], Awaitable[None]]
-# called with each stream's decided records as soon as it is decided (before its children are)
-StreamDecided = Callable[[str, list["PlannedRecord"], Writable], None]
-
-
-@dataclass
-class Turn:
-    """One stream's place in a plan made all streams at once."""
-
-    parents: list[asyncio.Event]  # its parent streams are decided
-    decided: asyncio.Event
-    looked_up: asyncio.Event  # its own look-ups are answered
-    same_object: list[asyncio.Event]  # the look-ups of every stream of its object are answered
-    on_stream: StreamDecided | None
-
-    async def looked_up_and_parents_decided(self) -> None:
-        self.looked_up.set()
-        for parent in self.parents:
-            await parent.wait()
-
-    def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
-        """Right after the stream is decided, before its children are."""
-        if self.on_stream is not None:
-            self.on_stream(stream, records, self.object_looked_up)
-        self.decided.set()
-
-    async def object_looked_up(self) -> None:
-        for event in self.same_object:
-            await event.wait()
-
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 

@@ -5,9 +5,9 @@ streams whose ids they carry are created; within a stream creates then updates, 
 batches; a stream's associations once it and its parents are written (both ends exist). Before a
 batch is sent its records are written to the journal, so a run killed at any point is reconciled by
 the next one (which re-plans against the CRM by identity: what was created is found and linked, what
-was not is created). A batch the CRM refuses
-whole because of one input is split until the bad inputs fail alone. A create whose answer was lost
-is never sent blind again: its records are looked up by identity first.
+was not is created). A batch the CRM refuses whole because of one input is split until the bad inputs
+fail alone. A create whose answer was lost is never sent blind again: its records are looked up by
+identity first.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import httpx
 from engine.client import AuthStopped, CrmClient, body_of
 from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
-from engine.plan import Plan, PlannedRecord, Planner, StreamDecided, Writable, same
+from engine.pipeline import StreamDecided, Writable
+from engine.plan import Plan, PlannedRecord, Planner, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -210,8 +211,8 @@ class Pusher:
                            writable: Writable) -> None:
         """Once `writable` (no look-up of the stream's object is still out): updates at once; creates
         once every blocking parent stream has created its records. Parents linked by a separate
-        association, and not required, do not hold a stream back: associations are made after every
-        create."""
+        association, and not required, do not hold a stream back: the association is made once both
+        streams are written (associate_stream)."""
         try:
             await writable()
             updates = self.write(records, "update", [r for r in records if r.status == "update"])

@@ -179,7 +179,8 @@ def test_a_plan_made_beforehand_is_carried_out_as_before(examples: Path, tmp_pat
 def test_a_stream_is_handed_over_before_its_children_are_decided(examples: Path) -> None:
     """What `on_stream` does to a stream (push --plan skips records changed since the saved plan) is
     what its children are decided against."""
-    from engine.plan import PlannedRecord, Planner, Writable
+    from engine.pipeline import Writable
+    from engine.plan import PlannedRecord, Planner
 
     bundle = load_profile(PROFILES["salesforce"])
     planner = Planner(bundle, base_url=None, links={})
