@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.plan import PlannedRecord
+    from engine.render import Request
 
 # what to await before writing a stream's records: every stream of its object has been looked up
 Writable = Callable[[], Awaitable[None]]
@@ -26,6 +27,7 @@ class Turn:
     looked_up: asyncio.Event  # its own look-ups are answered
     same_object: list[asyncio.Event]  # the look-ups of every stream of its object are answered
     on_stream: StreamDecided | None
+    lookups: list[Request] = field(default_factory=list)  # the stream's look-ups, as rendered
 
     async def looked_up_and_parents_decided(self) -> None:
         self.looked_up.set()

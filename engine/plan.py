@@ -222,14 +222,14 @@ class Planner:
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
-        tasks = []
+        turns, tasks = [], []
         for stream in order:
             spec = self.profile.streams[stream]
             mapped = map(compiled[stream].map, read_stream(source_dir, stream, spec.file))  # read as planned
             parents = [decided[p.stream] for p in spec.parents if p.stream in decided]
             same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
-            turn = Turn(parents, decided[stream], looked_up[stream], same_object, on_stream)
-            tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turn)))
+            turns.append(Turn(parents, decided[stream], looked_up[stream], same_object, on_stream))
+            tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turns[-1])))
         try:
             streams = await asyncio.gather(*tasks)
         except BaseException:
@@ -237,6 +237,7 @@ class Planner:
                 task.cancel()
             raise
         records = [record for stream_records in streams for record in stream_records]
+        self.lookups += [request for turn in turns for request in turn.lookups]
         writes = self.render_writes(records)
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
@@ -267,7 +268,10 @@ class Planner:
         if matchable:
             lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
                                  list(spec.fields), self.base_url)
-            self.lookups += lookup.requests
+            if turn is None:
+                self.lookups += lookup.requests
+            else:
+                turn.lookups = lookup.requests  # listed in stream order, whichever stream is read first
             if client is not None:
                 crm_records = await run_lookups(self.connector, lookup, client)
         if turn is not None:

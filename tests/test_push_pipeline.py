@@ -197,3 +197,28 @@ def test_a_stream_is_handed_over_before_its_children_are_decided(examples: Path)
     assert offices and all(any("(skipped)" in note for note in r.notes) for r in offices)
     assert sorted(handed) == sorted({r.stream for r in plan.records})
     assert handed.index("broker") < handed.index("broker_office")
+
+
+def test_a_plan_that_consults_the_crm_lists_its_look_ups_in_stream_order(tmp_path: Path) -> None:
+    """Streams are read at once, and a short one is read first; the plan's requests keep stream order."""
+    from engine.exampledata import generate
+    from engine.plan import make_plan, make_plan_sync
+
+    source = tmp_path / "data"
+    generate(source, 1500, seed=3)
+    bundle = load_profile(PROFILES["hubspot"])
+    offline = make_plan_sync(bundle, source)
+    with served("hubspot") as (_, url):
+        async def consult() -> Plan:
+            client = CrmClient(bundle.connector.model, url, Credentials(access_token="sandbox-token"))
+            try:
+                return await make_plan(bundle, source, base_url=url, client=client)
+            finally:
+                await client.close()
+
+        consulted = asyncio.run(consult())
+
+    def shape(plan: Plan) -> list[tuple[str, str]]:
+        return [(httpx.URL(r.url).path, json.dumps(r.body, sort_keys=True)) for r in plan.lookups]
+
+    assert len(offline.lookups) > 5 and shape(consulted) == shape(offline)
