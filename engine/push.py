@@ -26,7 +26,7 @@ from engine.client import AuthStopped, CrmClient, body_of
 from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
-from engine.plan import Plan, PlannedRecord, Planner, same
+from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -592,7 +592,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile), live_fields=live)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
-    plan, result = await pusher.plan_and_run(source_dir, before_stream)
+    with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
+        plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result
