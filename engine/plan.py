@@ -31,6 +31,7 @@ from engine.connector import (
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
+from engine.pipeline import StreamDecided, Turn
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
@@ -173,17 +174,39 @@ class Planner:
     def fields(self, object_name: str) -> dict[str, FieldSpec]:
         return effective_fields(self.connector, self.profile.custom_fields, self.live, object_name)
 
-    async def run(self, source_dir: Path, client: CrmClient | None) -> Plan:
+    async def run(self, source_dir: Path, client: CrmClient | None,
+                  on_stream: StreamDecided | None = None) -> Plan:
         with collector_paused():
-            return await self.make(source_dir, client)
+            return await self.make(source_dir, client, on_stream)
 
-    async def make(self, source_dir: Path, client: CrmClient | None) -> Plan:
+    async def make(self, source_dir: Path, client: CrmClient | None,
+                   on_stream: StreamDecided | None = None) -> Plan:
+        """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
+        another's); each is decided once its parent streams are (its records' parents are resolved
+        against them) and handed at once to `on_stream`, with what to await before writing it: every
+        stream of its object looked up (so no look-up sees a record this run writes). A push starts a
+        stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
+        streams in stream order."""
         compiled = compile_profile(self.profile)
-        records: list[PlannedRecord] = []
-        for stream in stream_order(self.profile):
+        order = stream_order(self.profile)
+        looked_up = {stream: asyncio.Event() for stream in order}
+        decided = {stream: asyncio.Event() for stream in order}
+        turns, tasks = [], []
+        for stream in order:
             spec = self.profile.streams[stream]
-            mapped = (compiled[stream].map(r) for r in read_stream(source_dir, stream, spec.file))
-            records += await self.plan_stream(stream, mapped, client)
+            mapped = map(compiled[stream].map, read_stream(source_dir, stream, spec.file))  # read as planned
+            parents = [decided[p.stream] for p in spec.parents if p.stream in decided]
+            same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
+            turns.append(Turn(parents, decided[stream], looked_up[stream], same_object, on_stream))
+            tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turns[-1])))
+        try:
+            streams = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        records = [record for stream_records in streams for record in stream_records]
+        self.lookups += [request for turn in turns for request in turn.lookups]
         writes = self.render_writes(records)
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
@@ -192,10 +215,11 @@ class Planner:
         plan.source_dir = str(source_dir.resolve())
         return plan
 
-    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord],
-                          client: CrmClient | None) -> list[PlannedRecord]:
+    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
+                          turn: Turn | None = None) -> list[PlannedRecord]:
         """Each mapped record is checked and turned into its planned form as it is read (so the stream
-        is not held twice); then the look-ups, then each record's status."""
+        is not held twice); then the look-ups; then, once its parent streams are decided (`turn`), each
+        record's status; then (`turn`) the stream is handed over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         fields = self.fields(spec.object)
@@ -203,17 +227,24 @@ class Planner:
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
-        pending = [self.prepare(record, key, checker, overwrite) for record in mapped]
-        if not pending:
-            return []
+        pending = []
+        for record in mapped:
+            pending.append(self.prepare(record, key, checker, overwrite))
+            if client is not None and len(pending) % 200 == 0:
+                await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
         matchable = [p for p in pending if not p.problems and p.skip is None]
         crm_records = None
         if matchable:
             lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
                                  list(spec.fields), self.base_url)
-            self.lookups += lookup.requests
+            if turn is None:
+                self.lookups += lookup.requests
+            else:
+                turn.lookups = lookup.requests  # listed in stream order, whichever stream is read first
             if client is not None:
                 crm_records = await run_lookups(self.connector, lookup, client)
+        if turn is not None:
+            await turn.looked_up_and_parents_decided()
         matcher = Matcher(self.connector, spec.object, key, crm_records, self.links,
                           unique=[name for name, f in fields.items() if f.unique])
         matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values)
@@ -227,6 +258,8 @@ class Planner:
             self.resolve_parents(planned, p.parents)
             self.planned[planned.ref] = planned
             out.append(planned)
+        if turn is not None:
+            turn.hand_over(stream, out)
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,

@@ -1,11 +1,13 @@
 """Send and record: carry out a plan against the CRM, then keep links and the activity log.
 
-Order: streams parents-first; within a stream creates then updates, each in the endpoint's batches;
-associations last, once both ends exist. Before a batch is sent its records are written to the
-journal, so a run killed at any point is reconciled by the next one (which re-plans against the CRM by
-identity: what was created is found and linked, what was not is created). A batch the CRM refuses
-whole because of one input is split until the bad inputs fail alone. A create whose answer was lost
-is never sent blind again: its records are looked up by identity first.
+Order: each stream as soon as the plan has decided it (see Planner.make); its creates once the parent
+streams whose ids they carry are created; within a stream creates then updates, each in the endpoint's
+batches; a stream's associations once it and its parents are written (both ends exist). Before a
+batch is sent its records are written to the journal, so a run killed at any point is reconciled by
+the next one (which re-plans against the CRM by identity: what was created is found and linked, what
+was not is created). A batch the CRM refuses whole because of one input is split until the bad inputs
+fail alone. A create whose answer was lost is never sent blind again: its records are looked up by
+identity first.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +25,8 @@ import httpx
 from engine.client import AuthStopped, CrmClient, body_of
 from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
-from engine.plan import Plan, PlannedRecord, Planner, same
+from engine.pipeline import StreamDecided, Writable
+from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -110,6 +114,7 @@ class Pending:
 
 
 NEW = ("create", "upsert")  # the write kinds that make new records
+BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
 
 
 class Pusher:
@@ -129,39 +134,87 @@ class Pusher:
         self.pending = Pending()
         self.warnings: dict[str, list[str]] = {}
         self.on_done: Callable[[str], None] | None = None
+        self._relation_fields: dict[str, frozenset[str]] = {}
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
-        result = PushResult(self.run_id, [])
-        for record in plan.records:
-            if record.crm_id:
-                self.ids[record.ref] = record.crm_id
-        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
-                                                  for r in plan.records if r.crm_id])
-        by_stream: dict[str, list[PlannedRecord]] = {}
-        for record in plan.records:
-            by_stream.setdefault(record.stream, []).append(record)
-        created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
-        try:
-            async with asyncio.TaskGroup() as streams:
-                for stream in self.planner.stream_names():
-                    streams.create_task(self.write_stream(stream, by_stream.get(stream, []), created))
-            await self.associate(plan.records)
-        except* AuthStopped as stop:
-            result.stopped = str(stop.exceptions[0])
-        for record in plan.records:
-            if record.ref not in self.outcomes:
-                self.outcomes[record.ref] = self.unsent(record, result.stopped)
-        result.outcomes = [self.outcomes[r.ref] for r in plan.records]
-        result.associations = self.association_counts
+        """Carry out a plan made beforehand (its look-ups all answered)."""
+        async def looked_up() -> None:
+            return None
+
+        async def replay(on_stream: StreamDecided) -> Plan:
+            for stream in self.planner.stream_names():
+                on_stream(stream, [r for r in plan.records if r.stream == stream], looked_up)
+            return plan
+
+        _, result = await self.carry_out(replay)
         return result
 
-    async def write_stream(self, stream: str, records: list[PlannedRecord],
-                           created: dict[str, asyncio.Event]) -> None:
-        """Updates at once; creates once every blocking parent stream has created its records. Parents
-        linked by a separate association, and not required, do not hold a stream back: associations are
-        made after every create."""
+    async def plan_and_run(self, source_dir: Path,
+                           before_stream: BeforeStream | None = None) -> tuple[Plan | None, PushResult]:
+        """Plan and send at once: a stream's writes start as soon as it is decided (its creates once its
+        blocking parents are created), while other streams' look-ups are still in flight.
+        `before_stream` sees (and may restrict) each stream's records as soon as it is decided, before
+        its children are decided and before any of its records is sent."""
+        async def make(on_stream: StreamDecided) -> Plan:
+            def decided(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
+                if before_stream is not None:
+                    before_stream(stream, records)
+                on_stream(stream, records, writable)
+            return await self.planner.run(source_dir, self.client, decided)
+
+        return await self.carry_out(make)
+
+    async def carry_out(self, make: Callable[[StreamDecided], Awaitable[Plan]]
+                        ) -> tuple[Plan | None, PushResult]:
+        """Write each stream as `make` hands it over (in any order: a stream's creates wait for its
+        blocking parents' creates); a stream's associations once it and its parents are written. A plan
+        that fails part-way (a look-up refused) lets the streams already handed over finish, then
+        raises."""
+        result = PushResult(self.run_id, [])
+        created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
+        handed: list[PlannedRecord] = []
+        plan: Plan | None = None
+        failure: Exception | None = None
         try:
+            async with asyncio.TaskGroup() as streams:
+                def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
+                    handed.extend(records)
+                    self.adopt(records)
+                    streams.create_task(self.write_stream(stream, records, created, writable))
+                    streams.create_task(self.associate_stream(stream, records, created))
+                try:
+                    plan = await make(hand_over)
+                except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
+                    failure = exc
+        except* AuthStopped as stop:
+            result.stopped = str(stop.exceptions[0])
+        if failure is not None:
+            raise failure
+        records = plan.records if plan is not None else handed  # streams may be handed over in any order
+        for record in records:
+            if record.ref not in self.outcomes:
+                self.outcomes[record.ref] = self.unsent(record, result.stopped)
+        result.outcomes = [self.outcomes[r.ref] for r in records]
+        result.associations = self.association_counts
+        return plan, result
+
+    def adopt(self, records: list[PlannedRecord]) -> None:
+        """The CRM ids the plan found: known to children, and linked."""
+        matched = [r for r in records if r.crm_id]
+        for record in matched:
+            self.ids[record.ref] = record.crm_id  # type: ignore[assignment]
+        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
+                                                  for r in matched])
+
+    async def write_stream(self, stream: str, records: list[PlannedRecord], created: dict[str, asyncio.Event],
+                           writable: Writable) -> None:
+        """Once `writable` (no look-up of the stream's object is still out): updates at once; creates
+        once every blocking parent stream has created its records. Parents linked by a separate
+        association, and not required, do not hold a stream back: the association is made once both
+        streams are written (associate_stream)."""
+        try:
+            await writable()
             updates = self.write(records, "update", [r for r in records if r.status == "update"])
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
@@ -233,8 +286,9 @@ class Pusher:
             "the parent is there")
 
     def item(self, record: PlannedRecord, kind: str) -> dict[str, Any]:
+        relation_fields = self.relation_fields(record.object)
         fields = {c.field: c.new for c in record.changes if not c.field.endswith("@odata.bind")
-                  and not self.is_relation_field(record, c.field)}
+                  and c.field not in relation_fields}
         if kind == "update":
             return {"fields": fields, "id": record.crm_id, "ref": record.ref}
         fields.update(self.relation_values(record))
@@ -243,9 +297,14 @@ class Pusher:
             item.update(self.planner.upsert_context(record))
         return item
 
-    def is_relation_field(self, record: PlannedRecord, name: str) -> bool:
-        return any(isinstance(r, FieldRelation) and r.field == name
-                   for r in self.connector.objects[record.object].relations.values())
+    def relation_fields(self, object_name: str) -> frozenset[str]:
+        """The fields that hold a parent's id (written from the parent's id, never from the plan)."""
+        known = self._relation_fields.get(object_name)
+        if known is None:
+            relations = self.connector.objects[object_name].relations.values()
+            known = frozenset(r.field for r in relations if isinstance(r, FieldRelation))
+            self._relation_fields[object_name] = known
+        return known
 
     def relation_values(self, record: PlannedRecord) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -473,6 +532,19 @@ class Pusher:
         return fill(template, {**self.connection, "id": crm_id})
 
     # ----- associations --------------------------------------------------------------------------
+    async def associate_stream(self, stream: str, records: list[PlannedRecord],
+                               created: dict[str, asyncio.Event]) -> None:
+        """The stream's associations, once both ends exist: its own writes and its parents' are done."""
+        spec = self.profile.streams[stream]
+        relations = self.connector.objects[spec.object].relations
+        parents = [p.stream for p in spec.parents if p.stream in created
+                   and isinstance(relations[p.relation], AssociationRelation)]
+        if not parents:
+            return
+        for waited in (stream, *parents):
+            await created[waited].wait()
+        await self.associate(records)
+
     async def associate(self, records: list[PlannedRecord]) -> None:
         groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for record in records:
@@ -504,10 +576,11 @@ def new_run_id() -> str:
 
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
-               connection: dict[str, str], before_send: Callable[[Plan], None] | None = None,
-               on_done: Callable[[str], None] | None = None) -> tuple[Plan, PushResult]:
-    """Plan against the CRM, then carry the plan out. Runs left open by a crash are closed first: the
-    new plan finds (by identity) what they created, so nothing is created twice."""
+               connection: dict[str, str], before_stream: BeforeStream | None = None,
+               on_done: Callable[[str], None] | None = None) -> tuple[Plan | None, PushResult]:
+    """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
+    by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
+    created twice. `before_stream` sees each stream's decided records before any is sent."""
     profile = bundle.profile.model.name
     for stale in store.unfinished_runs(profile):
         store.finish_run(stale, "interrupted")
@@ -517,12 +590,10 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
 
     live = await fetch_live_fields(bundle, client)
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile), live_fields=live)
-    plan = await planner.run(source_dir, client)
-    if before_send is not None:
-        before_send(plan)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
-    result = await pusher.run(plan)
+    with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
+        plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import Credentials, open_client
 from engine.errors import CrmsyncError, UsageError
-from engine.plan import Plan
+from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.store import Store, default_state_dir
 
@@ -44,11 +45,11 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
     return data
 
 
-def restrict_to_saved(plan: Plan, saved: dict[str, Any]) -> None:
+def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -> None:
     """Write only what the saved plan said; a record whose plan changed since is re-planned, reported and
-    not written blind."""
+    not written blind. Called per stream, as each is decided."""
     before = {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
-    for record in plan.records:
+    for record in records:
         old = before.get(record.ref)
         if record.status not in ("net_new", "update"):
             continue
@@ -75,18 +76,19 @@ class _Progress:
                                  console=console, transient=False) if self.tty else None
         self.tasks: dict[str, Any] = {}
         self.counts: dict[str, list[int]] = {}
+        self.started = False
 
-    def start(self, plan: Plan) -> None:
-        totals: dict[str, int] = {}
-        for r in plan.records:
-            if r.status in ("net_new", "update"):
-                totals[r.stream] = totals.get(r.stream, 0) + 1
-        for stream, total in totals.items():
-            self.counts[stream] = [0, total]
-            if self.progress:
-                self.tasks[stream] = self.progress.add_task(stream, total=total)
+    def start(self, stream: str, records: list[PlannedRecord]) -> None:
+        """One stream's bar, once the stream is decided (the first one starts the display)."""
+        total = sum(1 for r in records if r.status in ("net_new", "update"))
+        if not total:
+            return
+        self.counts[stream] = [0, total]
         if self.progress:
-            self.progress.start()
+            self.tasks[stream] = self.progress.add_task(stream, total=total)
+            if not self.started:
+                self.progress.start()
+                self.started = True
 
     def done(self, stream: str) -> None:
         if not self.enabled or stream not in self.counts:
@@ -124,14 +126,14 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
-    def before_send(plan: Plan) -> None:
+    def before_stream(stream: str, records: list[PlannedRecord]) -> None:
         if saved is not None:
-            restrict_to_saved(plan, saved)
-        progress.start(plan)
+            restrict_to_saved(records, saved)
+        progress.start(stream, records)
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection) as client:
         _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                               connection=connection, before_send=before_send, on_done=progress.done)
+                               connection=connection, before_stream=before_stream, on_done=progress.done)
     return result
 
 
