@@ -63,6 +63,7 @@ from engine.exampledata import generate  # noqa: E402
 from engine.match import CrmRecord, StreamLookup, normalize  # noqa: E402
 from engine.plan import Plan, make_plan, make_plan_sync  # noqa: E402
 from engine.read import read_stream  # noqa: E402
+from engine.validate import effective_fields  # noqa: E402
 
 PROFILES = {"hubspot": "hubspot-benefitflow.yaml", "dynamics": "dynamics-benefitflow.yaml",
             "salesforce": "salesforce-benefitflow.yaml"}
@@ -87,6 +88,10 @@ class KnownState:
                 if values.intersection(normalize(connector, object_name, part, c.fields.get(part.field)))]
 
 
+def bundle_fields(bundle: ProfileBundle, object_name: str) -> dict[str, Any]:
+    return effective_fields(bundle.connector.model, bundle.profile.model.custom_fields, {}, object_name)
+
+
 def known_state(bundle: ProfileBundle, source: Path) -> KnownState:
     """Half of what a first sync would create, per stream; half of that half with an outdated field."""
     profile, connector = bundle.profile.model, bundle.connector.model
@@ -95,7 +100,11 @@ def known_state(bundle: ProfileBundle, source: Path) -> KnownState:
     for stream, spec in profile.streams.items():
         id_field = connector.objects[spec.object].id_field
         keyed = {p.field for p in connector.objects[spec.object].identity_keys[spec.identity.key].parts}
-        outdated = next((name for name, m in spec.fields.items() if m.overwrite and name not in keyed), None)
+        # an outdated value in a field the profile may overwrite; not in a unique field (an external id):
+        # a CRM record holding another external id is another record, not this one outdated
+        unique = {name for name, f in bundle_fields(bundle, spec.object).items() if f.unique}
+        outdated = next((name for name, m in spec.fields.items()
+                         if m.overwrite and name not in keyed and name not in unique), None)
         new = [r for r in offline.records if r.stream == stream and r.status == "net_new"]
         for n, record in enumerate(new[::2]):
             fields = dict(record.values)

@@ -56,6 +56,7 @@ class PushResult:
     run_id: str
     outcomes: list[Outcome]
     stopped: str | None = None  # why the run stopped early (auth refused)
+    unplanned: list[str] = field(default_factory=list)  # streams the run stopped before deciding
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
 
@@ -79,6 +80,7 @@ class PushResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
+                "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "records": [o.as_dict() for o in self.outcomes]}
 
@@ -174,12 +176,14 @@ class Pusher:
         result = PushResult(self.run_id, [])
         created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
         handed: list[PlannedRecord] = []
+        handed_streams: set[str] = set()
         plan: Plan | None = None
         failure: Exception | None = None
         try:
             async with asyncio.TaskGroup() as streams:
                 def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
                     handed.extend(records)
+                    handed_streams.add(stream)
                     self.adopt(records)
                     streams.create_task(self.write_stream(stream, records, created, writable))
                     streams.create_task(self.associate_stream(stream, records, created))
@@ -192,6 +196,8 @@ class Pusher:
         if failure is not None:
             raise failure
         records = plan.records if plan is not None else handed  # streams may be handed over in any order
+        if plan is None:  # stopped while other streams were still being looked up: none of them was sent
+            result.unplanned = [s for s in self.planner.stream_names() if s not in handed_streams]
         for record in records:
             if record.ref not in self.outcomes:
                 self.outcomes[record.ref] = self.unsent(record, result.stopped)

@@ -152,6 +152,9 @@ def print_push(result: PushResult, console: Console) -> None:
             console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}", highlight=False)
     if result.stopped:
         console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
+    if result.unplanned:
+        console.print(f"[red]not planned[/] (the run stopped before deciding them; nothing of them was sent): "
+                      f"{', '.join(result.unplanned)}", highlight=False)
     console.print(f"See every operation with: crmsync log --run {result.run_id}", highlight=False)
 
 

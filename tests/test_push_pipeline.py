@@ -222,3 +222,53 @@ def test_a_plan_that_consults_the_crm_lists_its_look_ups_in_stream_order(tmp_pat
         return [(httpx.URL(r.url).path, json.dumps(r.body, sort_keys=True)) for r in plan.lookups]
 
     assert len(offline.lookups) > 5 and shape(consulted) == shape(offline)
+
+
+class AccountWriteWithARevokedToken(httpx.AsyncBaseTransport):
+    """Holds every Contact look-up (the contacts' streams are still being planned) and sends the first
+    Account write with a token the org no longer knows, as if it had been revoked: the sandbox answers
+    401, and the refresh that follows is refused because the refresh token's user has left."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.revoked = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and "FROM Contact" in unquote_plus(str(request.url)):
+            await asyncio.sleep(3600)  # cancelled when the run stops
+        if request.method in ("POST", "PATCH") and "/composite/sobjects" in request.url.path and not self.revoked:
+            self.revoked = True
+            request.headers["Authorization"] = "Bearer revoked-token"
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_a_run_stopped_before_some_streams_were_decided_names_them(examples: Path, tmp_path: Path) -> None:
+    auth = AuthConfig(static_tokens={TOKEN: "integration@sandbox"},
+                      refresh_tokens={"left-refresh": "left@customer.example"},
+                      inactive_users={"left@customer.example"})
+    bundle = load_profile(PROFILES["salesforce"])
+    connector = bundle.connector.model
+    credentials = Credentials(client_id="sandbox-client", client_secret="sandbox-secret",
+                              refresh_token="left-refresh", access_token=TOKEN)
+    with served("salesforce", auth=auth) as (_, url):
+        connection = connection_settings(connector, bundle.profile.model.connection, url)
+
+        async def run() -> tuple[Plan | None, PushResult]:
+            client = CrmClient(connector, url, credentials, transport=AccountWriteWithARevokedToken(),
+                               connection=connection)
+            store = Store(tmp_path / "state")
+            try:
+                return await push(bundle, examples, client=client, store=store, triggered_by="tester",
+                                  connection=connection)
+            finally:
+                await client.close()
+                store.close()
+
+        plan, result = asyncio.run(run())
+    assert plan is None and result.stopped and "inactive" in result.stopped.lower()
+    assert set(result.unplanned) == {"employer_contact", "broker_contact"}
+    assert {o.record.stream for o in result.outcomes} == {"broker", "broker_office", "employer"}
+    assert json.loads(json.dumps(result.as_dict()))["unplanned_streams"] == result.unplanned
