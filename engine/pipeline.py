@@ -29,8 +29,11 @@ class Turn:
     on_stream: StreamDecided | None
     lookups: list[Request] = field(default_factory=list)  # the stream's look-ups, as rendered
 
-    async def looked_up_and_parents_decided(self) -> None:
-        self.looked_up.set()
+    async def parents_decided(self, looked_up: bool) -> None:
+        """Wait for the parent streams to be decided; `looked_up`: the stream's last look-ups are
+        answered (a stream is looked up window by window)."""
+        if looked_up:
+            self.looked_up.set()
         for parent in self.parents:
             await parent.wait()
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -155,6 +156,23 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+WINDOW = 2_000  # records of one stream looked up and decided together
+
+
+def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord], bool]]:
+    """A stream in windows of WINDOW records, each with whether it is the last; at least one (maybe
+    empty). Each window is looked up and decided before the one after the next is read, so what a plan
+    holds beyond its planned records (the CRM's answers, the records pending a decision) is a window's
+    worth or two, however long the stream."""
+    current = list(islice(mapped, WINDOW))
+    while True:
+        following = list(islice(mapped, WINDOW)) if len(current) == WINDOW else []
+        yield current, not following
+        if not following:
+            return
+        current = following
+
+
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> None:
@@ -165,7 +183,8 @@ class Planner:
         self.consult = base_url is not None
         self.links = links
         self.live = live_fields or {}
-        self.planned: dict[str, PlannedRecord] = {}
+        self.planned: dict[str, PlannedRecord] = {}  # records of streams that are parents of others
+        self.parent_streams = {p.stream for spec in self.profile.streams.values() for p in spec.parents}
         self.lookups: list[Request] = []
 
     def stream_names(self) -> list[str]:
@@ -217,9 +236,9 @@ class Planner:
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
                           turn: Turn | None = None) -> list[PlannedRecord]:
-        """Each mapped record is checked and turned into its planned form as it is read (so the stream
-        is not held twice); then the look-ups; then, once its parent streams are decided (`turn`), each
-        record's status; then (`turn`) the stream is handed over."""
+        """Window by window (`windows`): each mapped record is checked and turned into its planned form
+        as it is read; then the window's look-ups; then, once the parent streams are decided (`turn`),
+        each record's status. Then (`turn`) the stream is handed over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         fields = self.fields(spec.object)
@@ -227,37 +246,39 @@ class Planner:
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
-        pending = []
-        for record in mapped:
-            pending.append(self.prepare(record, key, checker, overwrite))
-            if client is not None and len(pending) % 200 == 0:
-                await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
-        matchable = [p for p in pending if not p.problems and p.skip is None]
-        crm_records = None
-        if matchable:
-            lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
-                                 list(spec.fields), self.base_url)
-            if turn is None:
-                self.lookups += lookup.requests
-            else:
-                turn.lookups = lookup.requests  # listed in stream order, whichever stream is read first
-            if client is not None:
-                crm_records = await run_lookups(self.connector, lookup, client)
-        if turn is not None:
-            await turn.looked_up_and_parents_decided()
-        matcher = Matcher(self.connector, spec.object, key, crm_records, self.links,
-                          unique=[name for name, f in fields.items() if f.unique])
-        matches = {p.planned.ref: matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values)
-                   for p in matchable}
         identity_fields = {part.field for part in key.parts}
+        unique = [name for name, f in fields.items() if f.unique]
         seen: dict[tuple[Any, ...], str] = {}
-        out = []
-        for p in pending:
-            planned = self.decide(p, identity_fields, matches.get(p.planned.ref))
-            self.dedupe(planned, seen)
-            self.resolve_parents(planned, p.parents)
-            self.planned[planned.ref] = planned
-            out.append(planned)
+        out: list[PlannedRecord] = []
+        for window, last in windows(iter(mapped)):
+            pending = []
+            for record in window:
+                pending.append(self.prepare(record, key, checker, overwrite))
+                if client is not None and len(pending) % 200 == 0:
+                    await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
+            matchable = [p for p in pending if not p.problems and p.skip is None]
+            crm_records = None
+            if matchable:
+                lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
+                                     list(spec.fields), self.base_url)
+                if turn is None:
+                    self.lookups += lookup.requests
+                else:
+                    turn.lookups += lookup.requests  # listed in stream order, whichever stream is read first
+                if client is not None:
+                    crm_records = await run_lookups(self.connector, lookup, client)
+            if turn is not None:
+                await turn.parents_decided(looked_up=last)
+            matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
+            for p in pending:
+                match = matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values) \
+                    if not p.problems and p.skip is None else None
+                planned = self.decide(p, identity_fields, match)
+                self.dedupe(planned, seen)
+                self.resolve_parents(planned, p.parents)
+                if stream in self.parent_streams:  # kept for its children's parent resolution
+                    self.planned[planned.ref] = planned
+                out.append(planned)
         if turn is not None:
             turn.hand_over(stream, out)
         return out
