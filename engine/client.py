@@ -178,7 +178,8 @@ class TokenAuth(httpx.Auth):
                 return flow
         raise CredentialsMissing(
             f"no credentials for {self.connector.label}: set CRMSYNC_ACCESS_TOKEN, or CRMSYNC_CLIENT_ID and "
-            f"CRMSYNC_CLIENT_SECRET (with CRMSYNC_REFRESH_TOKEN for the refresh-token flow), or --credentials FILE")
+            f"CRMSYNC_CLIENT_SECRET (with CRMSYNC_REFRESH_TOKEN for the refresh-token flow), "
+            f"or --credentials FILE")
 
     def _refused(self, body: dict[str, Any], status: int) -> None:
         safe = {k: v for k, v in body.items() if k.lower() not in SECRET_KEYS}
@@ -314,8 +315,8 @@ class CrmClient:
         self.semaphore = asyncio.Semaphore(bound)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
-        self.http = httpx.AsyncClient(auth=self.auth, timeout=httpx.Timeout(60, connect=10), transport=transport,
-                                      limits=httpx.Limits(max_connections=bound * 2))
+        self.http = httpx.AsyncClient(auth=self.auth, timeout=httpx.Timeout(60, connect=10),
+                                      transport=transport, limits=httpx.Limits(max_connections=bound * 2))
         self.sent = 0
 
     @staticmethod
@@ -361,7 +362,8 @@ class CrmClient:
             status = response.status_code
             # a 429 was surely not applied; any other 5xx on a create might have been, so it is not
             # repeated here: the caller reconciles by looking the records up first
-            if status in self.RETRY_STATUSES and attempt < self.max_attempts and (repeatable or status == 429):
+            if (status in self.RETRY_STATUSES and attempt < self.max_attempts
+                    and (repeatable or status == 429)):
                 header = self.connector.limits.headers.retry_after
                 await asyncio.sleep(self._backoff(attempt, retry_after(response, header)))
                 continue

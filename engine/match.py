@@ -63,7 +63,8 @@ def agreeing(candidates: list[CrmRecord], values: dict[str, Any], unique: list[s
     if not mine:
         return candidates
     return [c for c in candidates
-            if all(c.fields.get(name) in (None, "") or same(c.fields.get(name), value) for name, value in mine)]
+            if all(c.fields.get(name) in (None, "") or same(c.fields.get(name), value)
+                   for name, value in mine)]
 
 
 def ref(stream: str, source_id: str) -> str:

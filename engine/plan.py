@@ -75,15 +75,16 @@ class PlannedRecord:
     candidates: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # wire values to create with
     identity: dict[str, list[str]] = field(default_factory=dict)
-    parents: list[tuple[str, str, str]] = field(default_factory=list)  # (relation, parent ref, parent crm id or "")
+    # (relation, parent ref, parent crm id or "")
+    parents: list[tuple[str, str, str]] = field(default_factory=list)
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
         self.ref = ref(self.stream, self.source_id)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stream": self.stream, "source_id": self.source_id, "object": self.object, "status": self.status,
-                "crm_id": self.crm_id, "where": self.where,
+        return {"stream": self.stream, "source_id": self.source_id, "object": self.object,
+                "status": self.status, "crm_id": self.crm_id, "where": self.where,
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
                 "candidates": self.candidates}
@@ -118,7 +119,8 @@ class Plan:
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
                 "cost": self.cost, "records": [r.as_dict() for r in self.records],
-                "requests": [{**r.as_dict(), "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
+                "requests": [{**r.as_dict(),
+                              "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
                              for r in self.lookups + self.writes]}
 
 
@@ -259,20 +261,22 @@ class Planner:
             matchable = [p for p in pending if not p.problems and p.skip is None]
             crm_records = None
             if matchable:
-                lookup = lookups_for(self.connector, spec.object, (p.planned.identity for p in matchable), key,
-                                     list(spec.fields), self.base_url)
+                identities = (p.planned.identity for p in matchable)
+                lookup = lookups_for(self.connector, spec.object, identities, key, list(spec.fields),
+                                     self.base_url)
                 if turn is None:
                     self.lookups += lookup.requests
                 else:
-                    turn.lookups += lookup.requests  # listed in stream order, whichever stream is read first
+                    turn.lookups += lookup.requests  # listed in stream order, whichever is read first
                 if client is not None:
                     crm_records = await run_lookups(self.connector, lookup, client)
             if turn is not None:
                 await turn.parents_decided(looked_up=last)
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
             for p in pending:
-                match = matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values) \
-                    if not p.problems and p.skip is None else None
+                matchable_record = not p.problems and p.skip is None
+                match = matcher.match(stream, p.planned.source_id, p.planned.identity,
+                                      p.planned.values) if matchable_record else None
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
                 self.resolve_parents(planned, p.parents)
@@ -321,7 +325,8 @@ class Planner:
         if match.crm_id is None and len(match.candidates) > 1:
             planned.status = "ambiguous"
             planned.candidates = [c.id for c in match.candidates]
-            planned.notes.append(f"{len(match.candidates)} {planned.object} records match; choose one and link it")
+            planned.notes.append(f"{len(match.candidates)} {planned.object} records match; "
+                                 f"choose one and link it")
             return planned
         if match.crm_id is None:
             planned.changes = [Change(k, None, v) for k, v in planned.values.items()]
@@ -330,7 +335,8 @@ class Planner:
         planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
-            planned.notes.append("the CRM's current values are not known; only fields with overwrite on are written")
+            planned.notes.append("the CRM's current values are not known; "
+                                 "only fields with overwrite on are written")
         return planned
 
     def changes(self, overwrite: dict[str, bool], values: dict[str, Any], match: Match,
@@ -344,9 +350,9 @@ class Planner:
             if match.current is None:
                 if may_overwrite:
                     out.append(Change(name, None, new))
-            elif current in (None, "") or (may_overwrite and not same(current, new)):
-                if not same(current, new):
-                    out.append(Change(name, current, new))
+            elif ((current in (None, "") or (may_overwrite and not same(current, new)))
+                  and not same(current, new)):
+                out.append(Change(name, current, new))
         return out
 
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
@@ -383,7 +389,8 @@ class Planner:
         if isinstance(relation, FieldRelation):
             planned.changes.append(Change(relation.field, None, shown))
         elif isinstance(relation, BindRelation):
-            planned.changes.append(Change(f"{relation.property}@odata.bind", None, self.bind_path(relation, shown)))
+            planned.changes.append(Change(f"{relation.property}@odata.bind", None,
+                                          self.bind_path(relation, shown)))
         else:
             planned.notes.append(f"associated with {parent_ref} ({relation_name}) after both exist")
 

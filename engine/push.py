@@ -47,8 +47,9 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         return {"stream": r.stream, "source_id": r.source_id, "object": r.object, "status": r.status,
-                "action": self.action, "result": self.result, "crm_id": self.crm_id, "record_url": self.record_url,
-                "error_code": self.error_code, "error": self.error, "warnings": self.warnings}
+                "action": self.action, "result": self.result, "crm_id": self.crm_id,
+                "record_url": self.record_url, "error_code": self.error_code, "error": self.error,
+                "warnings": self.warnings}
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would hold every outcome
@@ -226,7 +227,8 @@ class Pusher:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
                 new = [r for r in records if r.status == "net_new"]
-                await asyncio.gather(*(self.write(records, kind, [r for r in new if self.planner.write_kind(r) == kind])
+                await asyncio.gather(*(self.write(records, kind,
+                                                  [r for r in new if self.planner.write_kind(r) == kind])
                                        for kind in ("create", "upsert")))
             await asyncio.gather(updates, creates())
         finally:
@@ -242,7 +244,8 @@ class Pusher:
 
     def unsent(self, record: PlannedRecord, stopped: str | None) -> Outcome:
         if record.status == "synced":
-            return Outcome(record, None, "unchanged", record.crm_id, record_url=self.record_url(record, record.crm_id))
+            return Outcome(record, None, "unchanged", record.crm_id,
+                           record_url=self.record_url(record, record.crm_id))
         if record.status == "invalid":
             first = record.problems[0] if record.problems else None
             return Outcome(record, None, "error", None, first.code if first else "invalid",
@@ -252,7 +255,8 @@ class Pusher:
         return Outcome(record, None, "skipped", record.crm_id, error="; ".join(record.notes) or None)
 
     # ----- writes ------------------------------------------------------------------------------
-    async def write(self, stream_records: list[PlannedRecord], kind: str, records: list[PlannedRecord]) -> None:
+    async def write(self, stream_records: list[PlannedRecord], kind: str,
+                    records: list[PlannedRecord]) -> None:
         if not records:
             return
         object_name = records[0].object
@@ -265,7 +269,8 @@ class Pusher:
         self.journal(records, kind)
         size = endpoint.batch.max if endpoint.batch else 1
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        await asyncio.gather(*(self.send_chunk(kind, object_name, chunk, by_ref, attempt=1) for chunk in chunks))
+        await asyncio.gather(*(self.send_chunk(kind, object_name, chunk, by_ref, attempt=1)
+                               for chunk in chunks))
         self.flush()
 
     def parents_ready(self, record: PlannedRecord) -> bool:
@@ -352,11 +357,13 @@ class Pusher:
             self.flush()
 
     async def refused(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
-                      by_ref: dict[str, PlannedRecord], attempt: int, response: httpx.Response, request: Request) -> None:
+                      by_ref: dict[str, PlannedRecord], attempt: int, response: httpx.Response,
+                      request: Request) -> None:
         data = body_of(response)
         code, message = error_parts(self.connector.errors.body, data)
         if isinstance(data, list) and data:  # an error body that is a list of errors
-            code, message = error_parts(self.connector.errors.body, data[0]) if code is None else (code, message)
+            code, message = (error_parts(self.connector.errors.body, data[0]) if code is None
+                             else (code, message))
         kind_of_error = classify(self.connector, response.status_code, data, code)
         if kind_of_error == "auth":
             raise AuthStopped(f"{self.connector.label} refused the access token: {message}")
@@ -366,7 +373,8 @@ class Pusher:
                                  self.send_chunk(kind, object_name, items[half:], by_ref, attempt))
             return
         if kind_of_error in ("transient", "rate_limit") and attempt < 3:
-            await self.reconcile(kind, object_name, items, by_ref, attempt, f"HTTP {response.status_code}: {message}")
+            await self.reconcile(kind, object_name, items, by_ref, attempt,
+                                 f"HTTP {response.status_code}: {message}")
             return
         for ref, item in items:
             self.finish(by_ref[ref], kind, None, code or str(response.status_code), message, item)
@@ -386,7 +394,8 @@ class Pusher:
         elif spec.order == "identity":
             paired = self.pair_by_identity(object_name, items, by_ref, results, spec)
         else:
-            paired = [(ref, item, results[i] if i < len(results) else None) for i, (ref, item) in enumerate(items)]
+            paired = [(ref, item, results[i] if i < len(results) else None)
+                      for i, (ref, item) in enumerate(items)]
         for ref, item, result in paired:
             record = by_ref[ref]
             if result is None and len(items) == 1 and kind == "update" and response.status_code < 300:
@@ -413,7 +422,8 @@ class Pusher:
                         created if isinstance(created, bool) else None)
 
     def pair_by_identity(self, object_name: str, items: list[tuple[str, dict[str, Any]]],
-                         by_ref: dict[str, PlannedRecord], results: list[Any], spec: Any) -> list[tuple[str, Any, Any]]:
+                         by_ref: dict[str, PlannedRecord], results: list[Any],
+                         spec: Any) -> list[tuple[str, Any, Any]]:
         """Results in any order: each goes to the one input whose identity it carries."""
         stream = by_ref[items[0][0]].stream
         key = self.connector.objects[object_name].identity_keys[self.profile.streams[stream].identity.key]
@@ -495,13 +505,14 @@ class Pusher:
         for record in records:
             hits = [c for c, theirs in indexed if all(set(v) & theirs[p] for p, v in record.identity.items())
                     and owner.get(c.id, record.ref) == record.ref
-                    and all(same(c.fields.get(name), record.values[name]) for name in unique if name in record.values)]
+                    and all(same(c.fields.get(name), record.values[name])
+                            for name in unique if name in record.values)]
             if len(hits) == 1:
                 found[record.ref] = hits[0].id
         return found
 
-    def finish(self, record: PlannedRecord, kind: str, crm_id: str | None, code: str | None, message: str | None,
-               item: dict[str, Any], created: bool | None = None) -> None:
+    def finish(self, record: PlannedRecord, kind: str, crm_id: str | None, code: str | None,
+               message: str | None, item: dict[str, Any], created: bool | None = None) -> None:
         """Record one record's outcome. An upsert that the CRM says updated (created: false) found the
         record already there (written by a run whose answer was lost, or holding our key): an update."""
         action = "insert" if kind in NEW and created is not False else "update"
@@ -563,15 +574,18 @@ class Pusher:
                 if not isinstance(relation, AssociationRelation):
                     continue
                 if not to_id:
-                    self.warn(record.ref, f"its parent {parent_ref} was not created: not associated ({relation_name})")
+                    self.warn(record.ref, f"its parent {parent_ref} was not created: "
+                                          f"not associated ({relation_name})")
                     continue
                 item = {"id": outcome.crm_id, "to_object": self.connector.objects[relation.to].api_name,
-                        "to_id": to_id, "type_id": relation.type_id, "category": relation.category, "ref": record.ref}
+                        "to_id": to_id, "type_id": relation.type_id, "category": relation.category,
+                        "ref": record.ref}
                 groups.setdefault((record.object, relation_name), []).append((record.ref, item))
         for (object_name, _), items in groups.items():
             requests = render_batches(self.connector, "associate", object_name, items, self.client.base_url)
             sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
-                                                           kind="associate", safe_to_repeat=True) for r in requests))
+                                                           kind="associate", safe_to_repeat=True)
+                                          for r in requests))
             for request, answer in zip(requests, sent, strict=True):
                 ok = answer.response is not None and answer.response.status_code < 300
                 self.association_counts["created" if ok else "failed"] += len(request.refs)

@@ -60,7 +60,8 @@ def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -
         new_changes = sorted((c.field, json.dumps(c.new, default=str)) for c in record.changes)
         old_changes = sorted((c["field"], json.dumps(c["new"], default=str)) for c in old.get("changes", []))
         if old["status"] != record.status or old_changes != new_changes:
-            record.notes.append(f"changed since the plan was made: it was {old['status']}, now {record.status} "
+            record.notes.append(f"changed since the plan was made: it was {old['status']}, "
+                                f"now {record.status} "
                                 f"with {len(record.changes)} change(s); re-plan and review before writing")
             record.status = "skipped"
 
@@ -139,7 +140,8 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
 def print_push(result: PushResult, console: Console) -> None:
     s = result.summary()
-    console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], [green]{s['updated']} updated[/], "
+    console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
+                  f"[green]{s['updated']} updated[/], "
                   f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
                   f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/] "
                   f"({result.requests_sent} requests)", highlight=False)
@@ -149,11 +151,13 @@ def print_push(result: PushResult, console: Console) -> None:
             console.print(f"  [red]failed[/] {r.stream} {r.source_id} ({r.object}): {outcome.error_code}: "
                           f"{outcome.error}", highlight=False)
         for warning in outcome.warnings:
-            console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}", highlight=False)
+            console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}",
+                          highlight=False)
     if result.stopped:
         console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
     if result.unplanned:
-        console.print(f"[red]not planned[/] (the run stopped before deciding them; nothing of them was sent): "
+        console.print(f"[red]not planned[/] (the run stopped before deciding them; "
+                      f"nothing of them was sent): "
                       f"{', '.join(result.unplanned)}", highlight=False)
     console.print(f"See every operation with: crmsync log --run {result.run_id}", highlight=False)
 

@@ -80,7 +80,8 @@ class Store:
 
     # ----- links -----------------------------------------------------------------------------
     def links(self, profile: str) -> dict[tuple[str, str], Link]:
-        rows = self.db.execute("SELECT stream, source_id, object, crm_id FROM links WHERE profile = ?", (profile,))
+        rows = self.db.execute("SELECT stream, source_id, object, crm_id FROM links WHERE profile = ?",
+                               (profile,))
         return {(r["stream"], r["source_id"]): Link(r["stream"], r["source_id"], r["object"], r["crm_id"])
                 for r in rows}
 
@@ -92,7 +93,8 @@ class Store:
         stamp = now()
         self.db.executemany(
             "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (profile, stream, source_id) "
-            "DO UPDATE SET object = excluded.object, crm_id = excluded.crm_id, linked_at = excluded.linked_at",
+            "DO UPDATE SET object = excluded.object, crm_id = excluded.crm_id, "
+            "linked_at = excluded.linked_at",
             [(profile, lk.stream, lk.source_id, lk.object, lk.crm_id, stamp) for lk in links])
 
     def record_outcomes(self, profile: str, run_id: str, links: list[Link],
@@ -106,10 +108,12 @@ class Store:
 
     # ----- runs and activity ------------------------------------------------------------------
     def start_run(self, run_id: str, profile: str, triggered_by: str) -> None:
-        self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running')", (run_id, profile, triggered_by, now()))
+        self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running')",
+                        (run_id, profile, triggered_by, now()))
 
     def finish_run(self, run_id: str, status: str) -> None:
-        self.db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", (now(), status, run_id))
+        self.db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
+                        (now(), status, run_id))
 
     def unfinished_runs(self, profile: str) -> list[str]:
         rows = self.db.execute("SELECT run_id FROM runs WHERE profile = ? AND status = 'running' "
@@ -134,8 +138,8 @@ class Store:
                  run_id: str | None = None) -> list[dict[str, Any]]:
         clauses, params = [], []
         for column, op, value in (("at", ">=", since), ("at", "<=", until), ("triggered_by", "=", by),
-                                  ("object", "=", object_name), ("action", "=", action), ("result", "=", result),
-                                  ("run_id", "=", run_id)):
+                                  ("object", "=", object_name), ("action", "=", action),
+                                  ("result", "=", result), ("run_id", "=", run_id)):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)

@@ -56,7 +56,8 @@ def credentials_file(crm: str, directory: Path, **override: str) -> Path:
 
 def push(crm: str, source: Path, base_url: str, state: Path, profile: Path | None = None,
          as_user: str = "tester", credentials: Path | None = None) -> PushResult:
-    request = PushRequest(profile or PROFILES[crm], source, base_url=base_url, as_user=as_user, state_dir=state,
+    request = PushRequest(profile or PROFILES[crm], source, base_url=base_url, as_user=as_user,
+                          state_dir=state,
                           credentials_file=credentials or credentials_file(crm, state.parent / "creds"),
                           progress=False)
     return run_push(request, quiet())

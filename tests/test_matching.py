@@ -60,7 +60,8 @@ def test_two_crm_companies_with_an_employers_domain_make_it_ambiguous(examples: 
         for name in ("Bluebird Bakery", "Bluebird Bakery (old)"):
             response = httpx.post(f"{url}/crm/v3/objects/companies",
                                   headers={"Authorization": "Bearer sandbox-token"},
-                                  json={"properties": {"name": name, "domain": "bluebird-bakery-example.com"}})
+                                  json={"properties": {"name": name,
+                                                       "domain": "bluebird-bakery-example.com"}})
             assert response.status_code == 201, response.text
         planned = plan(examples, url, tmp_path / "state")
     employer = next(r for r in planned["records"] if r["source_id"] == "emp-001")

@@ -18,7 +18,8 @@ CRMS = ["hubspot", "salesforce", "dynamics"]
 def identity_values(crm: str, base_url: str) -> tuple[list[str], list[str]]:
     """Company ids-from-source and person emails in the CRM, for counting duplicates and gaps."""
     data = records(base_url)
-    company_ids = {"hubspot": "benefitflow_id", "salesforce": "BenefitFlow_Id__c", "dynamics": "bf_benefitflowid"}[crm]
+    company_ids = {"hubspot": "benefitflow_id", "salesforce": "BenefitFlow_Id__c",
+                   "dynamics": "bf_benefitflowid"}[crm]
     email = {"hubspot": "email", "salesforce": "Email", "dynamics": "emailaddress1"}[crm]
     companies = [r.get(company_ids) or r.get("properties", {}).get(company_ids) for r in data[COMPANIES[crm]]]
     people = [r.get(email) or r.get("properties", {}).get(email) for r in data[PEOPLE[crm]]]

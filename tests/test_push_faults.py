@@ -43,7 +43,8 @@ def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_bad_record_in_a_batch_of_100_fails_alone(tmp_path: Path) -> None:
     source = tmp_path / "src"
     generate(source, 500, seed=5)
-    employers = [json.loads(line) for line in (source / "employer.jsonl").read_text(encoding="utf-8").splitlines()]
+    employers = [json.loads(line)
+                 for line in (source / "employer.jsonl").read_text(encoding="utf-8").splitlines()]
     victim = employers[3]["id"]
     # the CRM already has a company holding this BenefitFlow id (a unique property) under another domain
     seed = {"companies": [{"properties": {"name": "Squatter", "domain": "squatter.example.org",
@@ -53,16 +54,19 @@ def test_one_bad_record_in_a_batch_of_100_fails_alone(tmp_path: Path) -> None:
         refused = [o for o in result.outcomes if o.result == "error" and o.action == "insert"]
         assert [o.record.source_id for o in refused] == [victim]
         assert refused[0].error and victim in refused[0].error  # the CRM's own message names the value
-        employers_created = [o for o in result.outcomes if o.record.stream == "employer" and o.action == "insert"
+        employers_created = [o for o in result.outcomes
+                             if o.record.stream == "employer" and o.action == "insert"
                              and o.result == "success"]
-        expected = [r for r in result.outcomes if r.record.stream == "employer" and r.record.status == "net_new"]
+        expected = [r for r in result.outcomes
+                    if r.record.stream == "employer" and r.record.status == "net_new"]
         assert len(employers_created) == len(expected) - 1
 
 
 def test_a_batch_refused_whole_is_split_until_the_bad_input_fails_alone(tmp_path: Path) -> None:
     """Without objectWriteTraceId HubSpot refuses a whole batch for one bad input; the engine splits it."""
     connector = (ROOT / "connectors" / "hubspot.yaml").read_text(encoding="utf-8")
-    connector = connector.replace('item: {properties: $fields, objectWriteTraceId: "{ref}"}', "item: {properties: $fields}")
+    connector = connector.replace('item: {properties: $fields, objectWriteTraceId: "{ref}"}',
+                                  "item: {properties: $fields}")
     (tmp_path / "hubspot-atomic.yaml").write_text(connector, encoding="utf-8")
     profile = PROFILES["hubspot"].read_text(encoding="utf-8").replace("connector: hubspot",
                                                                        "connector: hubspot-atomic.yaml")
@@ -74,7 +78,8 @@ def test_a_batch_refused_whole_is_split_until_the_bad_input_fails_alone(tmp_path
                                           "benefitflow_id": victim}}]}
     with served("hubspot", seed=seed) as (emulator, url):
         result = push("hubspot", source, url, tmp_path / "state", profile=tmp_path / "profile.yaml")
-        refused = [o.record.source_id for o in result.outcomes if o.result == "error" and o.action == "insert"]
+        refused = [o.record.source_id for o in result.outcomes
+                   if o.result == "error" and o.action == "insert"]
         assert refused == [victim]
         assert duplicates(company_keys(url)) == {}
         statuses = [r["status"] for r in emulator.requests if r["path"].endswith("/batch/create")]
@@ -90,7 +95,8 @@ def test_faults_lose_nothing_and_duplicate_nothing(faults: str, medium: Path, tm
         push("hubspot", medium, url, tmp_path / "state")  # finishes whatever the first could not
         expected = expected_objects("hubspot", medium)
         assert duplicates(company_keys(url)) == {} and duplicates(contact_emails(url)) == {}
-        assert (len(company_keys(url)), len(contact_emails(url))) == (expected["companies"], expected["contacts"])
+        assert ((len(company_keys(url)), len(contact_emails(url)))
+                == (expected["companies"], expected["contacts"]))
 
 
 def test_rate_limit_429s_are_waited_out(medium: Path, tmp_path: Path) -> None:
@@ -125,13 +131,15 @@ def test_a_user_who_left_stops_the_run_with_what_to_do(tmp_path: Path, examples:
         assert records(url)["companies"] == []
 
 
-def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(medium: Path, tmp_path: Path) -> None:
+def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(medium: Path,
+                                                                               tmp_path: Path) -> None:
     rng = random.Random(2026)
     state = tmp_path / "state"
     creds = credentials_file("hubspot", tmp_path / "creds")
     with served("hubspot", latency_ms=15) as (_, url):
-        command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["hubspot"]), "--source", str(medium),
-                   "--base-url", url, "--state-dir", str(state), "--credentials", str(creds), "--format", "json"]
+        command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["hubspot"]),
+                   "--source", str(medium), "--base-url", url, "--state-dir", str(state),
+                   "--credentials", str(creds), "--format", "json"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         for _ in range(4):
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,7 +151,8 @@ def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(m
         assert json.loads(final.stdout)["summary"]["created"] >= 0
         expected = expected_objects("hubspot", medium)
         assert duplicates(company_keys(url)) == {} and duplicates(contact_emails(url)) == {}
-        assert (len(company_keys(url)), len(contact_emails(url))) == (expected["companies"], expected["contacts"])
+        assert ((len(company_keys(url)), len(contact_emails(url)))
+                == (expected["companies"], expected["contacts"]))
 
 
 class LosesOneAnswer(HubSpotSandbox):

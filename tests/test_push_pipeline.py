@@ -236,7 +236,8 @@ class AccountWriteWithARevokedToken(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "GET" and "FROM Contact" in unquote_plus(str(request.url)):
             await asyncio.sleep(3600)  # cancelled when the run stops
-        if request.method in ("POST", "PATCH") and "/composite/sobjects" in request.url.path and not self.revoked:
+        if (request.method in ("POST", "PATCH") and "/composite/sobjects" in request.url.path
+                and not self.revoked):
             self.revoked = True
             request.headers["Authorization"] = "Bearer revoked-token"
         return await self.inner.handle_async_request(request)
