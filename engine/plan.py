@@ -407,13 +407,14 @@ class Planner:
                 continue
             object_name = ours[0].object
             new = [r for r in ours if r.status == "net_new"]
-            creates = [(r.ref, self.create_item(r)) for r in new if self.write_kind(r) == "create"]
-            upserts = [(r.ref, {**self.create_item(r), **self.upsert_context(r)}) for r in new
-                       if self.write_kind(r) == "upsert"]
-            updates = [(r.ref, self.update_item(r)) for r in ours if r.status == "update"]
-            for kind, items in (("create", creates), ("upsert", upserts), ("update", updates)):
-                if items:
-                    requests += render_batches(self.connector, kind, object_name, items, self.base_url)  # type: ignore[arg-type]
+            by_kind = {"create": [r for r in new if self.write_kind(r) == "create"],
+                       "upsert": [r for r in new if self.write_kind(r) == "upsert"],
+                       "update": [r for r in ours if r.status == "update"]}
+            for kind, chosen in by_kind.items():
+                if chosen:  # items made as each chunk is rendered, not all at once
+                    items = ((r.ref, self.write_item(r, kind)) for r in chosen)
+                    requests += render_batches(self.connector, kind, object_name, items,  # type: ignore[arg-type]
+                                               self.base_url)
         requests += self.render_associations(records)
         return requests
 
@@ -427,6 +428,13 @@ class Planner:
         key = self.profile.streams[record.stream].upsert_key
         return {"key_field": key, "key_value": record.values[key]}  # type: ignore[index]
 
+    def write_item(self, record: PlannedRecord, kind: str) -> dict[str, Any]:
+        if kind == "update":
+            return self.update_item(record)
+        if kind == "upsert":
+            return {**self.create_item(record), **self.upsert_context(record)}
+        return self.create_item(record)
+
     def create_item(self, record: PlannedRecord) -> dict[str, Any]:
         fields = {c.field: c.new for c in record.changes}
         return {"fields": fields, "ref": record.ref}
@@ -435,21 +443,26 @@ class Planner:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
     def render_associations(self, records: list[PlannedRecord]) -> list[Request]:
-        groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        """The associations of new records to their parents, batched per object and relation; each
+        item is made as its chunk is rendered."""
+        groups: dict[tuple[str, str], list[tuple[PlannedRecord, str, str]]] = {}
         for record in records:
             if record.status != "net_new":
                 continue
             for relation_name, parent_ref, parent_id in record.parents:
                 relation = self.connector.objects[record.object].relations[relation_name]
-                if not isinstance(relation, AssociationRelation):
-                    continue
-                to = self.connector.objects[relation.to]
-                item = {"id": record.crm_id or f"<id of {record.ref}>", "to_object": to.api_name,
-                        "to_id": parent_id or f"<id of {parent_ref}>", "type_id": relation.type_id,
-                        "category": relation.category, "ref": record.ref}
-                groups.setdefault((record.object, relation_name), []).append((record.ref, item))
+                if isinstance(relation, AssociationRelation):
+                    group = groups.setdefault((record.object, relation_name), [])
+                    group.append((record, parent_ref, parent_id))
         requests = []
-        for (object_name, _), items in groups.items():
+        for (object_name, relation_name), members in groups.items():
+            relation = self.connector.objects[object_name].relations[relation_name]
+            assert isinstance(relation, AssociationRelation)
+            to = self.connector.objects[relation.to].api_name
+            items = ((record.ref, {"id": record.crm_id or f"<id of {record.ref}>", "to_object": to,
+                                   "to_id": parent_id or f"<id of {parent_ref}>", "type_id": relation.type_id,
+                                   "category": relation.category, "ref": record.ref})
+                     for record, parent_ref, parent_id in members)
             requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
         return requests
 

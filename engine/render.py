@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import Any
 
 from engine.connector import ConnectorSpec, Endpoint, EndpointName, LiteralSyntax, ObjectSpec
@@ -85,25 +85,26 @@ def encode_query(query: dict[str, str]) -> str:
 
 
 def render_batches(connector: ConnectorSpec, kind: EndpointName, object_name: str,
-                   items: list[tuple[str, dict[str, Any]]], base_url: str) -> list[Request]:
+                   items: Iterable[tuple[str, dict[str, Any]]], base_url: str) -> list[Request]:
     """Write requests for `items` (ref, item context), in chunks of the endpoint's batch limit; an
-    endpoint without `batch` gets one request per item, its body rendered from the item's context."""
+    endpoint without `batch` gets one request per item, its body rendered from the item's context.
+    `items` is read a chunk at a time: an item's context lives only until its chunk is rendered."""
     endpoint = endpoint_for(connector, object_name, kind)
     if endpoint is None:
         raise ValueError(f"{connector.name} has no {kind} endpoint for {object_name}")
     obj = connector.objects[object_name]
     context = base_context(connector, obj)
     if endpoint.escape:
-        items = [(ref, {**item, **{name: escape(str(item[name]), connector.literal)
-                                   for name in endpoint.escape if name in item}}) for ref, item in items]
+        items = ((ref, {**item, **{name: escape(str(item[name]), connector.literal)
+                                   for name in endpoint.escape if name in item}}) for ref, item in items)
     if endpoint.batch is None:
         return [build_request(connector, kind, object_name, endpoint, {**context, **item}, base_url, [ref])
                 for ref, item in items]
     requests = []
     size = endpoint.batch.max
     render_item = compile_template(endpoint.item)
-    for start in range(0, len(items), size):
-        chunk = items[start:start + size]
+    remaining = iter(items)
+    while chunk := list(islice(remaining, size)):
         rendered = [render_item({**context, **item}) for _, item in chunk]
         chunk_context = {**context, **chunk[0][1], endpoint.batch.items: rendered}
         requests.append(build_request(connector, kind, object_name, endpoint, chunk_context, base_url,
