@@ -107,11 +107,16 @@ def validate_command(
     base_url: Annotated[str | None,
                         typer.Option("--base-url", help="read live metadata from this CRM")] = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="live metadata saved to a file")] = None,
+    save_metadata: Annotated[Path | None, typer.Option(
+        "--save-metadata", help="with --base-url: save the live metadata read, for --metadata later")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both")
+        raise typer.Exit(2)
+    if save_metadata and not base_url:
+        err.print("--save-metadata needs --base-url: it saves what the CRM says")
         raise typer.Exit(2)
     try:
         bundle = load_profile(profile)
@@ -119,6 +124,11 @@ def validate_command(
         findings = validate(bundle, live)
     except CrmsyncError as exc:
         raise fail(exc) from None
+    if save_metadata:
+        from engine.metadata import save
+
+        save(live, save_metadata)
+        err.print(f"saved the live metadata to {save_metadata}")
     errors = [f for f in findings if f.severity == "error"]
     if fmt is TableOrJson.json:
         print_json({"profile": str(profile), "connector": bundle.connector.model.name, "valid": not errors,
@@ -172,6 +182,8 @@ def plan(
     out_file: Annotated[Path | None, typer.Option("--out", help="write the report here")] = None,
     state_dir: StateDir = None,
     credentials: CredentialsFile = None,
+    metadata: Annotated[Path | None, typer.Option(
+        "--metadata", help="without --base-url: check against live metadata saved to a file")] = None,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -180,9 +192,12 @@ def plan(
     if fmt is PlanFormat.html and out_file is None:
         err.print("--format html needs --out FILE")
         raise typer.Exit(2)
+    if base_url and metadata:
+        err.print("use --base-url or --metadata, not both: with --base-url the CRM's own metadata is read")
+        raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
-                         credentials_file=credentials)
+                         credentials_file=credentials, metadata_file=metadata)
     except CrmsyncError as exc:
         raise fail(exc) from None
     if fmt is PlanFormat.html:

@@ -13,7 +13,9 @@ from engine.store import Store, default_state_dir
 
 
 def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None,
-            state_dir: Path | None = None, credentials_file: Path | None = None) -> Plan:
+            state_dir: Path | None = None, credentials_file: Path | None = None,
+            metadata_file: Path | None = None) -> Plan:
+    """`metadata_file`: without a base URL, live metadata saved earlier (`validate --save-metadata`)."""
     bundle = load_profile(profile_path)
     store = Store(state_dir or default_state_dir())
     try:
@@ -21,7 +23,10 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
     finally:
         store.close()
     if base_url is None:
-        return asyncio.run(make_plan(bundle, source_dir, links=links))
+        from engine.metadata import load
+
+        live = load(metadata_file) if metadata_file is not None else None
+        return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live))
     credentials = Credentials.load(credentials_file)
 
     async def consult() -> Plan:

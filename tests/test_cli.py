@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -157,6 +158,47 @@ def test_validate_reads_live_metadata_from_a_served_crm(tmp_path: Path,
         result = crmsync("validate", path, "--base-url", url, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["findings"] == []
+
+
+def test_metadata_saved_from_a_served_crm_is_used_offline(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate --base-url URL --save-metadata FILE` keeps what the CRM says; `--metadata FILE` then
+    checks against it with no CRM at hand: the portal's own `ein` property is known."""
+    path = write(tmp_path, HUBSPOT + "    fields:\n      ein: $.ein\n")
+    saved = tmp_path / "portal-metadata.json"
+    monkeypatch.setenv("CRMSYNC_ACCESS_TOKEN", "sandbox-token")
+    with running(sandbox.create("hubspot")) as url:
+        live = crmsync("validate", path, "--base-url", url, "--save-metadata", saved, "--format", "json")
+    assert live.exit_code == 0, live.output
+    assert f"saved the live metadata to {saved}" in live.stderr
+    assert "ein" in json.loads(saved.read_text(encoding="utf-8"))["companies"]
+    offline = crmsync("validate", path, "--metadata", saved, "--format", "json")
+    assert offline.exit_code == 0 and json.loads(offline.stdout)["findings"] == []
+
+
+def test_save_metadata_needs_a_crm_to_read_it_from(tmp_path: Path) -> None:
+    result = crmsync("validate", PROFILES[0], "--save-metadata", tmp_path / "m.json")
+    assert result.exit_code == 2 and "--save-metadata needs --base-url" in result.stderr
+
+
+def test_plan_checks_against_saved_metadata(tmp_path: Path, examples: Path) -> None:
+    """The portal allows company names of 12 characters at most: offline, with its saved metadata,
+    every longer name is refused in the plan, as the CRM would refuse it."""
+    metadata = write(tmp_path, json.dumps({"companies": {"name": {"type": "string", "max_length": 12}}}),
+                     "metadata.json")
+    profile = ROOT / "profiles" / "hubspot-benefitflow.yaml"
+    plain = json.loads(crmsync("plan", profile, "--source", examples, "--format", "json",
+                               "--state-dir", tmp_path / "s").stdout)
+    checked = json.loads(crmsync("plan", profile, "--source", examples, "--format", "json",
+                                 "--state-dir", tmp_path / "s", "--metadata", metadata).stdout)
+    def invalid(plan: dict[str, Any]) -> set[str]:
+        return {r["source_id"] for r in plan["records"] if r["status"] == "invalid"}
+
+    too_long = {r["source_id"] for r in checked["records"]
+                if any(p["code"] == "too_long" and p["field"] == "name" for p in r["problems"])}
+    assert len(too_long) > 10 and invalid(checked) == invalid(plain) | too_long
+    both = crmsync("plan", profile, "--source", examples, "--metadata", metadata, "--base-url", "http://x")
+    assert both.exit_code == 2
 
 
 def test_validate_base_url_and_metadata_together_is_bad_usage(tmp_path: Path) -> None:
