@@ -45,6 +45,8 @@ class Match:
 
 def same(current: Any, new: Any) -> bool:
     """Whether a CRM value and a value to write are the same value (numbers as numbers, text trimmed)."""
+    if current == new and type(current) is type(new):  # most values of a synced record: no conversion
+        return True
     if current in (None, "") and new in (None, ""):
         return True
     if current in (None, "") or new in (None, ""):
