@@ -48,15 +48,16 @@ class ContactLookupsWaitForAnAccountWrite(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def pipelined_push(url: str, examples: Path, state: Path) -> tuple[Plan | None, PushResult, int]:
+def salesforce_push(url: str, examples: Path, state: Path, transport: httpx.AsyncBaseTransport,
+                    credentials: Credentials | None = None) -> tuple[Plan | None, PushResult]:
+    """The Salesforce profile pushed through the public API, over `transport` to the served sandbox."""
     bundle = load_profile(PROFILES["salesforce"])
     connector = bundle.connector.model
     connection = connection_settings(connector, bundle.profile.model.connection, url)
-    transport = ContactLookupsWaitForAnAccountWrite()
 
     async def run() -> tuple[Plan | None, PushResult]:
-        client = CrmClient(connector, url, Credentials(access_token=TOKEN), transport=transport,
-                           connection=connection)
+        client = CrmClient(connector, url, credentials or Credentials(access_token=TOKEN),
+                           transport=transport, connection=connection)
         store = Store(state)
         try:
             return await push(bundle, examples, client=client, store=store, triggered_by="tester",
@@ -65,7 +66,12 @@ def pipelined_push(url: str, examples: Path, state: Path) -> tuple[Plan | None, 
             await client.close()
             store.close()
 
-    plan, result = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def pipelined_push(url: str, examples: Path, state: Path) -> tuple[Plan | None, PushResult, int]:
+    transport = ContactLookupsWaitForAnAccountWrite()
+    plan, result = salesforce_push(url, examples, state, transport)
     return plan, result, transport.held
 
 
@@ -250,25 +256,11 @@ def test_a_run_stopped_before_some_streams_were_decided_names_them(examples: Pat
     auth = AuthConfig(static_tokens={TOKEN: "integration@sandbox"},
                       refresh_tokens={"left-refresh": "left@customer.example"},
                       inactive_users={"left@customer.example"})
-    bundle = load_profile(PROFILES["salesforce"])
-    connector = bundle.connector.model
     credentials = Credentials(client_id="sandbox-client", client_secret="sandbox-secret",
                               refresh_token="left-refresh", access_token=TOKEN)
     with served("salesforce", auth=auth) as (_, url):
-        connection = connection_settings(connector, bundle.profile.model.connection, url)
-
-        async def run() -> tuple[Plan | None, PushResult]:
-            client = CrmClient(connector, url, credentials, transport=AccountWriteWithARevokedToken(),
-                               connection=connection)
-            store = Store(tmp_path / "state")
-            try:
-                return await push(bundle, examples, client=client, store=store, triggered_by="tester",
-                                  connection=connection)
-            finally:
-                await client.close()
-                store.close()
-
-        plan, result = asyncio.run(run())
+        plan, result = salesforce_push(url, examples, tmp_path / "state", AccountWriteWithARevokedToken(),
+                                       credentials)
     assert plan is None and result.stopped and "inactive" in result.stopped.lower()
     assert set(result.unplanned) == {"employer_contact", "broker_contact"}
     assert {o.record.stream for o in result.outcomes} == {"broker", "broker_office", "employer"}
