@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -241,12 +242,13 @@ def test_crmsync_sandbox_serve_hubspot_as_a_user_starts_it(tmp_path: Path, tls: 
                                cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert process.stdout is not None
-        verify: bool | str = True
+        verify: bool | ssl.SSLContext = True
         if tls:
             ca = process.stdout.readline().strip()
             assert ca.startswith("CA certificate: ")
-            verify = ca.removeprefix("CA certificate: ")
-            assert Path(verify).is_file() and Path(verify).is_relative_to(tmp_path)
+            ca_file = ca.removeprefix("CA certificate: ")
+            assert Path(ca_file).is_file() and Path(ca_file).is_relative_to(tmp_path)
+            verify = ssl.create_default_context(cafile=ca_file)
         scheme = "https" if tls else "http"
         assert process.stdout.readline().strip() == f"listening on {scheme}://127.0.0.1:{port}"
         answer = httpx.get(f"{scheme}://127.0.0.1:{port}/crm/v3/objects/companies", verify=verify, timeout=10,
