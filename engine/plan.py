@@ -279,7 +279,7 @@ class Planner:
                                       p.planned.values) if matchable_record else None
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
-                self.resolve_parents(planned, p.parents)
+                self.resolve_parents(planned, p.parents, match)
                 if stream in self.parent_streams:  # kept for its children's parent resolution
                     self.planned[planned.ref] = planned
                 out.append(planned)
@@ -365,7 +365,8 @@ class Planner:
             planned.status, planned.changes = "skipped", []
             planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")
 
-    def resolve_parents(self, planned: PlannedRecord, parents: list[ParentRef]) -> None:
+    def resolve_parents(self, planned: PlannedRecord, parents: list[ParentRef],
+                        match: Match | None = None) -> None:
         for parent in parents:
             parent_ref = ref(parent.stream, parent.source_id)
             target = self.planned.get(parent_ref)
@@ -381,6 +382,24 @@ class Planner:
             planned.parents.append((parent.relation, parent_ref, crm_id or ""))
             if planned.status == "net_new":
                 self.add_relation_change(planned, parent.relation, parent_ref, crm_id)
+            elif planned.status in ("update", "synced"):
+                self.relink(planned, parent.relation, parent_ref, crm_id, match)
+
+    def relink(self, planned: PlannedRecord, relation_name: str, parent_ref: str, crm_id: str | None,
+               match: Match | None) -> None:
+        """A record in the CRM whose parent field is empty (written while its parent could not be, say)
+        gets it filled; one linked to another parent is left as it is, with a note: as for any field
+        whose overwrite is off. Only a parent field the look-up read can be compared."""
+        relation = self.connector.objects[planned.object].relations[relation_name]
+        if not isinstance(relation, FieldRelation) or match is None or match.current is None:
+            return
+        current = match.current.get(relation.field)
+        if current in (None, ""):
+            planned.changes.append(Change(relation.field, None, crm_id or f"<id of {parent_ref}>"))
+            planned.status = "update"
+        elif crm_id and not same(current, crm_id):
+            planned.notes.append(f"{relation.field} is {current} in the CRM, not {crm_id} ({parent_ref}): "
+                                 "left as it is")
 
     def add_relation_change(self, planned: PlannedRecord, relation_name: str, parent_ref: str,
                             crm_id: str | None) -> None:

@@ -222,17 +222,26 @@ class Pusher:
         streams are written (associate_stream)."""
         try:
             await writable()
-            updates = self.write(records, "update", [r for r in records if r.status == "update"])
+            changed = [r for r in records if r.status == "update"]
+            # an update that fills a parent field with a parent created in this run waits for it too
+            waiting = [r for r in changed if self.relinks_to_new_parent(r)]
+            updates = self.write(records, "update", [r for r in changed if not self.relinks_to_new_parent(r)])
+
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
                 new = [r for r in records if r.status == "net_new"]
                 await asyncio.gather(*(self.write(records, kind,
                                                   [r for r in new if self.planner.write_kind(r) == kind])
-                                       for kind in ("create", "upsert")))
+                                       for kind in ("create", "upsert")),
+                                     self.write(records, "update", waiting))
             await asyncio.gather(updates, creates())
         finally:
             created[stream].set()
+
+    def relinks_to_new_parent(self, record: PlannedRecord) -> bool:
+        relation_fields = self.relation_fields(record.object)
+        return any(c.field in relation_fields and str(c.new).startswith("<id of ") for c in record.changes)
 
     def blocking_parents(self, stream: str) -> list[str]:
         """The parent streams whose creates must finish first: those whose id a new record carries, and
@@ -301,6 +310,8 @@ class Pusher:
         fields = {c.field: c.new for c in record.changes if not c.field.endswith("@odata.bind")
                   and c.field not in relation_fields}
         if kind == "update":
+            relinked = {c.field for c in record.changes if c.field in relation_fields}
+            fields.update({k: v for k, v in self.relation_values(record).items() if k in relinked})
             return {"fields": fields, "id": record.crm_id, "ref": record.ref}
         fields.update(self.relation_values(record))
         item = {"fields": fields, "ref": record.ref}

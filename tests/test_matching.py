@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from engine.catalog import load_connector
 from engine.cli import app
 from engine.match import CrmRecord, Matcher
-from tests.pushkit import PROFILES, copy_source, push, served
+from tests.pushkit import PROFILES, copy_source, push, records, rewrite, served
 
 runner = CliRunner()
 HUBSPOT = load_connector("hubspot").model
@@ -82,3 +82,26 @@ def test_a_crm_filled_by_an_earlier_sync_matches_without_links(examples: Path, t
     brokers = [r for r in planned["records"] if r["stream"] == "broker" and r["status"] != "invalid"]
     assert brokers and all(r["status"] == "synced" for r in brokers)
     assert not [q for q in planned["requests"] if q["kind"] in ("create", "upsert")]
+
+
+def test_a_contact_written_without_its_account_is_linked_once_the_account_exists(examples: Path,
+                                                                                 tmp_path: Path) -> None:
+    """emp-008 is refused (its funding type is not in the restricted picklist), so its contact ec-012
+    is created without AccountId. Once the source is fixed, the next push creates the account and
+    fills the contact's empty AccountId with it, after the account exists."""
+    source = copy_source(examples, tmp_path / "src")
+    with served("salesforce") as (_, url):
+        first = push("salesforce", source, url, tmp_path / "state")
+        contact = next(o for o in first.outcomes if o.record.source_id == "ec-012")
+        assert contact.result == "success"
+        assert "parent employer/emp-008 is not in the CRM (invalid)" in contact.record.notes
+        rewrite(source / "employer.jsonl", "emp-008", funding_type="Self-Funded")
+        second = push("salesforce", source, url, tmp_path / "state")
+        by_id = {o.record.source_id: o for o in second.outcomes}
+        assert by_id["emp-008"].action == "insert" and by_id["emp-008"].result == "success"
+        assert by_id["ec-012"].action == "update" and by_id["ec-012"].result == "success"
+        accounts = {a["BenefitFlow_Id__c"]: a["Id"] for a in records(url)["Account"]}
+        contacts = {c["Email"]: c for c in records(url)["Contact"]}
+        third = push("salesforce", source, url, tmp_path / "state")
+    assert contacts["pdunmore@lakeshore-schools-example.org"]["AccountId"] == accounts["emp-008"]
+    assert {o.result for o in third.outcomes if o.record.source_id in ("emp-008", "ec-012")} == {"unchanged"}
