@@ -256,7 +256,7 @@ class Planner:
             pending = []
             for record in window:
                 pending.append(self.prepare(record, key, checker, overwrite))
-                if client is not None and len(pending) % 200 == 0:
+                if client is not None and len(pending) % 50 == 0:
                     await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
             matchable = [p for p in pending if not p.problems and p.skip is None]
             crm_records = None
