@@ -60,6 +60,11 @@ class Pending:
     parents: list[ParentRef]
     overwrite: dict[str, bool]
 
+    @property
+    def matchable(self) -> bool:
+        """Looked up and matched: it has no problem and its identity is whole."""
+        return not self.problems and self.skip is None
+
 
 @dataclass(slots=True)  # slots: a plan holds one per source record
 class PlannedRecord:
@@ -237,10 +242,10 @@ class Planner:
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
-                          turn: Turn | None = None) -> list[PlannedRecord]:
+                          turn: Turn) -> list[PlannedRecord]:
         """Window by window (`windows`): each mapped record is checked and turned into its planned form
         as it is read; then the window's look-ups; then, once the parent streams are decided (`turn`),
-        each record's status. Then (`turn`) the stream is handed over."""
+        each record's status. Then the stream is handed over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         fields = self.fields(spec.object)
@@ -258,33 +263,26 @@ class Planner:
                 pending.append(self.prepare(record, key, checker, overwrite))
                 if client is not None and len(pending) % 50 == 0:
                     await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
-            matchable = [p for p in pending if not p.problems and p.skip is None]
             crm_records = None
-            if matchable:
-                identities = (p.planned.identity for p in matchable)
+            if any(p.matchable for p in pending):
+                identities = (p.planned.identity for p in pending if p.matchable)
                 lookup = lookups_for(self.connector, spec.object, identities, key, list(spec.fields),
                                      self.base_url)
-                if turn is None:
-                    self.lookups += lookup.requests
-                else:
-                    turn.lookups += lookup.requests  # listed in stream order, whichever is read first
+                turn.lookups += lookup.requests  # listed in stream order, whichever is read first
                 if client is not None:
                     crm_records = await run_lookups(self.connector, lookup, client)
-            if turn is not None:
-                await turn.parents_decided(looked_up=last)
+            await turn.parents_decided(looked_up=last)
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
             for p in pending:
-                matchable_record = not p.problems and p.skip is None
                 match = matcher.match(stream, p.planned.source_id, p.planned.identity,
-                                      p.planned.values) if matchable_record else None
+                                      p.planned.values) if p.matchable else None
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
                 self.resolve_parents(planned, p.parents, match)
                 if stream in self.parent_streams:  # kept for its children's parent resolution
                     self.planned[planned.ref] = planned
                 out.append(planned)
-        if turn is not None:
-            turn.hand_over(stream, out)
+        turn.hand_over(stream, out)
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,

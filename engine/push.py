@@ -222,10 +222,12 @@ class Pusher:
         streams are written (associate_stream)."""
         try:
             await writable()
-            changed = [r for r in records if r.status == "update"]
             # an update that fills a parent field with a parent created in this run waits for it too
-            waiting = [r for r in changed if self.relinks_to_new_parent(r)]
-            updates = self.write(records, "update", [r for r in changed if not self.relinks_to_new_parent(r)])
+            now: list[PlannedRecord] = []
+            waiting: list[PlannedRecord] = []
+            for record in (r for r in records if r.status == "update"):
+                (waiting if self.relinks_to_new_parent(record) else now).append(record)
+            updates = self.write(records, "update", now)
 
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
