@@ -35,8 +35,7 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
         async with open_client(bundle.connector.model, base_url, credentials,
                                connection=connection) as client:
-            live = await fetch_live_fields(bundle, client)
             return await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
-                                   live_fields=live)
+                                   live_fields=fetch_live_fields(bundle, client))  # read while mapping
 
     return asyncio.run(consult())

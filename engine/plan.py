@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import gc
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -32,8 +32,9 @@ from engine.connector import (
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
+from engine.metadata import LiveFields
 from engine.pipeline import StreamDecided, Turn
-from engine.read import read_stream
+from engine.read import SourceRecord, read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
 from engine.templating import fill
@@ -166,14 +167,14 @@ def collector_paused() -> Iterator[None]:
 WINDOW = 2_000  # records of one stream looked up and decided together
 
 
-def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord], bool]]:
+def windows(records: Iterator[SourceRecord]) -> Iterator[tuple[list[SourceRecord], bool]]:
     """A stream in windows of WINDOW records, each with whether it is the last; at least one (maybe
     empty). Each window is looked up and decided before the one after the next is read, so what a plan
     holds beyond its planned records (the CRM's answers, the records pending a decision) is a window's
     worth or two, however long the stream."""
-    current = list(islice(mapped, WINDOW))
+    current = list(islice(records, WINDOW))
     while True:
-        following = list(islice(mapped, WINDOW)) if len(current) == WINDOW else []
+        following = list(islice(records, WINDOW)) if len(current) == WINDOW else []
         yield current, not following
         if not following:
             return
@@ -182,14 +183,21 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
 
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
-                 live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> None:
+                 live_fields: LiveFields | Awaitable[LiveFields] | None = None) -> None:
+        """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
+        meanwhile; checking them waits for it)."""
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
         self.base_url = (base_url or self.connector.base_url).rstrip("/")
         self.consult = base_url is not None
         self.links = links
-        self.live = live_fields or {}
+        self.live: LiveFields = {}
+        self._live_fetch: asyncio.Future[LiveFields] | None = None
+        if isinstance(live_fields, dict):
+            self.live = live_fields
+        elif live_fields is not None:
+            self._live_fetch = asyncio.ensure_future(live_fields)
         self.planned: dict[str, PlannedRecord] = {}  # records of streams that are parents of others
         self.parent_streams = {p.stream for spec in self.profile.streams.values() for p in spec.parents}
         self.lookups: list[Request] = []
@@ -199,6 +207,12 @@ class Planner:
 
     def fields(self, object_name: str) -> dict[str, FieldSpec]:
         return effective_fields(self.connector, self.profile.custom_fields, self.live, object_name)
+
+    async def live_known(self) -> None:
+        """Wait for the CRM's metadata if it is still being fetched."""
+        if self._live_fetch is not None:
+            self.live = await self._live_fetch
+            self._live_fetch = None
 
     async def run(self, source_dir: Path, client: CrmClient | None,
                   on_stream: StreamDecided | None = None) -> Plan:
@@ -220,15 +234,17 @@ class Planner:
         turns, tasks = [], []
         for stream in order:
             spec = self.profile.streams[stream]
-            mapped = map(compiled[stream].map, read_stream(source_dir, stream, spec.file))  # read as planned
+            records = read_stream(source_dir, stream, spec.file)  # read as planned
             parents = [decided[p.stream] for p in spec.parents if p.stream in decided]
             same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
             turns.append(Turn(parents, decided[stream], looked_up[stream], same_object, on_stream))
-            tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turns[-1])))
+            tasks.append(asyncio.ensure_future(self.plan_stream(stream, records, compiled[stream].map, client,
+                                                                turns[-1])))
         try:
             streams = await asyncio.gather(*tasks)
+            await self.live_known()  # a profile without streams still reads the metadata it asked for
         except BaseException:
-            for task in tasks:
+            for task in [*tasks, *([self._live_fetch] if self._live_fetch else [])]:
                 task.cancel()
             raise
         records = [record for stream_records in streams for record in stream_records]
@@ -241,28 +257,40 @@ class Planner:
         plan.source_dir = str(source_dir.resolve())
         return plan
 
-    async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
+    async def plan_stream(self, stream: str, records: Iterable[SourceRecord],
+                          map_record: Callable[[SourceRecord], MappedRecord], client: CrmClient | None,
                           turn: Turn) -> list[PlannedRecord]:
-        """Window by window (`windows`): each mapped record is checked and turned into its planned form
-        as it is read; then the window's look-ups; then, once the parent streams are decided (`turn`),
-        each record's status. Then the stream is handed over."""
+        """Window by window (`windows`): the window's records are mapped; then (once the CRM's metadata
+        is known) each is checked and turned into its planned form; then the window's look-ups; then,
+        once the parent streams are decided (`turn`), each record's status. Then the stream is handed
+        over."""
         spec = self.profile.streams[stream]
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
-        fields = self.fields(spec.object)
-        checker = Checker(self.connector, fields)
+        checker: Checker | None = None
+        unique: list[str] = []
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
         identity_fields = {part.field for part in key.parts}
-        unique = [name for name, f in fields.items() if f.unique]
         seen: dict[tuple[Any, ...], str] = {}
         out: list[PlannedRecord] = []
-        for window, last in windows(iter(mapped)):
+        yields = client is not None  # other streams' look-ups in flight go on while this one works
+        for window, last in windows(iter(records)):
+            mapped = []
+            for source in window:
+                mapped.append(map_record(source))
+                if yields and len(mapped) % 50 == 0:
+                    await asyncio.sleep(0)
+            if checker is None:
+                await self.live_known()  # fetched while the first window was read and mapped
+                fields = self.fields(spec.object)
+                checker = Checker(self.connector, fields)
+                unique = [name for name, f in fields.items() if f.unique]
             pending = []
-            for record in window:
+            for record in mapped:
                 pending.append(self.prepare(record, key, checker, overwrite))
-                if client is not None and len(pending) % 50 == 0:
-                    await asyncio.sleep(0)  # other streams' look-ups in flight go on meanwhile
+                if yields and len(pending) % 50 == 0:
+                    await asyncio.sleep(0)
             crm_records = None
             if any(p.matchable for p in pending):
                 identities = (p.planned.identity for p in pending if p.matchable)
@@ -502,7 +530,7 @@ def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
 
 async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
-                    live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> Plan:
+                    live_fields: LiveFields | Awaitable[LiveFields] | None = None) -> Plan:
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields)
     return await planner.run(source_dir, client)
 

@@ -621,8 +621,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     store.start_run(run_id, profile, triggered_by)
     from engine.metadata import fetch_live_fields
 
-    live = await fetch_live_fields(bundle, client)
-    planner = Planner(bundle, base_url=client.base_url, links=store.links(profile), live_fields=live)
+    planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
+                      live_fields=fetch_live_fields(bundle, client))  # read while the source is mapped
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
     with collector_paused():  # the writes run alongside the plan, and hold as many objects as it

@@ -54,3 +54,40 @@ def test_a_windowed_plan_against_the_crm_finds_every_record_once(examples: Path,
     statuses = {r.status for r in again.records}
     assert "net_new" not in statuses and "ambiguous" not in statuses
     assert not [w for w in again.writes if w.kind in ("create", "upsert")]
+
+
+def test_the_source_is_mapped_while_the_metadata_is_fetched_and_checked_against_it(
+        examples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A push or a dry-run against a CRM reads its metadata first; the records are read and mapped
+    meanwhile (mapping does not depend on it), and checked only once it has come, against it."""
+    from engine.connector import FieldSpec
+    from engine.mapping import CompiledStream
+    from engine.plan import Planner
+
+    mapped: list[str] = []
+    original = CompiledStream.map
+
+    def counted(self: CompiledStream, record: object) -> object:
+        mapped.append(self.name)
+        return original(self, record)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CompiledStream, "map", counted)
+    bundle = load_profile(PROFILES["hubspot"])
+    in_source = sum(1 for path in examples.glob("*.jsonl") for line in path.read_text().splitlines() if line)
+
+    async def run() -> plan_module.Plan:
+        metadata: asyncio.Future[dict[str, dict[str, FieldSpec]]] = asyncio.get_running_loop().create_future()
+        planning = asyncio.ensure_future(Planner(bundle, base_url=None, links={}, live_fields=metadata)
+                                         .run(examples, None))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not planning.done() and len(mapped) == in_source  # every record mapped, none decided
+        # the CRM's picklist has lost an option the profile's copy still lists
+        metadata.set_result({"companies": {"broker_type": FieldSpec(
+            type="picklist", restricted=True, options=["Independent", "Regional"])}})
+        return await planning
+
+    plan = asyncio.run(run())
+    national = [r for r in plan.records if r.stream == "broker" and r.status == "invalid"]
+    assert len(national) == 1 and national[0].problems[0].field == "broker_type"
+    assert "National" in national[0].problems[0].message
