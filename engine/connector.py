@@ -171,6 +171,16 @@ class FieldRelation(Strict):
     to: str
     field: str
 
+    @property
+    def written_as(self) -> str:
+        """The key of a record's values (and changes) that sets the parent."""
+        return self.field
+
+    @property
+    def read_as(self) -> str:
+        """The field a look-up reads the current parent's id from."""
+        return self.field
+
 
 class BindRelation(Strict):
     """OData navigation property bound in the child's body: `"{property}@odata.bind": "{path}"`."""
@@ -179,6 +189,17 @@ class BindRelation(Strict):
     to: str
     property: str
     path: str = Field(description="template of the bound path, with {id} and the target object's vars")
+    read: str | None = Field(default=None, description="the field a look-up reads the bound record's id "
+                             "from (Dataverse: `_{lookup}_value`); with it an existing record's parent is "
+                             "compared, and filled when empty, as a field relation's is")
+
+    @property
+    def written_as(self) -> str:
+        return f"{self.property}@odata.bind"
+
+    @property
+    def read_as(self) -> str | None:
+        return self.read
 
 
 class AssociationRelation(Strict):
@@ -188,6 +209,16 @@ class AssociationRelation(Strict):
     to: str
     type_id: int
     category: str = "HUBSPOT_DEFINED"
+
+    @property
+    def written_as(self) -> None:
+        """Not written in the record: made by a request of its own."""
+        return None
+
+    @property
+    def read_as(self) -> None:
+        """Not read by look-ups."""
+        return None
 
 
 Relation = Annotated[FieldRelation | BindRelation | AssociationRelation, Field(discriminator="kind")]

@@ -111,7 +111,7 @@ def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord,
 def select_fields(connector: ConnectorSpec, object_name: str, key: IdentityKey,
                   targets: list[str]) -> list[str]:
     obj = connector.objects[object_name]
-    relation_fields = [r.field for r in obj.relations.values() if getattr(r, "field", None)]
+    relation_fields = [r.read_as for r in obj.relations.values() if r.read_as]
     names = [obj.id_field, *(f for p in key.parts for f in (p.field, *p.also)), *targets, *relation_fields]
     return list(dict.fromkeys(names))
 

@@ -415,16 +415,17 @@ class Planner:
                match: Match | None) -> None:
         """A record in the CRM whose parent field is empty (written while its parent could not be, say)
         gets it filled; one linked to another parent is left as it is, with a note: as for any field
-        whose overwrite is off. Only a parent field the look-up read can be compared."""
-        relation = self.connector.objects[planned.object].relations[relation_name]
-        if not isinstance(relation, FieldRelation) or match is None or match.current is None:
+        whose overwrite is off. Only a parent the look-up read can be compared (a field relation, a bind
+        relation that says where it is read)."""
+        read = self.connector.objects[planned.object].relations[relation_name].read_as
+        if read is None or match is None or match.current is None:
             return
-        current = match.current.get(relation.field)
+        current = match.current.get(read)
         if current in (None, ""):
-            planned.changes.append(Change(relation.field, None, crm_id or f"<id of {parent_ref}>"))
+            self.add_relation_change(planned, relation_name, parent_ref, crm_id)
             planned.status = "update"
         elif crm_id and not same(current, crm_id):
-            planned.notes.append(f"{relation.field} is {current} in the CRM, not {crm_id} ({parent_ref}): "
+            planned.notes.append(f"{read} is {current} in the CRM, not {crm_id} ({parent_ref}): "
                                  "left as it is")
 
     def add_relation_change(self, planned: PlannedRecord, relation_name: str, parent_ref: str,
@@ -432,10 +433,9 @@ class Planner:
         relation = self.connector.objects[planned.object].relations[relation_name]
         shown = crm_id or f"<id of {parent_ref}>"
         if isinstance(relation, FieldRelation):
-            planned.changes.append(Change(relation.field, None, shown))
+            planned.changes.append(Change(relation.written_as, None, shown))
         elif isinstance(relation, BindRelation):
-            planned.changes.append(Change(f"{relation.property}@odata.bind", None,
-                                          self.bind_path(relation, shown)))
+            planned.changes.append(Change(relation.written_as, None, self.bind_path(relation, shown)))
         else:
             planned.notes.append(f"associated with {parent_ref} ({relation_name}) after both exist")
 

@@ -23,7 +23,14 @@ from typing import Any
 import httpx
 
 from engine.client import AuthStopped, CrmClient, body_of
-from engine.connector import AssociationRelation, BindRelation, ConnectorSpec, ErrorFields, FieldRelation
+from engine.connector import (
+    AssociationRelation,
+    BindRelation,
+    ConnectorSpec,
+    ErrorFields,
+    FieldRelation,
+    Relation,
+)
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
@@ -242,8 +249,11 @@ class Pusher:
             created[stream].set()
 
     def relinks_to_new_parent(self, record: PlannedRecord) -> bool:
-        relation_fields = self.relation_fields(record.object)
-        return any(c.field in relation_fields and str(c.new).startswith("<id of ") for c in record.changes)
+        """Whether an update sets a parent that does not exist yet (created in this run)."""
+        changed = {c.field for c in record.changes}
+        relations = self.connector.objects[record.object].relations
+        return any(not parent_id and relations[name].written_as in changed
+                   for name, _, parent_id in record.parents)
 
     def blocking_parents(self, stream: str) -> list[str]:
         """The parent streams whose creates must finish first: those whose id a new record carries, and
@@ -299,18 +309,18 @@ class Pusher:
                 return False
             if not isinstance(relations[relation], AssociationRelation):
                 self.warn(record.ref, f"its parent {parent_ref} was not created: written without the link "
-                                      f"({relation})")
+                                      f"({relation})", relations[relation])
         return True
 
-    def warn(self, ref: str, what: str) -> None:
-        self.warnings.setdefault(ref, []).append(
-            f"{what}; crmsync does not yet link records that already exist, so link it in the CRM once "
-            "the parent is there")
+    def warn(self, ref: str, what: str, relation: Relation) -> None:
+        then = ("the next push links it once the parent is created" if relation.read_as else
+                "crmsync does not yet link records that already exist, so link it in the CRM once the "
+                "parent is there")
+        self.warnings.setdefault(ref, []).append(f"{what}; {then}")
 
     def item(self, record: PlannedRecord, kind: str) -> dict[str, Any]:
         relation_fields = self.relation_fields(record.object)
-        fields = {c.field: c.new for c in record.changes if not c.field.endswith("@odata.bind")
-                  and c.field not in relation_fields}
+        fields = {c.field: c.new for c in record.changes if c.field not in relation_fields}
         if kind == "update":
             relinked = {c.field for c in record.changes if c.field in relation_fields}
             fields.update({k: v for k, v in self.relation_values(record).items() if k in relinked})
@@ -322,11 +332,11 @@ class Pusher:
         return item
 
     def relation_fields(self, object_name: str) -> frozenset[str]:
-        """The fields that hold a parent's id (written from the parent's id, never from the plan)."""
+        """The fields (and binds) that set a parent: written from the parent's id, never from the plan."""
         known = self._relation_fields.get(object_name)
         if known is None:
             relations = self.connector.objects[object_name].relations.values()
-            known = frozenset(r.field for r in relations if isinstance(r, FieldRelation))
+            known = frozenset(r.written_as for r in relations if r.written_as)
             self._relation_fields[object_name] = known
         return known
 
@@ -338,9 +348,9 @@ class Pusher:
             if crm_id is None:
                 continue
             if isinstance(relation, FieldRelation):
-                values[relation.field] = crm_id
+                values[relation.written_as] = crm_id
             elif isinstance(relation, BindRelation):
-                values[f"{relation.property}@odata.bind"] = self.planner.bind_path(relation, crm_id)
+                values[relation.written_as] = self.planner.bind_path(relation, crm_id)
         return values
 
     def journal(self, records: list[PlannedRecord], kind: str) -> None:
@@ -588,7 +598,7 @@ class Pusher:
                     continue
                 if not to_id:
                     self.warn(record.ref, f"its parent {parent_ref} was not created: "
-                                          f"not associated ({relation_name})")
+                                          f"not associated ({relation_name})", relation)
                     continue
                 item = {"id": outcome.crm_id, "to_object": self.connector.objects[relation.to].api_name,
                         "to_id": to_id, "type_id": relation.type_id, "category": relation.category,

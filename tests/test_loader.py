@@ -179,7 +179,7 @@ CONNECTOR_CASES = [  # (line of TINY to replace, its replacement, line:col, mess
       "24:17", "missing required key 'field' in objects.person.relations.employer (kind: field)",
       id='relation-branch-missing-key'),
     P(24, '      employer: {kind: bind, to: company, property: p, path: /c, field: x}',
-      "24:66", "unknown key 'field' (kind: bind); expected one of: kind, path, property, to",
+      "24:66", "unknown key 'field' (kind: bind); expected one of: kind, path, property, read, to",
       id='relation-bind-branch-unknown-key'),
     P(24, '      employer: {to: company, field: company_id}',
       "24:17", "missing required key 'kind' in objects.person.relations.employer: one of field, bind, "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from engine.catalog import load_connector
@@ -84,24 +85,50 @@ def test_a_crm_filled_by_an_earlier_sync_matches_without_links(examples: Path, t
     assert not [q for q in planned["requests"] if q["kind"] in ("create", "upsert")]
 
 
-def test_a_contact_written_without_its_account_is_linked_once_the_account_exists(examples: Path,
+# where each CRM keeps what the test reads: (account table, its external id, its id), (contact table,
+# its email, the field holding its account's id)
+LINKED = {"salesforce": (("Account", "BenefitFlow_Id__c", "Id"), ("Contact", "Email", "AccountId")),
+          "dynamics": (("accounts", "bf_benefitflowid", "accountid"),
+                       ("contacts", "emailaddress1", "parentcustomerid"))}
+
+
+@pytest.mark.parametrize("crm", sorted(LINKED))
+def test_a_contact_written_without_its_account_is_linked_once_the_account_exists(crm: str, examples: Path,
                                                                                  tmp_path: Path) -> None:
     """emp-008 is refused (its funding type is not in the restricted picklist), so its contact ec-012
-    is created without AccountId. Once the source is fixed, the next push creates the account and
-    fills the contact's empty AccountId with it, after the account exists."""
+    is created without its account (Salesforce AccountId, a Dynamics parentcustomerid bind). Once the
+    source is fixed, the next push creates the account and fills the contact's empty parent with it,
+    after the account exists; the push after that changes nothing."""
+    (accounts_at, external_id, account_id), (contacts_at, email, parent) = LINKED[crm]
     source = copy_source(examples, tmp_path / "src")
-    with served("salesforce") as (_, url):
-        first = push("salesforce", source, url, tmp_path / "state")
+    with served(crm) as (_, url):
+        first = push(crm, source, url, tmp_path / "state")
         contact = next(o for o in first.outcomes if o.record.source_id == "ec-012")
         assert contact.result == "success"
         assert "parent employer/emp-008 is not in the CRM (invalid)" in contact.record.notes
         rewrite(source / "employer.jsonl", "emp-008", funding_type="Self-Funded")
-        second = push("salesforce", source, url, tmp_path / "state")
+        second = push(crm, source, url, tmp_path / "state")
         by_id = {o.record.source_id: o for o in second.outcomes}
         assert by_id["emp-008"].action == "insert" and by_id["emp-008"].result == "success"
         assert by_id["ec-012"].action == "update" and by_id["ec-012"].result == "success"
-        accounts = {a["BenefitFlow_Id__c"]: a["Id"] for a in records(url)["Account"]}
-        contacts = {c["Email"]: c for c in records(url)["Contact"]}
-        third = push("salesforce", source, url, tmp_path / "state")
-    assert contacts["pdunmore@lakeshore-schools-example.org"]["AccountId"] == accounts["emp-008"]
+        accounts = {a[external_id]: a[account_id] for a in records(url)[accounts_at]}
+        contacts = {c[email]: c for c in records(url)[contacts_at]}
+        third = push(crm, source, url, tmp_path / "state")
+    assert contacts["pdunmore@lakeshore-schools-example.org"][parent] == accounts["emp-008"]
     assert {o.result for o in third.outcomes if o.record.source_id in ("emp-008", "ec-012")} == {"unchanged"}
+
+
+def test_a_contact_linked_in_the_crm_to_another_account_is_left_there(examples: Path, tmp_path: Path) -> None:
+    """Someone moved Jane Doe (ec-001, of emp-001) to emp-002's account in Dynamics: the next push
+    leaves her parent as it is (as a field whose overwrite is off) and says so."""
+    with served("dynamics") as (emulator, url):
+        push("dynamics", examples, url, tmp_path / "state")
+        accounts = {a["bf_benefitflowid"]: a["accountid"] for a in records(url)["accounts"]}
+        jane = next(c for c in emulator.records["contacts"].values() if c.get("bf_benefitflowid") == "ec-001")
+        jane["parentcustomerid"] = accounts["emp-002"]
+        again = push("dynamics", examples, url, tmp_path / "state")
+        after = next(c for c in records(url)["contacts"] if c.get("bf_benefitflowid") == "ec-001")
+    outcome = next(o for o in again.outcomes if o.record.source_id == "ec-001")
+    assert outcome.result == "unchanged" and after["parentcustomerid"] == accounts["emp-002"]
+    assert (f"_parentcustomerid_value is {accounts['emp-002']} in the CRM, not {accounts['emp-001']} "
+            "(employer/emp-001): left as it is") in outcome.record.notes

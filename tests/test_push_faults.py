@@ -236,6 +236,9 @@ def test_a_child_whose_parent_was_refused_says_so(required: bool, examples: Path
     else:
         assert all(o.result == "success" for o in offices)
         assert all(any("brk-001 was not created: not associated" in w for w in o.warnings) for o in offices)
+        # an association is not read by look-ups, so a later push cannot tell it is missing
+        assert all(any("link it in the CRM once the parent is there" in w for w in o.warnings)
+                   for o in offices)
     assert outcomes["bo-004"].result == "success" and outcomes["bo-004"].warnings == []
 
 
