@@ -20,13 +20,15 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
     store = Store(state_dir or default_state_dir())
     try:
         links = store.links(bundle.profile.model.name)
+        due = store.associations_due(bundle.profile.model.name)
     finally:
         store.close()
     if base_url is None:
         from engine.metadata import load
 
         live = load(metadata_file) if metadata_file is not None else None
-        return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live))
+        return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
+                                     associations_due=due))
     credentials = Credentials.load(credentials_file)
 
     async def consult() -> Plan:
@@ -36,6 +38,7 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         async with open_client(bundle.connector.model, base_url, credentials,
                                connection=connection) as client:
             return await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
-                                   live_fields=fetch_live_fields(bundle, client))  # read while mapping
+                                   live_fields=fetch_live_fields(bundle, client),  # read while mapping
+                                   associations_due=due)
 
     return asyncio.run(consult())

@@ -83,6 +83,7 @@ class PlannedRecord:
     identity: dict[str, list[str]] = field(default_factory=dict)
     # (relation, parent ref, parent crm id or "")
     parents: list[tuple[str, str, str]] = field(default_factory=list)
+    associate: list[str] = field(default_factory=list)  # association relations to make (once both exist)
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
@@ -93,7 +94,7 @@ class PlannedRecord:
                 "status": self.status, "crm_id": self.crm_id, "where": self.where,
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
-                "candidates": self.candidates}
+                "candidates": self.candidates, "associate": self.associate}
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would be the whole plan
@@ -183,15 +184,18 @@ def windows(records: Iterator[SourceRecord]) -> Iterator[tuple[list[SourceRecord
 
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
-                 live_fields: LiveFields | Awaitable[LiveFields] | None = None) -> None:
+                 live_fields: LiveFields | Awaitable[LiveFields] | None = None,
+                 associations_due: set[tuple[str, str]] | None = None) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
-        meanwhile; checking them waits for it)."""
+        meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
+        earlier push meant to make and did not."""
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
         self.base_url = (base_url or self.connector.base_url).rstrip("/")
         self.consult = base_url is not None
         self.links = links
+        self.associations_due = associations_due or set()
         self.live: LiveFields = {}
         self._live_fetch: asyncio.Future[LiveFields] | None = None
         if isinstance(live_fields, dict):
@@ -406,10 +410,25 @@ class Planner:
                 planned.notes.append(why)
                 continue
             planned.parents.append((parent.relation, parent_ref, crm_id or ""))
+            association = isinstance(self.connector.objects[planned.object].relations[parent.relation],
+                                     AssociationRelation)
             if planned.status == "net_new":
                 self.add_relation_change(planned, parent.relation, parent_ref, crm_id)
+                if association:
+                    planned.associate.append(parent.relation)
+            elif planned.status in ("update", "synced") and association:
+                self.reassociate(planned, parent.relation, parent_ref, new_parent=pending)
             elif planned.status in ("update", "synced"):
                 self.relink(planned, parent.relation, parent_ref, crm_id, match)
+
+    def reassociate(self, planned: PlannedRecord, relation_name: str, parent_ref: str,
+                    new_parent: bool) -> None:
+        """An existing record is associated with its parent when that parent is created in this run (the
+        two cannot be associated yet) or an earlier push meant to and did not. Look-ups do not read
+        associations, so one made or removed in the CRM otherwise is left as it is."""
+        if new_parent or (planned.ref, relation_name) in self.associations_due:
+            planned.associate.append(relation_name)
+            self.add_relation_change(planned, relation_name, parent_ref, None)
 
     def relink(self, planned: PlannedRecord, relation_name: str, parent_ref: str, crm_id: str | None,
                match: Match | None) -> None:
@@ -488,15 +507,14 @@ class Planner:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
     def render_associations(self, records: list[PlannedRecord]) -> list[Request]:
-        """The associations of new records to their parents, batched per object and relation; each
+        """The associations to make (`PlannedRecord.associate`), batched per object and relation; each
         item is made as its chunk is rendered."""
         groups: dict[tuple[str, str], list[tuple[PlannedRecord, str, str]]] = {}
         for record in records:
-            if record.status != "net_new":
+            if record.status not in ("net_new", "update", "synced"):
                 continue
             for relation_name, parent_ref, parent_id in record.parents:
-                relation = self.connector.objects[record.object].relations[relation_name]
-                if isinstance(relation, AssociationRelation):
+                if relation_name in record.associate:
                     group = groups.setdefault((record.object, relation_name), [])
                     group.append((record, parent_ref, parent_id))
         requests = []
@@ -530,8 +548,10 @@ def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
 
 async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
-                    live_fields: LiveFields | Awaitable[LiveFields] | None = None) -> Plan:
-    planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields)
+                    live_fields: LiveFields | Awaitable[LiveFields] | None = None,
+                    associations_due: set[tuple[str, str]] | None = None) -> Plan:
+    planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
+                      associations_due=associations_due)
     return await planner.run(source_dir, client)
 
 

@@ -313,7 +313,8 @@ class Pusher:
         return True
 
     def warn(self, ref: str, what: str, relation: Relation) -> None:
-        then = ("the next push links it once the parent is created" if relation.read_as else
+        later = relation.read_as or isinstance(relation, AssociationRelation)  # read, or recorded as due
+        then = ("the next push links it once the parent is created" if later else
                 "crmsync does not yet link records that already exist, so link it in the CRM once the "
                 "parent is there")
         self.warnings.setdefault(ref, []).append(f"{what}; {then}")
@@ -354,11 +355,16 @@ class Pusher:
         return values
 
     def journal(self, records: list[PlannedRecord], kind: str) -> None:
+        """Before sending: each record as pending, and the associations its creation calls for (made by
+        a later run if this one cannot)."""
         action = "insert" if kind in NEW else "update"
         with self.store.transaction():
             self.store.db.executemany(
                 "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, 'pending', ?)",
                 [(self.run_id, r.ref, r.object, action, json.dumps(r.identity), now()) for r in records])
+            if action == "insert":
+                due = [(r.ref, relation) for r in records for relation in r.associate]
+                self.store.intend_associations(self.profile.name, due)
 
     async def send_chunk(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                          by_ref: dict[str, PlannedRecord], attempt: int) -> None:
@@ -586,25 +592,26 @@ class Pusher:
         await self.associate(records)
 
     async def associate(self, records: list[PlannedRecord]) -> None:
+        """Each record's due associations (`PlannedRecord.associate`): a new record's once it is
+        created, an existing record's at once; made ones are cleared from the store."""
         groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for record in records:
-            outcome = self.outcomes.get(record.ref)
-            if outcome is None or outcome.action != "insert" or outcome.result != "success":
-                continue
+            crm_id = self.associable(record)
             for relation_name, parent_ref, parent_id in record.parents:
-                relation = self.connector.objects[record.object].relations[relation_name]
-                to_id = parent_id or self.ids.get(parent_ref)
-                if not isinstance(relation, AssociationRelation):
+                if crm_id is None or relation_name not in record.associate:
                     continue
+                relation = self.connector.objects[record.object].relations[relation_name]
+                assert isinstance(relation, AssociationRelation)
+                to_id = parent_id or self.ids.get(parent_ref)
                 if not to_id:
                     self.warn(record.ref, f"its parent {parent_ref} was not created: "
                                           f"not associated ({relation_name})", relation)
                     continue
-                item = {"id": outcome.crm_id, "to_object": self.connector.objects[relation.to].api_name,
+                item = {"id": crm_id, "to_object": self.connector.objects[relation.to].api_name,
                         "to_id": to_id, "type_id": relation.type_id, "category": relation.category,
                         "ref": record.ref}
                 groups.setdefault((record.object, relation_name), []).append((record.ref, item))
-        for (object_name, _), items in groups.items():
+        for (object_name, relation_name), items in groups.items():
             requests = render_batches(self.connector, "associate", object_name, items, self.client.base_url)
             sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
                                                            kind="associate", safe_to_repeat=True)
@@ -612,6 +619,17 @@ class Pusher:
             for request, answer in zip(requests, sent, strict=True):
                 ok = answer.response is not None and answer.response.status_code < 300
                 self.association_counts["created" if ok else "failed"] += len(request.refs)
+                if ok:
+                    made = [(ref, relation_name) for ref in request.refs]
+                    self.store.associations_made(self.profile.name, made)
+
+    def associable(self, record: PlannedRecord) -> str | None:
+        """The record's CRM id if it exists: created in this run, or found by the plan."""
+        if record.status == "net_new":
+            outcome = self.outcomes.get(record.ref)
+            ok = outcome is not None and outcome.action == "insert" and outcome.result == "success"
+            return outcome.crm_id if ok else None  # type: ignore[union-attr]
+        return record.crm_id if record.status in ("update", "synced") else None
 
 
 def new_run_id() -> str:
@@ -632,7 +650,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     from engine.metadata import fetch_live_fields
 
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
-                      live_fields=fetch_live_fields(bundle, client))  # read while the source is mapped
+                      live_fields=fetch_live_fields(bundle, client),  # read while the source is mapped
+                      associations_due=store.associations_due(profile))
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
     with collector_paused():  # the writes run alongside the plan, and hold as many objects as it

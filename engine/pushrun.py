@@ -51,6 +51,11 @@ def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -
     before = {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
     for record in records:
         old = before.get(record.ref)
+        planned_associations = (old or {}).get("associate")
+        if record.status == "synced" and record.associate and record.associate != planned_associations:
+            record.notes.append(f"changed since the plan was made: it now has associations to make "
+                                f"({', '.join(record.associate)}); re-plan and review before writing")
+            record.status, record.associate = "skipped", []
         if record.status not in ("net_new", "update"):
             continue
         if old is None:
@@ -59,7 +64,8 @@ def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -
             continue
         new_changes = sorted((c.field, json.dumps(c.new, default=str)) for c in record.changes)
         old_changes = sorted((c["field"], json.dumps(c["new"], default=str)) for c in old.get("changes", []))
-        if old["status"] != record.status or old_changes != new_changes:
+        if (old["status"] != record.status or old_changes != new_changes
+                or record.associate != old.get("associate", record.associate)):
             record.notes.append(f"changed since the plan was made: it was {old['status']}, "
                                 f"now {record.status} "
                                 f"with {len(record.changes)} change(s); re-plan and review before writing")

@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS activity (
     crm_id TEXT, record_url TEXT, error_code TEXT, error TEXT, stream TEXT, source_id TEXT, request TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_at ON activity (at);
+CREATE TABLE IF NOT EXISTS associations_due (
+    profile TEXT NOT NULL, ref TEXT NOT NULL, relation TEXT NOT NULL,
+    PRIMARY KEY (profile, ref, relation)
+);
 """
 
 
@@ -105,6 +109,24 @@ class Store:
             self.db.executemany("UPDATE journal SET state = ? WHERE run_id = ? AND ref = ? AND action = ?",
                                 [(state, run_id, ref, action) for ref, action, state in journal])
             self._log(entries)
+
+    # ----- associations a push means to make --------------------------------------------------
+    # Recorded before the record is created, cleared once the CRM confirms the association: one a
+    # run could not make (refused, its parent missing, the run killed in between) is made by a later run.
+    def associations_due(self, profile: str) -> set[tuple[str, str]]:
+        """(ref, relation) of every association still to make."""
+        rows = self.db.execute("SELECT ref, relation FROM associations_due WHERE profile = ?", (profile,))
+        return {(r["ref"], r["relation"]) for r in rows}
+
+    def intend_associations(self, profile: str, due: Iterable[tuple[str, str]]) -> None:
+        """Within the caller's transaction (the journal's, before the records are sent)."""
+        self.db.executemany("INSERT OR IGNORE INTO associations_due VALUES (?, ?, ?)",
+                            [(profile, ref, relation) for ref, relation in due])
+
+    def associations_made(self, profile: str, made: Iterable[tuple[str, str]]) -> None:
+        with self.transaction():
+            self.db.executemany("DELETE FROM associations_due WHERE profile = ? AND ref = ? AND relation = ?",
+                                [(profile, ref, relation) for ref, relation in made])
 
     # ----- runs and activity ------------------------------------------------------------------
     def start_run(self, run_id: str, profile: str, triggered_by: str) -> None:

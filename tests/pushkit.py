@@ -96,3 +96,16 @@ def expected_objects(crm: str, source: Path, profile: Path | None = None) -> Cou
 
     plan = make_plan_sync(load_profile(profile or PROFILES[crm]), source)
     return Counter(r.object for r in plan.records if r.status == "net_new")
+
+
+HUBSPOT_ASSOCIATIONS = (279, 14)  # the profile's: contact -> its company; office -> its broker
+
+
+def associated(url: str) -> set[tuple[str, str, int]]:
+    """HubSpot: (from's benefitflow id, to's benefitflow id, type id) of every association the shipped
+    profile makes (HubSpot adds each one's reverse, left out)."""
+    crm = records(url)
+    key = {(kind, r["id"]): r["properties"].get("benefitflow_id") for kind in ("contacts", "companies")
+           for r in crm[kind]}
+    return {(key[a["fromObjectType"], a["fromId"]], key[a["toObjectType"], a["toId"]], a["associationTypeId"])
+            for a in crm["associations"] if a["associationTypeId"] in HUBSPOT_ASSOCIATIONS}

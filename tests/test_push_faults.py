@@ -16,10 +16,21 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.catalog import load_profile
 from engine.exampledata import generate
+from engine.plan import make_plan_sync
 from engine.sandbox.common import AuthConfig, DropConnection, running
 from engine.sandbox.hubspot import HubSpotSandbox
-from tests.pushkit import PROFILES, credentials_file, duplicates, expected_objects, push, records, served
+from tests.pushkit import (
+    PROFILES,
+    associated,
+    credentials_file,
+    duplicates,
+    expected_objects,
+    push,
+    records,
+    served,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +108,17 @@ def test_faults_lose_nothing_and_duplicate_nothing(faults: str, medium: Path, tm
         assert duplicates(company_keys(url)) == {} and duplicates(contact_emails(url)) == {}
         assert ((len(company_keys(url)), len(contact_emails(url)))
                 == (expected["companies"], expected["contacts"]))
+        assert associated(url) == planned_associations(medium)  # none lost after its records' creates
+
+
+def planned_associations(source: Path) -> set[tuple[str, str, int]]:
+    """What an uninterrupted HubSpot push associates: (child id, parent id, type id) per planned one."""
+    bundle = load_profile(PROFILES["hubspot"])
+    relations = {name: relation for obj in bundle.connector.model.objects.values()
+                 for name, relation in obj.relations.items()}
+    return {(r.source_id, parent_ref.split("/", 1)[1], relations[name].type_id)  # type: ignore[union-attr]
+            for r in make_plan_sync(bundle, source).records for name, parent_ref, _ in r.parents
+            if name in r.associate}
 
 
 def test_rate_limit_429s_are_waited_out(medium: Path, tmp_path: Path) -> None:
@@ -153,6 +175,7 @@ def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(m
         assert duplicates(company_keys(url)) == {} and duplicates(contact_emails(url)) == {}
         assert ((len(company_keys(url)), len(contact_emails(url)))
                 == (expected["companies"], expected["contacts"]))
+        assert associated(url) == planned_associations(medium)  # none lost after its records' creates
 
 
 class LosesOneAnswer(HubSpotSandbox):
@@ -236,8 +259,8 @@ def test_a_child_whose_parent_was_refused_says_so(required: bool, examples: Path
     else:
         assert all(o.result == "success" for o in offices)
         assert all(any("brk-001 was not created: not associated" in w for w in o.warnings) for o in offices)
-        # an association is not read by look-ups, so a later push cannot tell it is missing
-        assert all(any("link it in the CRM once the parent is there" in w for w in o.warnings)
+        # the association is recorded as due: a later push makes it once the broker exists
+        assert all(any("the next push links it once the parent is created" in w for w in o.warnings)
                    for o in offices)
     assert outcomes["bo-004"].result == "success" and outcomes["bo-004"].warnings == []
 
