@@ -242,6 +242,9 @@ def push(
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
     credentials: CredentialsFile = None,
+    daily_reserve: Annotated[int, typer.Option(
+        "--daily-reserve", min=0, max=100, help="percent of the CRM's daily API allocation to leave to the "
+        "org's other integrations: the run stops sending once only that is left")] = 10,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -251,7 +254,7 @@ def push(
         raise typer.Exit(2)
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
-                          progress=fmt is TableOrJson.table)
+                          progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:

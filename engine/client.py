@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import time
 import warnings
 from collections import deque
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from engine.connector import ConnectorSpec, ErrorMatch, LimitsSpec, RateLimit
+from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec, RateLimit
 from engine.errors import CrmsyncError
 from engine.render import read_path
 from engine.templating import fill
@@ -31,8 +32,16 @@ from engine.templating import fill
 SECRET_KEYS = ("client_secret", "refresh_token", "access_token", "token", "password", "authorization")
 
 
-class AuthStopped(CrmsyncError):
+class RunStopped(CrmsyncError):
+    """Nothing more may be sent in this run; what was sent stands, and a later run goes on from there."""
+
+
+class AuthStopped(RunStopped):
     """The CRM refused to refresh the grant: nothing more can be sent until someone reconnects."""
+
+
+class BudgetStopped(RunStopped):
+    """The CRM's daily API allocation is down to the share kept for the org's other integrations."""
 
 
 class CredentialsMissing(CrmsyncError):
@@ -232,13 +241,19 @@ class RateLimiter:
     request waits only for the limits that count it: a write never queues behind searches that wait
     for the search limit."""
 
-    def __init__(self, limits: LimitsSpec) -> None:
+    def __init__(self, limits: LimitsSpec, daily_reserve: float = 0.0) -> None:
+        """`daily_reserve`: the share of the CRM's daily allocation (0 to 1) a run leaves to the org's
+        other integrations; once the CRM's headers say no more is left, nothing more is sent."""
         self.limits = limits
         self.windows = [_Window(rule) for rule in limits.rate]
         self.pause_until = 0.0
         self._answered = asyncio.Event()
+        self.daily_reserve = daily_reserve
+        self.spent: str | None = None  # why no more may be sent (the daily allocation's reserve reached)
 
     async def acquire(self, endpoint_kind: str, path: str) -> Slot:
+        if self.spent:
+            raise BudgetStopped(self.spent)
         windows = [w for w in self.windows if w.rule.applies(endpoint_kind, path)]
         while True:
             now = time.monotonic()
@@ -265,6 +280,23 @@ class RateLimiter:
         self._answered = asyncio.Event()
 
     def observe(self, response: httpx.Response) -> None:
+        self.observe_daily(response)
+        self.observe_interval(response)
+
+    def observe_daily(self, response: httpx.Response) -> None:
+        """The daily allocation is shared by every integration of the org: a run stops sending once what
+        is left of it is the reserve (it is rolling, or resets daily: waiting within a run is no use)."""
+        usage = daily_usage(self.limits.headers, response.headers)
+        if usage is None or self.spent:
+            return
+        used, allocation = usage
+        if allocation - used <= self.daily_reserve * allocation:
+            self.spent = (f"the CRM's daily API allocation is nearly used: {used:,} of {allocation:,} "
+                          f"requests; {self.daily_reserve:.0%} is left to the org's other integrations "
+                          "(--daily-reserve). Push again once the allocation has freed (Salesforce's is a "
+                          "rolling 24 hours, HubSpot's resets at midnight) or raise it; nothing sent is lost")
+
+    def observe_interval(self, response: httpx.Response) -> None:
         """A budget the CRM says is spent (another app may share it) is waited for: until the oldest
         place this client holds in a limit of that interval frees, or the whole interval."""
         headers = self.limits.headers
@@ -279,6 +311,18 @@ class RateLimiter:
             window.wait(now)  # drops the places already freed
         frees = [w.answered[0] + period for w in ours if w.answered]
         self.pause_until = max(self.pause_until, min([now + period, *frees]))
+
+
+def daily_usage(names: LimitHeaders, headers: httpx.Headers) -> tuple[int, int] | None:
+    """(used, allocation) of the daily allocation, when the CRM's answer says."""
+    if names.usage and (value := headers.get(names.usage)):
+        pair = re.search(r"(\d+)/(\d+)", value)
+        return (int(pair[1]), int(pair[2])) if pair else None
+    allocation = headers.get(names.daily) if names.daily else None
+    remaining = headers.get(names.daily_remaining) if names.daily_remaining else None
+    if allocation and remaining and allocation.isdigit() and remaining.isdigit():
+        return int(allocation) - int(remaining), int(allocation)
+    return None
 
 
 def retry_after(response: httpx.Response, header: str | None) -> float | None:
@@ -297,6 +341,9 @@ class Sent:
     maybe_applied: bool = False  # the request may have reached the CRM (response lost)
 
 
+DEFAULT_DAILY_RESERVE = 0.1  # of the CRM's daily API allocation, left to the org's other integrations
+
+
 class CrmClient:
     """Sends requests with auth, limits, retries and bounded concurrency."""
 
@@ -306,11 +353,12 @@ class CrmClient:
     def __init__(self, connector: ConnectorSpec, base_url: str, credentials: Credentials,
                  *, concurrency: int | None = None, max_attempts: int = 6,
                  transport: httpx.AsyncBaseTransport | None = None, backoff_s: float = 0.5,
-                 connection: dict[str, str] | None = None) -> None:
+                 connection: dict[str, str] | None = None,
+                 daily_reserve: float = DEFAULT_DAILY_RESERVE) -> None:
         self.connector = connector
         self.base_url = base_url.rstrip("/")
         self.auth = TokenAuth(connector, credentials, base_url, connection)
-        self.limiter = RateLimiter(connector.limits)
+        self.limiter = RateLimiter(connector.limits, daily_reserve)
         bound = self.concurrency_bound(connector.limits, concurrency)
         self.semaphore = asyncio.Semaphore(bound)
         self.max_attempts = max_attempts

@@ -322,7 +322,10 @@ class LimitHeaders(Strict):
     limit: str | None = None
     interval_ms: str | None = None
     retry_after: str | None = "Retry-After"
-    usage: str | None = Field(default=None, description="a combined 'used/limit' header")
+    usage: str | None = Field(default=None, description="a header giving the daily allocation as "
+                              "'used/limit' (its first such pair: Salesforce's api-usage=18/5000)")
+    daily: str | None = Field(default=None, description="a header giving the daily allocation")
+    daily_remaining: str | None = Field(default=None, description="a header giving what is left of it")
 
 
 class LimitsSpec(Strict):

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from engine.client import AuthStopped, CrmClient, body_of
+from engine.client import AuthStopped, CrmClient, RunStopped, body_of
 from engine.connector import (
     AssociationRelation,
     BindRelation,
@@ -63,7 +63,7 @@ class Outcome:
 class PushResult:
     run_id: str
     outcomes: list[Outcome]
-    stopped: str | None = None  # why the run stopped early (auth refused)
+    stopped: str | None = None  # why the run stopped early (auth refused, daily allocation reserve reached)
     unplanned: list[str] = field(default_factory=list)  # streams the run stopped before deciding
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
@@ -199,7 +199,7 @@ class Pusher:
                     plan = await make(hand_over)
                 except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
                     failure = exc
-        except* AuthStopped as stop:
+        except* RunStopped as stop:
             result.stopped = str(stop.exceptions[0])
         if failure is not None:
             raise failure

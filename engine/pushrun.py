@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.catalog import ProfileBundle, connection_settings, load_profile
-from engine.client import Credentials, open_client
+from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.errors import CrmsyncError, UsageError
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
@@ -31,6 +31,7 @@ class PushRequest:
     state_dir: Path | None = None
     credentials_file: Path | None = None
     progress: bool = True
+    daily_reserve: float = DEFAULT_DAILY_RESERVE  # of the CRM's daily API allocation, left to others
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -123,14 +124,16 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     triggered_by = request.as_user or "cli"
     progress = _Progress(console, request.progress)
     try:
-        return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved, progress))  # type: ignore[arg-type]
+        return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved, progress,  # type: ignore[arg-type]
+                                 request.daily_reserve))
     finally:
         progress.stop()
         store.close()
 
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
-                triggered_by: str, saved: dict[str, Any] | None, progress: _Progress) -> PushResult:
+                triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
+                daily_reserve: float) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
@@ -138,7 +141,8 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
             restrict_to_saved(records, saved)
         progress.start(stream, records)
 
-    async with open_client(bundle.connector.model, base_url, credentials, connection=connection) as client:
+    async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
+                           daily_reserve=daily_reserve) as client:
         _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                connection=connection, before_stream=before_stream, on_done=progress.done)
     return result
