@@ -4,13 +4,14 @@ reference says, is found exactly by = and by LIKE."""
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.sandbox.salesforce_ids import case_suffix, normalize
+from engine.sandbox.salesforce_ids import case_suffix, from_suffix, normalize
 from engine.sandbox.salesforce_soql import LikePattern, SoqlError, Token, _read_string, like_regex, tokenize
 from tests.sandbox.test_salesforce import Org, only_error
 
@@ -243,6 +244,23 @@ def test_case_safe_suffix(id15: str, id18: str) -> None:
     assert id15 + case_suffix(id15) == id18
     assert normalize(id15) == id18 and normalize(id18.lower()) == id18 and normalize(id18.upper()) == id18
     assert normalize("001D000000IqhSL!") is None and normalize("001D000000IqhSLIA9") is None
+
+
+ID_ALPHABET = string.ascii_letters + string.digits
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(ID_ALPHABET, min_size=15, max_size=15),
+    st.lists(st.booleans(), min_size=18, max_size=18),
+    st.text(ID_ALPHABET, min_size=18, max_size=18),
+)
+def test_canonical_ids_skip_the_suffix_decoding(id15: str, flips: list[bool], other: str) -> None:
+    canonical = id15 + case_suffix(id15)
+    recased = "".join(c.swapcase() if flip else c for c, flip in zip(canonical, flips, strict=True))
+    for candidate in (canonical, recased, other):
+        assert normalize(candidate) == from_suffix(candidate)
+    assert normalize(canonical) == canonical
 
 
 # ----- the escaping round trip -----------------------------------------------------------------
