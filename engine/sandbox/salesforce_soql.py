@@ -356,8 +356,8 @@ class LikePattern:
         return self._regex
 
     def matches(self, value: str) -> bool:
-        # Regex IGNORECASE equates some non-ASCII letters with ASCII ones ("ſ" with "s", "K" with "k")
-        # that str.lower() keeps apart; only ASCII values take the fast path.
+        # Regex IGNORECASE equates some non-ASCII letters with ASCII ones ("ſ" with "s", the Kelvin
+        # sign with "k") that str.lower() keeps apart; only ASCII values take the fast path.
         if self.simple is None or not value.isascii():
             return self.regex().fullmatch(value) is not None
         core, leading, trailing = self.simple
