@@ -22,6 +22,15 @@ GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?")
 NUMBER_RE = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+SPACE_RE = re.compile(r"\s*")
+# The unquoted tokens in the order the lexer tries them: a guid, date or number counts only when no
+# letter, digit or _ follows it as matched (atomic groups: no shorter match is tried instead).
+WORD_RE = re.compile(
+    rf"(?P<guid>(?>{GUID_RE.pattern})(?!\w))"
+    rf"|(?P<datetime>(?>{DATETIME_RE.pattern})(?!\w))"
+    rf"|(?P<number>(?>{NUMBER_RE.pattern})(?!\w))"
+    rf"|(?P<ident>{IDENT_RE.pattern})"
+)
 COMPARISONS = {
     "eq": "Equal",
     "ne": "NotEqual",
@@ -65,9 +74,7 @@ class Lexer:
 
     def next(self) -> Token:
         text = self.text
-        while self.pos < len(text) and text[self.pos].isspace():
-            self.pos += 1
-        start = self.pos
+        start = self.pos = SPACE_RE.match(text, self.pos).end()  # type: ignore[union-attr]
         if start >= len(text):
             return Token("end", None, start)
         char = text[start]
@@ -84,21 +91,14 @@ class Lexer:
                 raise self.fail(f"Syntax error: character '@' is not valid at position {start} in '{text}'.")
             self.pos = match.end()
             return Token("alias", "@" + match.group(0), start)
-        for kind, regex in (("guid", GUID_RE), ("datetime", DATETIME_RE), ("number", NUMBER_RE)):
-            match = regex.match(text, start)
-            if match and not self._continues_ident(match.end()):
-                self.pos = match.end()
-                return Token(kind, match.group(0), start)
-        match = IDENT_RE.match(text, start)
-        if match:
-            self.pos = match.end()
-            if self.pos < len(text) and text[self.pos] == "'":
-                return Token("enum", (match.group(0), self.quoted()), start)
-            return Token("ident", match.group(0), start)
-        raise self.fail(f"Syntax error: character '{char}' is not valid at position {start} in '{text}'.")
-
-    def _continues_ident(self, end: int) -> bool:
-        return end < len(self.text) and (self.text[end].isalnum() or self.text[end] == "_")
+        match = WORD_RE.match(text, start)
+        if match is None:
+            raise self.fail(f"Syntax error: character '{char}' is not valid at position {start} in '{text}'.")
+        kind = match.lastgroup or ""
+        self.pos = match.end()
+        if kind == "ident" and self.pos < len(text) and text[self.pos] == "'":
+            return Token("enum", (match.group(), self.quoted()), start)
+        return Token(kind, match.group(), start)
 
     def quoted(self) -> str:
         """A single-quoted literal starting at self.pos; `''` is one quote."""

@@ -221,13 +221,9 @@ class RecordsMixin:
             row["fullname"] = " ".join(p for p in (row.get("firstname"), row.get("lastname")) if p) or None
 
     def check_row(self, table: Table, row: dict[str, Any], record_id: str, dedupe: bool) -> None:
-        for column in table.columns.values():
-            if (
-                column.required == "SystemRequired"
-                and column.logical != table.primary_id
-                and row.get(column.logical) is None
-            ):
-                raise cannot_be_null(column.logical)
+        for logical in table.views().required:
+            if row.get(logical) is None:
+                raise cannot_be_null(logical)
         for key in table.keys:
             values = [row.get(c) for c in key.columns]
             owner = self.key_index(table, key).get(key_tuple(values)) if None not in values else None
@@ -253,17 +249,20 @@ class RecordsMixin:
             for column in other.columns.values():
                 if not column.is_lookup or table.logical not in column.targets:
                     continue
-                for child_id, child in list(self.records[other.entity_set].items()):
-                    if child.get(column.logical) != record_id:
+                rows = self.records[other.entity_set]
+                for child_id in list(rows):
+                    child = rows.get(child_id)  # as it is now: a deletion above may have replaced it
+                    if child is None or child.get(column.logical) != record_id:
                         continue
                     if other.logical == "contact" and column.logical == "parentcustomerid":
                         self.delete(other, child_id)
                     else:
-                        child[column.logical] = None
-                        child[column.logical + "type"] = None
+                        rows[child_id] = {**child, column.logical: None, column.logical + "type": None}
 
     def save_state(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return {name: {rid: dict(row) for rid, row in rows.items()} for name, rows in self.records.items()}
+        """A copy of each table's dict of rows, not of the rows: a stored row is never changed in place
+        (every write stores a new dict), so a bulk action or change set saves in one pass of C."""
+        return {name: dict(rows) for name, rows in self.records.items()}
 
     def restore_state(self, state: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.records = state

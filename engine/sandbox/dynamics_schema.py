@@ -182,7 +182,7 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     navs: dict[str, NavProp] = field(default_factory=dict)
     keys: list[AltKey] = field(default_factory=list)
-    _web: dict[str, Column] | None = field(default=None, repr=False)
+    _views: ColumnViews | None = field(default=None, repr=False)
 
     @property
     def type_name(self) -> str:
@@ -192,17 +192,44 @@ class Table:
     def metadata_id(self) -> str:
         return metadata_id(self.logical)
 
+    def views(self) -> ColumnViews:
+        if self._views is None:
+            self._views = ColumnViews.of(self)
+        return self._views
+
     def web_properties(self) -> dict[str, Column]:
         """Web API property name -> column, in column order."""
-        if self._web is None:
-            self._web = {c.web_name: c for c in self.columns.values()}
-        return self._web
+        return self.views().web
 
     def add(self, column: Column) -> None:
         if column.logical in READ_ONLY:
             column.valid_for_create = column.valid_for_update = False
         self.columns[column.logical] = column
-        self._web = None
+        self._views = None
+
+    def drop(self, logical: str) -> None:
+        self.columns.pop(logical, None)
+        self._views = None
+
+
+@dataclass(frozen=True)
+class ColumnViews:
+    """A table's columns as each write and read looks them up, made once per change of the columns."""
+
+    web: dict[str, Column]  # Web API property name -> column, in column order
+    lookups: dict[str, Column]  # `_<column>_value` -> lookup column
+    required: list[str]  # SystemRequired columns but the primary id, in column order
+
+    @classmethod
+    def of(cls, table: Table) -> ColumnViews:
+        columns = table.columns.values()
+        return cls(
+            web={c.web_name: c for c in columns},
+            lookups={c.web_name: c for c in columns if c.is_lookup},
+            required=[
+                c.logical for c in columns if c.required == "SystemRequired" and c.logical != table.primary_id
+            ],
+        )
 
 
 def metadata_id(*names: str) -> str:
@@ -308,8 +335,7 @@ def _contact() -> Table:
 def _lead() -> Table:
     table = Table("lead", "leads", "Lead", "leadid", "fullname", "Lead", "Leads", 4)
     _standard(table)
-    table.columns.pop("contactid", None)
-    table._web = None
+    table.drop("contactid")
     _lookup(table, "parentaccountid", ("account",))
     _lookup(table, "parentcontactid", ("contact",))
     _lookup(table, "customerid", ("account", "contact"), type_="Customer")

@@ -36,6 +36,7 @@ from engine.sandbox.dynamics_odata import GUID_RE
 from engine.sandbox.dynamics_query import to_moment
 from engine.sandbox.dynamics_schema import CHOICE_TYPES, Column, Table
 
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # below 32 but tab, line feed, carriage return
 ENTITY_REF_RE = re.compile(r"^/?([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$", re.DOTALL)
 INT_TYPES = {
     "Picklist": (-(2**31), 2**31 - 1),
@@ -59,7 +60,7 @@ class BodyReader:
         self.table = table
         self.resolve = resolve
         self.style = style
-        self.lookups = {c.web_name: c for c in table.columns.values() if c.is_lookup}
+        self.lookups = table.views().lookups
 
     def read(self, body: Any, creating: bool) -> dict[str, Any]:
         """Column logical name -> new value (None clears); lookups also set `<column>type`."""
@@ -164,8 +165,9 @@ class BodyReader:
             raise cannot_convert(self.table.entity_set, value, column.edm_type, self.style)
         if column.max_length is not None and len(value) > column.max_length:
             raise too_long(column.logical, self.table.logical, column.max_length)
-        bad = next((ch for ch in value if ord(ch) < 32 and ch not in "\t\n\r"), None)
-        if bad is not None:
+        found = CONTROL_RE.search(value)
+        if found is not None:
+            bad = found.group()
             raise DataverseError(
                 400,
                 "0x80040278",

@@ -131,6 +131,7 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
 
     def reset_state(self) -> None:
         self.indexes = {}
+        self.field_indexes = {}
         self.schema = default_schema()
         try:
             extend(self.schema, self.extra_fields)

@@ -54,6 +54,13 @@ def normalize(value: str) -> str | None:
         return None
     if len(value) == 15:
         return to18(value)
+    if to18(value[:15]) == value:  # already canonical, as every id the emulator hands out is
+        return value
+    return from_suffix(value)
+
+
+def from_suffix(value: str) -> str | None:
+    """An 18-character id in any case, its first 15 characters cased as its suffix says."""
     chars = list(value[:15])
     for chunk, code in enumerate(value[15:].upper()):
         bits = SUFFIX_ALPHABET.find(code)

@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.sandbox.salesforce_ids import normalize, to18
 from engine.sandbox.salesforce_rules import SalesforceError, parse_datetime
-from engine.sandbox.salesforce_soql import Query, SoqlError, Token, like_regex, parse
+from engine.sandbox.salesforce_soql import LikePattern, Query, SoqlError, Token, parse
 
 TEXT = {"string", "textarea", "picklist", "multipicklist", "combobox", "url", "email", "phone"}
 NUMBERS = {"int": "integer", "double": "double", "currency": "double", "percent": "double"}
@@ -219,8 +219,8 @@ class Binder:
                     node[1].position,
                 )
             self.value(path, node[2], in_like=True)
-            regex = like_regex(node[2])
-            return lambda r: (v := self.read(path, r)) is not None and regex.fullmatch(str(v)) is not None
+            pattern = LikePattern(node[2])
+            return lambda r: (v := self.read(path, r)) is not None and pattern.matches(str(v))
         if kind in ("in", "includes", "excludes"):
             negate = node[2] if kind == "in" else kind == "excludes"
             tokens = node[3] if kind == "in" else node[2]

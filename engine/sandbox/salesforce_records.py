@@ -74,6 +74,39 @@ class Prepared:
 DUPLICATE_KEY = "<duplicate>"  # the index of records by duplicate-rule match key
 
 
+@dataclass(frozen=True)
+class FieldIndex:
+    """What every write looks up in one object's fields, gathered once per schema rather than by a
+    scan of all the fields for each key of each record."""
+
+    names: dict[str, str]  # lower-cased name -> API name
+    relations: dict[str, list[dict[str, Any]]]  # lower-cased relationshipName -> its lookups, in order
+    required_on_create: list[str]
+    required_on_update: list[str]
+    unique: list[str]
+    blank: dict[str, Any]  # every field, None or its default
+
+    @classmethod
+    def of(cls, fields: dict[str, dict[str, Any]]) -> FieldIndex:
+        relations: dict[str, list[dict[str, Any]]] = {}
+        for definition in fields.values():
+            relation = definition["relationshipName"]
+            if definition["type"] == "reference" and relation:
+                relations.setdefault(relation.lower(), []).append(definition)
+        return cls(
+            names={n.lower(): n for n in fields},
+            relations=relations,
+            required_on_create=[n for n, d in fields.items() if required_on_create(d)],
+            required_on_update=[
+                n
+                for n, d in fields.items()
+                if not d["nillable"] and d["updateable"] and d["type"] != "boolean"
+            ],
+            unique=[n for n, d in fields.items() if d["unique"]],
+            blank={n: d["defaultValue"] for n, d in fields.items()},
+        )
+
+
 def normalize_website(value: str) -> str:
     text = value.strip().lower()
     text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
@@ -90,6 +123,13 @@ class RecordsMixin:
     duplicate_match: Mapping[str, tuple[str, ...]]
     next_number: int
     indexes: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]]
+    field_indexes: dict[str, FieldIndex]  # emptied whenever the schema is made
+
+    def fields_of(self, object_name: str) -> FieldIndex:
+        index = self.field_indexes.get(object_name)
+        if index is None:
+            index = self.field_indexes[object_name] = FieldIndex.of(self.schema[object_name])
+        return index
 
     # ----- storage ---------------------------------------------------------------------------
     def new_id(self, object_name: str) -> str:
@@ -119,10 +159,7 @@ class RecordsMixin:
 
     def blank_record(self, object_name: str, record_id: str) -> dict[str, Any]:
         stamp = now_datetime()
-        record: dict[str, Any] = {name: None for name in self.schema[object_name]}
-        for name, definition in self.schema[object_name].items():
-            if definition["defaultValue"] is not None:
-                record[name] = definition["defaultValue"]
+        record = dict(self.fields_of(object_name).blank)
         record.update(
             {
                 "Id": record_id,
@@ -224,13 +261,13 @@ class RecordsMixin:
         reader does); unknown names and non-scalar values fail the whole request."""
         if not isinstance(body, dict):
             raise json_error(f"Cannot deserialize instance of {object_name} from {type(body).__name__} value")
-        names = {n.lower(): n for n in self.schema[object_name]}
+        names = self.fields_of(object_name).names
         fields: dict[str, Any] = {}
         for key, value in body.items():
             if key == "attributes":
                 continue
-            relation = self.relationship(object_name, key)
-            if relation and isinstance(value, dict):
+            relation = self.relationship(object_name, key) if isinstance(value, dict) else None
+            if relation:
                 fields[relation["relationshipName"]] = value
                 continue
             name = names.get(key.lower())
@@ -246,14 +283,8 @@ class RecordsMixin:
         return fields
 
     def relationship(self, object_name: str, name: str) -> dict[str, Any] | None:
-        for definition in self.schema[object_name].values():
-            relation = definition["relationshipName"]
-            if (
-                definition["type"] == "reference"
-                and relation
-                and relation.lower() == name.lower()
-                and definition["referenceTo"][0] in self.schema
-            ):
+        for definition in self.fields_of(object_name).relations.get(name.lower(), ()):
+            if definition["referenceTo"][0] in self.schema:
                 return definition
         return None
 
@@ -328,16 +359,11 @@ class RecordsMixin:
             return prepared
         current = {} if creating else self.records[object_name][record_id or ""]
         merged = {**current, **prepared.values}
+        index = self.fields_of(object_name)
         missing = [
             n
-            for n, d in schema.items()
-            if (
-                required_on_create(d)
-                if creating
-                else not d["nillable"] and d["updateable"] and d["type"] != "boolean"
-            )
-            and merged.get(n) is None
-            and (creating or n in prepared.values)
+            for n in (index.required_on_create if creating else index.required_on_update)
+            if merged.get(n) is None and (creating or n in prepared.values)
         ]
         if missing:
             prepared.errors = [required_error(missing)]
@@ -350,8 +376,8 @@ class RecordsMixin:
     def unique_errors(
         self, object_name: str, merged: dict[str, Any], record_id: str | None
     ) -> list[RecordError]:
-        for name, definition in self.schema[object_name].items():
-            if not definition["unique"] or merged.get(name) is None:
+        for name in self.fields_of(object_name).unique:
+            if merged.get(name) is None:
                 continue
             for other in self.find_by_field(object_name, name, merged[name]):
                 if other["Id"] != record_id:

@@ -46,6 +46,7 @@ ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'":
 TOKEN_RE = re.compile(
     r"""
     (?P<space>\s+)
+  | (?P<string>'[^'\\]*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})
   | (?P<number>[-+]?\d+(?:\.\d+)?)
@@ -129,18 +130,20 @@ def _read_string(text: str, start: int) -> tuple[Token, int]:
 
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
-    i = 0
-    while i < len(text):
-        if text[i] == "'":
-            token, i = _read_string(text, i)
+    i, end = 0, len(text)
+    while i < end:
+        match = TOKEN_RE.match(text, i)
+        if match is None:
+            if text[i] != "'":
+                raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{text[i]}'", text, i)
+            token, i = _read_string(text, i)  # a literal with escapes, or one never closed
             tokens.append(token)
             continue
-        match = TOKEN_RE.match(text, i)
-        if not match:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{text[i]}'", text, i)
         kind = match.lastgroup or ""
         value = match.group()
-        if kind == "name" and value.upper() in KEYWORDS:
+        if kind == "string":
+            tokens.append(Token("string", value[1:-1], i))
+        elif kind == "name" and value.upper() in KEYWORDS:
             tokens.append(Token("keyword", value.upper(), i))
         elif kind != "space":
             tokens.append(Token(kind, value, i))
@@ -335,3 +338,51 @@ def like_regex(token: Token) -> re.Pattern[str]:
         else:
             out.append(re.escape(char))
     return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+class LikePattern:
+    """A LIKE pattern as a test of one value, answering as like_regex does. The patterns look-ups send
+    (ASCII text between optional leading and trailing %) are tested with str methods, as compiling a
+    regex per value of a long LIKE list costs the emulator more than the rest of the query."""
+
+    def __init__(self, token: Token) -> None:
+        self.token = token
+        self.simple = _simple_like(token)
+        self._regex: re.Pattern[str] | None = None
+
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = like_regex(self.token)
+        return self._regex
+
+    def matches(self, value: str) -> bool:
+        # Regex IGNORECASE equates some non-ASCII letters with ASCII ones ("ſ" with "s", the Kelvin
+        # sign with "k") that str.lower() keeps apart; only ASCII values take the fast path.
+        if self.simple is None or not value.isascii():
+            return self.regex().fullmatch(value) is not None
+        core, leading, trailing = self.simple
+        value = value.lower()
+        if leading and trailing:
+            return core in value
+        if leading:
+            return value.endswith(core)
+        if trailing:
+            return value.startswith(core)
+        return value == core
+
+
+def _simple_like(token: Token) -> tuple[str, bool, bool] | None:
+    """(lower-cased ASCII literal, leading %, trailing %) when the pattern has no other wildcard."""
+    text, escaped = token.value, token.escaped
+    start, end = 0, len(text)
+    while start < end and text[start] == "%" and start not in escaped:
+        start += 1
+    while end > start and text[end - 1] == "%" and end - 1 not in escaped:
+        end -= 1
+    core = text[start:end]
+    wildcard = ("%" in core or "_" in core) and any(
+        text[i] in "%_" and i not in escaped for i in range(start, end)
+    )
+    if wildcard or not core.isascii():
+        return None
+    return core.lower(), start > 0, end < len(text)

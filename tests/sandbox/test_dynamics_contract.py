@@ -339,6 +339,31 @@ def test_batch_stops_at_first_error(dv: Any) -> None:
     assert sandbox.records["accounts"] == {}
 
 
+def test_failed_change_set_restores_what_a_delete_cleared(dv: Any) -> None:
+    """A delete in a change set deletes child contacts and clears other links; when a later request of
+    the change set fails, every row is back as it was."""
+    sandbox, c, h = dv
+    parent = new_id(c.post(f"{API}/accounts", json={"name": "Parent"}, headers=h))
+    to_parent = f"/accounts({parent})"
+    c.post(f"{API}/leads", json={"lastname": "L", "parentaccountid@odata.bind": to_parent}, headers=h)
+    contact = {"lastname": "C", "parentcustomerid_account@odata.bind": to_parent}
+    c.post(f"{API}/contacts", json=contact, headers=h)
+    before = {name: {rid: dict(row) for rid, row in rows.items()} for name, rows in sandbox.records.items()}
+    cs = changeset(
+        "changeset_del",
+        [
+            http_part(f"DELETE {ORG}{API}/accounts({parent}) HTTP/1.1\r\n\r\n", 1),
+            http_part(
+                f"POST {ORG}{API}/accounts HTTP/1.1\r\nContent-Type: application/json\r\n\r\n"
+                f'{{"name":"{"x" * 161}"}}\r\n',
+                2,
+            ),
+        ],
+    )
+    assert post_batch(c, h, batch_body("batch_AAA123", [cs])).status_code == 400
+    assert sandbox.records == before
+
+
 def test_batch_continue_on_error(dv: Any) -> None:
     """Same page: with Prefer: odata.continue-on-error the batch is 200 and every part answers."""
     sandbox, c, h = dv

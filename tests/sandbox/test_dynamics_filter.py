@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from engine.sandbox.dynamics import DynamicsSandbox
 from engine.sandbox.dynamics_auth import app_user
-from engine.sandbox.dynamics_odata import quote
+from engine.sandbox.dynamics_errors import DataverseError
+from engine.sandbox.dynamics_odata import DATETIME_RE, GUID_RE, IDENT_RE, NUMBER_RE, Lexer, Token, quote
 
 API = "/api/data/v9.2"
 ROWS = [
@@ -258,3 +259,59 @@ def test_round_trip_any_string_finds_its_record(name: str, other: str) -> None:
     assert (other in found(f"name eq {quote(name)}")) == same
     assert name in found(f"contains(name,{quote(like_escape(name))})")
     assert name in found(f"startswith(name,{quote(like_escape(name))})")
+
+
+# ----- the one-regex lexer reads as the lexer that tried each literal's regex in turn ----------------
+
+
+class StepwiseLexer(Lexer):
+    """The lexer as first written: a guid, then a date, then a number, each kept only when no letter,
+    digit or _ follows, then a name."""
+
+    def next(self) -> Token:
+        text = self.text
+        while self.pos < len(text) and text[self.pos].isspace():
+            self.pos += 1
+        start = self.pos
+        if start >= len(text) or text[start] in "()',=/[@":
+            return super().next()
+        for kind, regex in (("guid", GUID_RE), ("datetime", DATETIME_RE), ("number", NUMBER_RE)):
+            match = regex.match(text, start)
+            if match and not self.continues_name(match.end()):
+                self.pos = match.end()
+                return Token(kind, match.group(0), start)
+        match = IDENT_RE.match(text, start)
+        if match is None:
+            char = text[start]
+            raise self.fail(f"Syntax error: character '{char}' is not valid at position {start} in '{text}'.")
+        self.pos = match.end()
+        if self.pos < len(text) and text[self.pos] == "'":
+            return Token("enum", (match.group(0), self.quoted()), start)
+        return Token("ident", match.group(0), start)
+
+    def continues_name(self, end: int) -> bool:
+        return end < len(self.text) and (self.text[end].isalnum() or self.text[end] == "_")
+
+
+LEXER_PIECES = [
+    "2024-01-01", "T10:00", ":30", ".5", "Z", "+01:00", "deadbeef-0000-1111-2222-333344445555", "12", "-",
+    "e5", "m", "L", "abc", "_", "x", " ", "\u00a0", "\u0663", "é", "'", "''", "(", ")", ",", "/", "=",
+    "@p1", "[", "]", '"', "eq", "or", ".", "A.b", "#",
+]  # fmt: skip
+
+
+def lexed(lexer: Lexer) -> list[tuple[str, Any, int]] | str:
+    try:
+        return [(t.kind, t.value, t.pos) for t in lexer.tokens()]
+    except DataverseError as exc:
+        return exc.message
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(LEXER_PIECES), max_size=10).map("".join))
+@example("2024-01-01T10:00:30.5x eq 1")  # a shorter date would do, were it looked for
+@example("12.5mx")
+@example("deadbeef-0000-1111-2222-333344445555x")
+@example("name eq Microsoft.Dynamics.CRM.Type'V'")
+def test_lexer_agrees_with_the_stepwise_lexer(text: str) -> None:
+    assert lexed(Lexer(text)) == lexed(StepwiseLexer(text))

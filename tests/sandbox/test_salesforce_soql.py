@@ -4,13 +4,15 @@ reference says, is found exactly by = and by LIKE."""
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.sandbox.salesforce_ids import case_suffix, normalize
+from engine.sandbox.salesforce_ids import case_suffix, from_suffix, normalize
+from engine.sandbox.salesforce_soql import LikePattern, SoqlError, Token, _read_string, like_regex, tokenize
 from tests.sandbox.test_salesforce import Org, only_error
 
 ACCOUNTS = [
@@ -244,6 +246,23 @@ def test_case_safe_suffix(id15: str, id18: str) -> None:
     assert normalize("001D000000IqhSL!") is None and normalize("001D000000IqhSLIA9") is None
 
 
+ID_ALPHABET = string.ascii_letters + string.digits
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(ID_ALPHABET, min_size=15, max_size=15),
+    st.lists(st.booleans(), min_size=18, max_size=18),
+    st.text(ID_ALPHABET, min_size=18, max_size=18),
+)
+def test_canonical_ids_skip_the_suffix_decoding(id15: str, flips: list[bool], other: str) -> None:
+    canonical = id15 + case_suffix(id15)
+    recased = "".join(c.swapcase() if flip else c for c, flip in zip(canonical, flips, strict=True))
+    for candidate in (canonical, recased, other):
+        assert normalize(candidate) == from_suffix(candidate)
+    assert normalize(canonical) == canonical
+
+
 # ----- the escaping round trip -----------------------------------------------------------------
 
 
@@ -296,3 +315,91 @@ def test_escaped_value_finds_exactly_itself(blank_org: Org, value: str) -> None:
             blank_org.get(f"/sobjects/Account/{i}").json()["Name"].casefold() == value.casefold()
             for i in found
         )
+
+
+# ----- the fast paths agree with the general readers ---------------------------------------------
+
+# Letters that regex IGNORECASE and str.lower() fold differently ("ſ" ~ "s", the Kelvin sign ~ "k",
+# dotted "İ"), SOQL's wildcards and their escapes, and a quote.
+PATTERN_PIECES = [*"aBsk-. %_", "\\%", "\\_", "\\'", "\\\\", *"ſ\u212aßİ"]
+VALUE_CHARS = "aAbBsSkK-. %_'\\ſ\u212aßİ"
+
+
+def like_token(body: str) -> Token:
+    tokens = tokenize(f"'{body}'")
+    assert [t.kind for t in tokens] == ["string", "end"]
+    return tokens[0]
+
+
+def general_match(token: Token, value: str) -> bool:
+    return like_regex(token).fullmatch(value) is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "value", "expected"),
+    [
+        ("%acme.com%", "WWW.Acme.COM/home", True),
+        ("%acme.com%", "acme.co", False),
+        ("acme%", "ACME Corp", True),
+        ("%corp", "acme CORP", True),
+        ("%corp", "corp inc", False),
+        ("Acme", "aCME", True),
+        ("", "", True),
+        ("%", "", True),
+        ("%%", "anything", True),
+        ("100\\%%", "100% Benefits", True),
+        ("100\\%%", "1000 Benefits", False),
+        ("%\\_co", "benefits_co", True),
+        ("%\\_co", "benefitsXco", False),
+        ("a_c", "aBc", True),
+        ("a_c", "ac", False),
+        ("a%c", "abbbc", True),
+        ("\\%", "%", True),
+        ("%s%", "ſ", True),
+        ("%k", "\u212a", True),
+        ("%ß%", "SS", False),
+    ],
+)
+def test_like_pattern_table(body: str, value: str, expected: bool) -> None:
+    token = like_token(body)
+    assert general_match(token, value) is expected
+    assert LikePattern(token).matches(value) is expected
+
+
+def matching_text(draw: st.DrawFn, piece: str) -> str:
+    """Text the pattern piece matches, so that many drawn values match their pattern."""
+    if piece == "%":
+        return draw(st.text(VALUE_CHARS, max_size=3))
+    if piece == "_":
+        return draw(st.sampled_from(VALUE_CHARS))
+    return piece[-1] if piece.startswith("\\") else piece
+
+
+@st.composite
+def pattern_and_value(draw: st.DrawFn) -> tuple[str, str]:
+    pieces = draw(st.lists(st.sampled_from(PATTERN_PIECES), max_size=8))
+    value = "".join(matching_text(draw, piece) for piece in pieces)
+    value = "".join(c.swapcase() if draw(st.booleans()) else c for c in value)
+    return "".join(pieces), draw(st.sampled_from([value, draw(st.text(VALUE_CHARS, max_size=8))]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern_and_value())
+def test_like_pattern_agrees_with_the_regex(case: tuple[str, str]) -> None:
+    body, value = case
+    token = like_token(body)
+    assert LikePattern(token).matches(value) == general_match(token, value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from(list("ab%_'\\ nNuU0F\"")), max_size=12))
+def test_tokenize_reads_a_literal_as_read_string_does(body: str) -> None:
+    text = "'" + body
+    try:
+        expected, end = _read_string(text, 0)
+    except SoqlError as exc:
+        with pytest.raises(SoqlError) as raised:
+            tokenize(text)
+        assert raised.value.message == exc.message
+        return
+    assert tokenize(text[:end]) == [expected, Token("end", "<EOF>", end)]
