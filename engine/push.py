@@ -197,10 +197,15 @@ class Pusher:
                     streams.create_task(self.associate_stream(stream, records, created))
                 try:
                     plan = await make(hand_over)
+                except RunStopped as exc:  # while looking up: a stop like any other once some were handed
+                    if handed_streams:
+                        result.stopped = str(exc)
+                    else:
+                        failure = exc
                 except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
                     failure = exc
         except* RunStopped as stop:
-            result.stopped = str(stop.exceptions[0])
+            result.stopped = result.stopped or str(stop.exceptions[0])
         if failure is not None:
             raise failure
         records = plan.records if plan is not None else handed  # streams may be handed over in any order

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from engine.catalog import load_connector
 from engine.cli import app
 from engine.client import BudgetStopped, daily_usage
-from tests.pushkit import credentials_file, duplicates, push, records, served
+from tests.pushkit import credentials_file, duplicates, expected_objects, push, records, served
 
 SALESFORCE = load_connector("salesforce").model.limits.headers
 HUBSPOT = load_connector("hubspot").model.limits.headers
@@ -41,20 +41,24 @@ def test_the_daily_allocation_is_read_from_each_crms_headers(names: object, head
 def test_a_push_stops_at_the_reserve_and_the_next_one_finishes_without_duplicates(examples: Path,
                                                                                   tmp_path: Path) -> None:
     """The examples need 12 counted requests (2 describes, 5 look-ups, 5 upserts). With 80 of 100 used,
-    the reserve (10) is reached after 10: the look-ups go out, the last writes do not."""
+    the reserve (10) is reached after 10: some writes go out, the rest do not (or, on a slow machine,
+    the last look-ups do not: those streams are reported as not planned)."""
     with served("salesforce", daily_api_requests=100) as (emulator, url):
         emulator.daily_used = 80  # the org's other integrations, today
         first = push("salesforce", examples, url, tmp_path / "state")
         assert first.stopped and "daily API allocation is nearly used" in first.stopped
         assert "--daily-reserve" in first.stopped
-        stopped = [o for o in first.outcomes if o.error_code == "stopped"]
-        assert stopped and emulator.daily_used <= 92  # at most what was in flight when it was told
+        assert [o for o in first.outcomes if o.error_code == "stopped"] or first.unplanned
+        assert emulator.daily_used <= 92  # at most what was in flight when it was told
         emulator.daily_used = 0  # a day later
         second = push("salesforce", examples, url, tmp_path / "state")
         crm = records(url)
     assert second.stopped is None
-    assert {o.record.ref for o in second.outcomes if o.action == "insert" and o.result == "success"} == {
-        o.record.ref for o in stopped if o.record.status == "net_new"}
+    created = [o for result in (first, second) for o in result.outcomes
+               if o.action == "insert" and o.result == "success"]
+    expected = expected_objects("salesforce", examples)
+    assert len(created) == sum(expected.values())
+    assert (len(crm["Account"]), len(crm["Contact"])) == (expected["Account"], expected["Contact"])
     assert duplicates([r["BenefitFlow_Id__c"] for r in crm["Account"] + crm["Contact"]]) == {}
 
 

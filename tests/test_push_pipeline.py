@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import httpx
+import pytest
 
 from engine.catalog import connection_settings, load_profile
 from engine.client import Credentials, CrmClient
@@ -252,16 +253,37 @@ class AccountWriteWithARevokedToken(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def test_a_run_stopped_before_some_streams_were_decided_names_them(examples: Path, tmp_path: Path) -> None:
+class ContactLookupsWithARevokedToken(ContactLookupsWaitForAnAccountWrite):
+    """Once an Account write has been answered, sends the held Contact look-ups with a token the org no
+    longer knows: the run stops while looking up, after other streams were handed over and written."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and "FROM Contact" in unquote_plus(str(request.url)):
+            await asyncio.wait_for(self.account_written.wait(), self.patience)
+            request.headers["Authorization"] = "Bearer revoked-token"
+            return await self.inner.handle_async_request(request)
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("transport", [AccountWriteWithARevokedToken, ContactLookupsWithARevokedToken])
+def test_a_run_stopped_before_some_streams_were_decided_names_them(
+        transport: type[httpx.AsyncBaseTransport], examples: Path, tmp_path: Path) -> None:
+    """Stopped by a write (AccountWriteWithARevokedToken) or by a look-up after other streams were
+    written (ContactLookupsWithARevokedToken: before, that raised, and what was written went unreported),
+    the run reports what it wrote and names the streams it did not decide."""
     auth = AuthConfig(static_tokens={TOKEN: "integration@sandbox"},
                       refresh_tokens={"left-refresh": "left@customer.example"},
                       inactive_users={"left@customer.example"})
     credentials = Credentials(client_id="sandbox-client", client_secret="sandbox-secret",
                               refresh_token="left-refresh", access_token=TOKEN)
     with served("salesforce", auth=auth) as (_, url):
-        plan, result = salesforce_push(url, examples, tmp_path / "state", AccountWriteWithARevokedToken(),
-                                       credentials)
+        plan, result = salesforce_push(url, examples, tmp_path / "state", transport(), credentials)
+        accounts = records(url)["Account"]
     assert plan is None and result.stopped and "inactive" in result.stopped.lower()
     assert set(result.unplanned) == {"employer_contact", "broker_contact"}
     assert {o.record.stream for o in result.outcomes} == {"broker", "broker_office", "employer"}
     assert json.loads(json.dumps(result.as_dict()))["unplanned_streams"] == result.unplanned
+    written = [o for o in result.outcomes if o.action == "insert" and o.result == "success"]
+    assert len(written) <= len(accounts)  # a write cut off by the stop may have been applied unheard
+    if transport is ContactLookupsWithARevokedToken:
+        assert written  # the Account streams were written before the Contact look-ups were refused
