@@ -56,6 +56,12 @@ class ProfileBundle:
     profile: Loaded[Profile]
     connector: Loaded[ConnectorSpec]
 
+    @property
+    def credential_names(self) -> tuple[str, str]:
+        """Whose credentials file in the state dir serves this profile, first found first: the
+        profile's own (credentials/<profile>.json), else its connector's (credentials/<connector>.json)."""
+        return self.profile.model.name, self.connector.model.name
+
 
 def load_profile(path: Path) -> ProfileBundle:
     profile = load_model(path, Profile)

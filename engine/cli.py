@@ -110,6 +110,8 @@ def validate_command(
     save_metadata: Annotated[Path | None, typer.Option(
         "--save-metadata", help="with --base-url: save the live metadata read, for --metadata later")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+    state_dir: StateDir = None,
+    credentials: CredentialsFile = None,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
     if base_url and metadata:
@@ -120,7 +122,7 @@ def validate_command(
         raise typer.Exit(2)
     try:
         bundle = load_profile(profile)
-        live = _live_fields(bundle, base_url, metadata)
+        live = _live_fields(bundle, base_url, metadata, credentials, state_dir)
         findings = validate(bundle, live)
     except CrmsyncError as exc:
         raise fail(exc) from None
@@ -138,12 +140,14 @@ def validate_command(
     raise typer.Exit(1 if errors else 0)
 
 
-def _live_fields(bundle: Any, base_url: str | None, metadata: Path | None) -> dict[str, Any]:
+def _live_fields(bundle: Any, base_url: str | None, metadata: Path | None, credentials: Path | None,
+                 state_dir: Path | None) -> dict[str, Any]:
     if not base_url and not metadata:
         return {}
     from engine.metadata import live_fields  # reading a CRM's metadata is the dry-run's job
 
-    return live_fields(bundle, base_url=base_url, metadata_file=metadata)
+    return live_fields(bundle, base_url=base_url, metadata_file=metadata, credentials_file=credentials,
+                       state_dir=state_dir)
 
 
 def _print_findings(profile: Path, findings: list[Finding]) -> None:

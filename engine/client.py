@@ -17,9 +17,9 @@ import ssl
 import time
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,32 +50,64 @@ class CredentialsMissing(CrmsyncError):
     exit_code = 2
 
 
+CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "access_token")
+
+
 @dataclass(frozen=True)
 class Credentials:
     client_id: str | None = None
     client_secret: str | None = None
     refresh_token: str | None = None
     access_token: str | None = None
+    file: Path | None = field(default=None, compare=False)  # read from; a rotated refresh token goes back
 
     def __repr__(self) -> str:  # never show a secret, even in a traceback
-        shown = {k: ("***" if getattr(self, k) else None) for k in self.__dataclass_fields__}
-        return f"Credentials({shown})"
+        shown = {k: ("***" if getattr(self, k) else None) for k in CREDENTIAL_KEYS}
+        return f"Credentials({shown}, file={self.file})"
 
     @classmethod
-    def load(cls, file: Path | None = None) -> Credentials:
-        """From --credentials FILE (JSON), else the environment (CRMSYNC_*)."""
+    def load(cls, file: Path | None = None, *, state_dir: Path | None = None,
+             names: Iterable[str] = ()) -> Credentials:
+        """From --credentials FILE (JSON), else the environment (CRMSYNC_*), else the state dir's
+        `credentials/<name>.json` for the first of `names` (the profile's, then the connector's) there."""
         if file is not None:
-            try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise CredentialsMissing(f"{file}: cannot read credentials: {type(exc).__name__}") from None
-            if not isinstance(data, dict):
-                raise CredentialsMissing(f"{file}: a credentials file is a JSON object")
-            return cls(**{k: data.get(k) or None for k in ("client_id", "client_secret", "refresh_token",
-                                                            "access_token")})
+            return cls.read(file)
         env = os.environ
-        return cls(env.get("CRMSYNC_CLIENT_ID") or None, env.get("CRMSYNC_CLIENT_SECRET") or None,
-                   env.get("CRMSYNC_REFRESH_TOKEN") or None, env.get("CRMSYNC_ACCESS_TOKEN") or None)
+        from_env = cls(*(env.get(f"CRMSYNC_{key.upper()}") or None for key in CREDENTIAL_KEYS))
+        if any(getattr(from_env, key) for key in CREDENTIAL_KEYS) or state_dir is None:
+            return from_env
+        for name in names:
+            path = state_dir / "credentials" / f"{name}.json"
+            if path.exists():
+                return cls.read(path, private=True)
+        return from_env
+
+    @classmethod
+    def read(cls, path: Path, *, private: bool = False) -> Credentials:
+        """A JSON object with the keys of CREDENTIAL_KEYS. `private`: a file crmsync keeps (the state
+        dir's) must be readable by its owner only, as ssh wants of a private key."""
+        if private and os.name == "posix" and path.stat().st_mode & 0o077:
+            raise CredentialsMissing(f"{path}: other users can read these credentials; "
+                                     f"run `chmod 600 {path}`")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CredentialsMissing(f"{path}: cannot read credentials: {type(exc).__name__}") from None
+        if not isinstance(data, dict):
+            raise CredentialsMissing(f"{path}: a credentials file is a JSON object")
+        return cls(*(data.get(key) or None for key in CREDENTIAL_KEYS), file=path)
+
+
+def store_refresh_token(path: Path, token: str) -> None:
+    """Put the CRM's new refresh token in the credentials file it replaces, atomically and readable by
+    the owner only (a file half written would lose the only valid token)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["refresh_token"] = token
+    partial = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(partial, path)
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
@@ -121,9 +153,11 @@ class TokenAuth(httpx.Auth):
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.access_token = credentials.access_token
+        self.refresh_token = credentials.refresh_token  # the latest: a CRM may rotate it at each refresh
         self.instance_url: str | None = None
         self.lock = asyncio.Lock()
         self.refreshes = 0
+        self.notices: list[str] = []  # what the run's user should know (no secret in them)
 
     def flow_kinds(self) -> list[str]:
         return [f.kind for f in self.connector.auth.flows]
@@ -168,7 +202,7 @@ class TokenAuth(httpx.Auth):
                                      verify=tls_context()) as oauth:
             try:
                 if flow.kind == "refresh_token":
-                    token = await oauth.refresh_token(url, refresh_token=creds.refresh_token, **flow.params)
+                    token = await oauth.refresh_token(url, refresh_token=self.refresh_token, **flow.params)
                 else:
                     token = await oauth.fetch_token(url, grant_type="client_credentials", **flow.params)
             except OAuthError as exc:
@@ -177,21 +211,37 @@ class TokenAuth(httpx.Auth):
                 raise CrmsyncError(f"cannot reach the token endpoint {url}: {type(exc).__name__}") from None
         if not token.get("access_token"):
             self._refused(dict(token), 400)
+        if flow.kind == "refresh_token" and token.get("refresh_token") not in (None, self.refresh_token):
+            self.rotated(str(token["refresh_token"]))
         if self.connector.auth.instance_url_field and token.get(self.connector.auth.instance_url_field):
             self.instance_url = token[self.connector.auth.instance_url_field]
         return str(token["access_token"])
 
+    def rotated(self, new: str) -> None:
+        """The CRM issued a new refresh token (Salesforce with rotation on invalidates the old one at
+        once; Entra's old ones live on for a while): used from now on, and kept where it came from."""
+        self.refresh_token = new
+        file = self.credentials.file
+        if file is not None:
+            store_refresh_token(file, new)
+            return
+        notice = (f"{self.connector.label} issued a new refresh token and may no longer accept the one in "
+                  "CRMSYNC_REFRESH_TOKEN; keep the credentials in the state dir (credentials/<profile>.json, "
+                  "chmod 600) so crmsync can store each new one")
+        if notice not in self.notices:
+            self.notices.append(notice)
+
     def _usable_flow(self) -> Any:
         creds = self.credentials
         for flow in self.connector.auth.flows:
-            if flow.kind == "refresh_token" and creds.refresh_token:
+            if flow.kind == "refresh_token" and self.refresh_token:
                 return flow
             if flow.kind == "client_credentials" and creds.client_id and creds.client_secret:
                 return flow
         raise CredentialsMissing(
             f"no credentials for {self.connector.label}: set CRMSYNC_ACCESS_TOKEN, or CRMSYNC_CLIENT_ID and "
             f"CRMSYNC_CLIENT_SECRET (with CRMSYNC_REFRESH_TOKEN for the refresh-token flow), "
-            f"or --credentials FILE")
+            f"--credentials FILE, or a file credentials/<profile>.json in the state dir")
 
     def _refused(self, body: dict[str, Any], status: int) -> None:
         safe = {k: v for k, v in body.items() if k.lower() not in SECRET_KEYS}

@@ -17,7 +17,8 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
             metadata_file: Path | None = None) -> Plan:
     """`metadata_file`: without a base URL, live metadata saved earlier (`validate --save-metadata`)."""
     bundle = load_profile(profile_path)
-    store = Store(state_dir or default_state_dir())
+    state_dir = state_dir or default_state_dir()
+    store = Store(state_dir)
     try:
         links = store.links(bundle.profile.model.name)
         due = store.associations_due(bundle.profile.model.name)
@@ -29,7 +30,7 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         live = load(metadata_file) if metadata_file is not None else None
         return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
                                      associations_due=due))
-    credentials = Credentials.load(credentials_file)
+    credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
 
     async def consult() -> Plan:
         from engine.metadata import fetch_live_fields

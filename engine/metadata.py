@@ -14,6 +14,7 @@ from engine.client import Credentials, CrmClient, body_of, open_client
 from engine.connector import ConnectorSpec, FieldSpec, MetadataMap
 from engine.errors import CrmsyncError, LoadError
 from engine.render import base_context, build_request, endpoint_for, read_one, read_path
+from engine.store import default_state_dir
 
 LiveFields = dict[str, dict[str, FieldSpec]]
 
@@ -130,14 +131,15 @@ def load(path: Path) -> LiveFields:
 
 
 def live_fields(bundle: ProfileBundle, *, base_url: str | None, metadata_file: Path | None,
-                credentials_file: Path | None = None) -> LiveFields:
+                credentials_file: Path | None = None, state_dir: Path | None = None) -> LiveFields:
     if metadata_file is not None:
         return load(metadata_file)
     assert base_url is not None
+    credentials = Credentials.load(credentials_file, state_dir=state_dir or default_state_dir(),
+                                   names=bundle.credential_names)
 
     async def fetch() -> LiveFields:
-        async with open_client(bundle.connector.model, base_url,
-                               Credentials.load(credentials_file)) as client:
+        async with open_client(bundle.connector.model, base_url, credentials) as client:
             return await fetch_live_fields(bundle, client)
 
     return asyncio.run(fetch())

@@ -67,6 +67,7 @@ class PushResult:
     unplanned: list[str] = field(default_factory=list)  # streams the run stopped before deciding
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -90,7 +91,7 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "records": [o.as_dict() for o in self.outcomes]}
+                "notices": self.notices, "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -662,5 +663,6 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
         plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
+    result.notices = list(client.auth.notices)
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result

@@ -119,8 +119,10 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
     base_url = request.base_url or (saved or {}).get("base_url") or bundle.connector.model.base_url
-    credentials = Credentials.load(request.credentials_file)
-    store = Store(request.state_dir or default_state_dir())
+    state_dir = request.state_dir or default_state_dir()
+    credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
+                                   names=bundle.credential_names)
+    store = Store(state_dir)
     triggered_by = request.as_user or "cli"
     progress = _Progress(console, request.progress)
     try:
@@ -163,6 +165,8 @@ def print_push(result: PushResult, console: Console) -> None:
         for warning in outcome.warnings:
             console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}",
                           highlight=False)
+    for notice in result.notices:
+        console.print(f"[yellow]notice:[/] {notice}", highlight=False)
     if result.stopped:
         console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
     if result.unplanned:

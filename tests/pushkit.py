@@ -55,11 +55,11 @@ def credentials_file(crm: str, directory: Path, **override: str) -> Path:
 
 
 def push(crm: str, source: Path, base_url: str, state: Path, profile: Path | None = None,
-         as_user: str = "tester", credentials: Path | None = None) -> PushResult:
+         as_user: str = "tester", credentials: Path | None = None, *, found: bool = False) -> PushResult:
+    """`found`: no --credentials file; crmsync finds them (the environment, the state dir)."""
+    given = None if found else credentials or credentials_file(crm, state.parent / "creds")
     request = PushRequest(profile or PROFILES[crm], source, base_url=base_url, as_user=as_user,
-                          state_dir=state,
-                          credentials_file=credentials or credentials_file(crm, state.parent / "creds"),
-                          progress=False)
+                          state_dir=state, credentials_file=given, progress=False)
     return run_push(request, quiet())
 
 

@@ -102,6 +102,9 @@ class AuthConfig:
     static_tokens: dict[str, str] = field(default_factory=dict)  # token -> user; never expire
     inactive_users: set[str] = field(default_factory=set)
     token_ttl_s: float = 7200.0
+    # Salesforce's connected-app "refresh token rotation": each refresh answers a new refresh token and
+    # invalidates the one used (help: remoteaccess_oauth_refresh_token_flow). Entra always rotates.
+    rotate_refresh_tokens: bool = False
 
 
 class TokenStore:

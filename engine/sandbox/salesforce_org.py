@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -84,7 +85,11 @@ class OrgMixin:
             return oauth_error("invalid_grant", "expired access/refresh token")
         if user in self.auth.inactive_users:
             return oauth_error("invalid_grant", "inactive user")
-        token = self.tokens.issue(user, refresh)
+        rotated = None
+        if refresh is not None and self.auth.rotate_refresh_tokens:
+            rotated = secrets.token_urlsafe(32)
+            self.auth.refresh_tokens[rotated] = self.auth.refresh_tokens.pop(refresh)
+        token = self.tokens.issue(user, rotated or refresh)
         issued_at = str(int(time.time() * 1000))
         identity = f"{self.base_url}/id/{ORG_ID}/{USER_ID}"
         signature = base64.b64encode(
@@ -92,17 +97,16 @@ class OrgMixin:
                 self.auth.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
             ).digest()
         ).decode()
-        return JSONResponse(
-            {
-                "access_token": token.value,
-                "signature": signature,
-                "scope": "api refresh_token" if refresh else "api",
-                "instance_url": self.base_url,
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-            }
-        )
+        body = {
+            "access_token": token.value,
+            "signature": signature,
+            "scope": "api refresh_token" if refresh else "api",
+            "instance_url": self.base_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        }
+        return JSONResponse({**body, "refresh_token": rotated} if rotated else body)
 
     # ----- the gate before every /services/data call -----------------------------------------------
     def limit_header(self, response: Response) -> Response:
