@@ -228,6 +228,7 @@ class LogFormat(StrEnum):
 class Action(StrEnum):
     insert = "insert"
     update = "update"
+    associate = "associate"  # an association made after both records exist (HubSpot)
 
 
 class Result(StrEnum):

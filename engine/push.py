@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from engine.client import AuthStopped, CrmClient, RunStopped, body_of
+from engine.client import AuthStopped, CrmClient, RunStopped, Sent, body_of
 from engine.connector import (
     AssociationRelation,
     BindRelation,
@@ -272,7 +272,8 @@ class Pusher:
     def unsent(self, record: PlannedRecord, stopped: str | None) -> Outcome:
         if record.status == "synced":
             return Outcome(record, None, "unchanged", record.crm_id,
-                           record_url=self.record_url(record, record.crm_id))
+                           record_url=self.record_url(record, record.crm_id),
+                           warnings=self.warnings.get(record.ref, []))
         if record.status == "invalid":
             first = record.problems[0] if record.problems else None
             return Outcome(record, None, "error", None, first.code if first else "invalid",
@@ -601,6 +602,7 @@ class Pusher:
         """Each record's due associations (`PlannedRecord.associate`): a new record's once it is
         created, an existing record's at once; made ones are cleared from the store."""
         groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        by_ref = {record.ref: record for record in records}
         for record in records:
             crm_id = self.associable(record)
             for relation_name, parent_ref, parent_id in record.parents:
@@ -623,11 +625,37 @@ class Pusher:
                                                            kind="associate", safe_to_repeat=True)
                                           for r in requests))
             for request, answer in zip(requests, sent, strict=True):
-                ok = answer.response is not None and answer.response.status_code < 300
-                self.association_counts["created" if ok else "failed"] += len(request.refs)
-                if ok:
-                    made = [(ref, relation_name) for ref in request.refs]
-                    self.store.associations_made(self.profile.name, made)
+                self.associated(request, answer, relation_name, by_ref, dict(items))
+
+    def associated(self, request: Request, answer: Sent, relation_name: str,
+                   by_ref: dict[str, PlannedRecord], items: dict[str, dict[str, Any]]) -> None:
+        """One association request answered: each of its associations a row of the activity log, the
+        made ones no longer due (one transaction), a failed one a warning on its record (still due)."""
+        ok = answer.response is not None and answer.response.status_code < 300
+        self.association_counts["created" if ok else "failed"] += len(request.refs)
+        code, message = (None, None) if ok else self.association_error(answer)
+        entries = []
+        for ref in request.refs:
+            record, item = by_ref[ref], items[ref]
+            if not ok:
+                self.warnings.setdefault(ref, []).append(
+                    f"not associated with {item['to_id']} ({relation_name}): {code}: {message}; "
+                    "the next push tries again")
+            entries.append({
+                "at": now(), "run_id": self.run_id, "triggered_by": self.triggered_by,
+                "object": record.object, "action": "associate", "result": "success" if ok else "error",
+                "crm_id": item["id"], "record_url": self.record_url(record, item["id"]), "error_code": code,
+                "error": message, "stream": record.stream, "source_id": record.source_id,
+                "request": {"relation": relation_name, "to_object": item["to_object"],
+                            "to_id": item["to_id"]}})
+        made = [(ref, relation_name) for ref in request.refs] if ok else []
+        self.store.record_associations(self.profile.name, made, entries)
+
+    def association_error(self, answer: Sent) -> tuple[str, str]:
+        if answer.response is None:
+            return "connection", answer.error or "no answer"
+        code, message = error_parts(self.connector.errors.body, body_of(answer.response))
+        return code or str(answer.response.status_code), message
 
     def associable(self, record: PlannedRecord) -> str | None:
         """The record's CRM id if it exists: created in this run, or found by the plan."""

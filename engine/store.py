@@ -123,10 +123,13 @@ class Store:
         self.db.executemany("INSERT OR IGNORE INTO associations_due VALUES (?, ?, ?)",
                             [(profile, ref, relation) for ref, relation in due])
 
-    def associations_made(self, profile: str, made: Iterable[tuple[str, str]]) -> None:
+    def record_associations(self, profile: str, made: Iterable[tuple[str, str]],
+                            entries: list[dict[str, Any]]) -> None:
+        """In one transaction: the associations made are no longer due, and the activity rows."""
         with self.transaction():
             self.db.executemany("DELETE FROM associations_due WHERE profile = ? AND ref = ? AND relation = ?",
                                 [(profile, ref, relation) for ref, relation in made])
+            self._log(entries)
 
     # ----- runs and activity ------------------------------------------------------------------
     def start_run(self, run_id: str, profile: str, triggered_by: str) -> None:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.sandbox.common import running
 from engine.sandbox.hubspot import HubSpotSandbox
+from engine.store import Store
 from tests.pushkit import associated, copy_source, push, rewrite
 
 
@@ -55,6 +56,22 @@ def test_associations_refused_once_are_made_by_the_next_run_and_then_never_sent_
     assert {("ec-001", "emp-001", 279), ("bc-001", "bo-001", 279), ("bo-001", "brk-001", 14)} <= made
     assert second.associations["created"] == len(made)
     assert third.associations == {"created": 0, "failed": 0} and emulator.association_requests == sent
+    # each association tried is a row of the activity log; a refused one is a warning on its record
+    jane = next(o for o in first.outcomes if o.record.source_id == "ec-001")
+    assert any(w.startswith("not associated with ") and w.endswith(
+        "(company): VALIDATION_ERROR: injected; the next push tries again") for w in jane.warnings)
+    store = Store(tmp_path / "state")
+    try:
+        tried = {run.run_id: store.activity(run_id=run.run_id, action="associate") for run in (first, second)}
+    finally:
+        store.close()
+    assert {(r["result"], r["error_code"], r["error"]) for r in tried[first.run_id]} == {
+        ("error", "VALIDATION_ERROR", "injected")}
+    assert len(tried[first.run_id]) == first.associations["failed"] == len(made)
+    assert len(tried[second.run_id]) == len(made)
+    assert {r["result"] for r in tried[second.run_id]} == {"success"}
+    row = next(r for r in tried[second.run_id] if r["source_id"] == "ec-001")
+    assert row["stream"] == "employer_contact" and row["object"] == "contacts" and row["record_url"]
 
 
 def test_a_contact_whose_company_was_refused_is_associated_once_the_company_exists(
