@@ -150,13 +150,21 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
     return result
 
 
+def associations_line(counts: dict[str, int]) -> str:
+    made, failed = counts.get("created", 0), counts.get("failed", 0)
+    if not made and not failed:
+        return ""
+    return f"; {made} associations made" + (f", [red]{failed} failed[/]" if failed else "")
+
+
 def print_push(result: PushResult, console: Console) -> None:
     s = result.summary()
     console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
                   f"[green]{s['updated']} updated[/], "
                   f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
-                  f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/] "
-                  f"({result.requests_sent} requests)", highlight=False)
+                  f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/]"
+                  f"{associations_line(result.associations)} ({result.requests_sent} requests)",
+                  highlight=False)
     for outcome in result.outcomes:
         r = outcome.record
         if outcome.result == "error":

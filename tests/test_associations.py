@@ -114,3 +114,22 @@ def test_push_plan_makes_the_due_associations_the_saved_plan_shows_and_no_others
         assert listed["status"] == "synced" and listed["associate"] == ["company"]
         push_plan(tmp_path / "plan.json", url, tmp_path / "state")
         assert ("ec-001", "emp-001", 279) in associated(url)
+
+
+def test_the_push_summary_counts_the_associations(examples: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from tests.pushkit import PROFILES, credentials_file
+
+    creds = credentials_file("hubspot", tmp_path / "creds")
+    with running(HubSpotSandbox()) as url:
+        shown = CliRunner().invoke(app, ["push", str(PROFILES["hubspot"]), "--source", str(examples),
+                                         "--base-url", url, "--state-dir", str(tmp_path / "state"),
+                                         "--credentials", str(creds)], env={"COLUMNS": "200"})
+        made = associated(url)
+    assert shown.exit_code == 1, shown.output  # the examples hold invalid records
+    summary = next(line for line in shown.output.splitlines() if line.startswith("Run "))
+    assert "50 created, 0 updated, 0 unchanged, 3 skipped, 2 failed;" in summary
+    assert f"; {len(made)} associations made (" in summary and "failed (" not in summary
+    assert "See every operation with: crmsync log --run " in shown.output
