@@ -303,6 +303,7 @@ class RateLimiter:
         self._answered = asyncio.Event()
         self.daily_reserve = daily_reserve
         self.spent: str | None = None  # why no more may be sent (the daily allocation's reserve reached)
+        self.daily: tuple[int, int] | None = None  # (used, allocation), as the CRM last said
 
     async def acquire(self, endpoint_kind: str, path: str) -> Slot:
         if self.spent:
@@ -340,7 +341,10 @@ class RateLimiter:
         """The daily allocation is shared by every integration of the org: a run stops sending once what
         is left of it is the reserve (it is rolling, or resets daily: waiting within a run is no use)."""
         usage = daily_usage(self.limits.headers, response.headers)
-        if usage is None or self.spent:
+        if usage is None:
+            return
+        self.daily = usage
+        if self.spent:
             return
         used, allocation = usage
         if allocation - used <= self.daily_reserve * allocation:

@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 
 from engine.catalog import connection_settings, load_profile
-from engine.client import Credentials, open_client
-from engine.plan import Plan, make_plan
+from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
+from engine.plan import Plan, daily_budget, make_plan
 from engine.store import Store, default_state_dir
 
 
@@ -36,10 +36,16 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         from engine.metadata import fetch_live_fields
 
         connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
-        async with open_client(bundle.connector.model, base_url, credentials,
-                               connection=connection) as client:
-            return await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
+        # reads only: the reserve is a push's to keep; the dry-run says whether the push would reach it
+        async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
+                               daily_reserve=0.0) as client:
+            plan = await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
                                    live_fields=fetch_live_fields(bundle, client),  # read while mapping
                                    associations_due=due)
+            if client.limiter.daily is not None:  # the CRM said how much of its daily allocation is used
+                cost = plan.cost
+                cost["daily_allocation"] = daily_budget(client.limiter.daily, cost["total_requests"],
+                                                        DEFAULT_DAILY_RESERVE)
+            return plan
 
     return asyncio.run(consult())

@@ -546,6 +546,15 @@ def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
             "rate_limits": [rule.describe() for rule in connector.limits.rate]}
 
 
+def daily_budget(usage: tuple[int, int], needed: int, reserve: float) -> dict[str, Any]:
+    """What a push of `needed` requests would leave of the CRM's daily allocation (`usage`: used,
+    allocation), and whether it fits above the reserve a push keeps for the org's other integrations."""
+    used, allocation = usage
+    usable = max(0, allocation - used - int(reserve * allocation))
+    return {"used": used, "allocation": allocation, "reserve": int(reserve * allocation), "needed": needed,
+            "enough": needed <= usable, "usable": usable}
+
+
 async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,

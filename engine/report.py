@@ -29,6 +29,14 @@ def describe(record: PlannedRecord) -> str:
     return "; ".join(parts + record.notes)
 
 
+def daily_line(budget: dict[str, Any]) -> str:
+    line = (f"Daily API allocation: {budget['used']:,} of {budget['allocation']:,} used; a push keeps "
+            f"{budget['reserve']:,} for the org's other integrations and needs about {budget['needed']:,}")
+    if budget["enough"]:
+        return line
+    return f"{line}: [red]not enough: it would stop after about {budget['usable']:,} requests[/]"
+
+
 def print_plan(plan: Plan, console: Console) -> None:
     summary = plan.summary()
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
@@ -40,6 +48,8 @@ def print_plan(plan: Plan, console: Console) -> None:
     console.print(f"Requests: {cost['total_requests']} ({requests}); at least {cost['min_seconds']} s "
                   f"within the published limits ({'; '.join(cost['rate_limits']) or 'none published'})",
                   highlight=False)
+    if budget := cost.get("daily_allocation"):
+        console.print(daily_line(budget), highlight=False)
     for status in STATUSES:
         rows = [r for r in plan.records if r.status == status]
         if not rows:
@@ -71,6 +81,12 @@ details{margin:.3rem 0}
 <p>{{ plan.cost.total_requests }} requests (
 {%- for k, v in plan.cost.requests.items() %}{{ v }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %});
 at least {{ plan.cost.min_seconds }} s within the published limits.</p>
+{%- set d = plan.cost.get("daily_allocation") %}{% if d %}
+<p{% if not d.enough %} class="problem"{% endif %}>Daily API allocation: {{ d.used }} of
+{{ d.allocation }} used; a push keeps {{ d.reserve }} for the org's other integrations and needs
+about {{ d.needed }}
+{%- if not d.enough %}: not enough, it would stop after about {{ d.usable }} requests{% endif %}.</p>
+{%- endif %}
 <nav class="tabs">
 {%- for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>
 {%- endfor %}</nav>

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from engine.catalog import load_connector
 from engine.cli import app
 from engine.client import BudgetStopped, daily_usage
-from tests.pushkit import credentials_file, duplicates, expected_objects, push, records, served
+from tests.pushkit import PROFILES, credentials_file, duplicates, expected_objects, push, records, served
 
 SALESFORCE = load_connector("salesforce").model.limits.headers
 HUBSPOT = load_connector("hubspot").model.limits.headers
@@ -82,3 +82,27 @@ def test_the_reserve_is_a_push_option(examples: Path, tmp_path: Path) -> None:
                                           "--format", "json"])
         assert result.exit_code in (0, 1), result.output  # 1: the examples hold invalid records
         assert records(url)["companies"]
+
+
+@pytest.mark.parametrize(("used", "enough"), [(10, True), (85, False)])
+def test_the_dry_run_says_whether_the_daily_allocation_can_take_the_push(
+        used: int, enough: bool, examples: Path, tmp_path: Path) -> None:
+    """A plan against the CRM reads the allocation from its answers and sets the push's needs against
+    what it may use (above the default reserve); the table, the JSON and the HTML say so."""
+    from engine.dryrun import dry_run
+    from engine.report import daily_line, html_report
+
+    creds = credentials_file("salesforce", tmp_path / "creds")
+    with served("salesforce", daily_api_requests=100) as (emulator, url):
+        emulator.daily_used = used
+        plan = dry_run(PROFILES["salesforce"], examples, base_url=url, state_dir=tmp_path / "state",
+                       credentials_file=creds)
+    budget = plan.cost["daily_allocation"]
+    needed = plan.cost["total_requests"]
+    assert budget["allocation"] == 100 and budget["reserve"] == 10 and budget["needed"] == needed
+    assert used < budget["used"] <= used + 2 + needed  # the dry-run's own reads count too
+    assert budget["enough"] is enough and budget["usable"] == max(0, 90 - budget["used"])
+    shown = daily_line(budget)
+    assert shown.startswith(f"Daily API allocation: {budget['used']} of 100 used; a push keeps 10 ")
+    assert ("not enough: it would stop after about" in shown) is not enough
+    assert ("not enough, it would stop after about" in html_report(plan)) is not enough
