@@ -18,7 +18,7 @@ from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.errors import CrmsyncError, UsageError
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
-from engine.store import Store, default_state_dir
+from engine.store import Store, default_state_dir, push_lock
 
 
 @dataclass
@@ -122,15 +122,16 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     state_dir = request.state_dir or default_state_dir()
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
                                    names=bundle.credential_names)
-    store = Store(state_dir)
     triggered_by = request.as_user or "cli"
-    progress = _Progress(console, request.progress)
-    try:
-        return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved, progress,  # type: ignore[arg-type]
-                                 request.daily_reserve))
-    finally:
-        progress.stop()
-        store.close()
+    with push_lock(state_dir, bundle.profile.model.name):
+        store = Store(state_dir)
+        progress = _Progress(console, request.progress)
+        try:
+            return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
+                                     progress, request.daily_reserve))
+        finally:
+            progress.stop()
+            store.close()
 
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,

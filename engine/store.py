@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import CrmsyncError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
     profile TEXT NOT NULL, stream TEXT NOT NULL, source_id TEXT NOT NULL,
@@ -39,6 +46,34 @@ CREATE TABLE IF NOT EXISTS associations_due (
     PRIMARY KEY (profile, ref, relation)
 );
 """
+
+
+class PushRunning(CrmsyncError):
+    """Another push of the same profile holds the state dir's lock."""
+
+
+@contextmanager
+def push_lock(state_dir: Path, profile: str) -> Iterator[None]:
+    """One push of a profile at a time in a state dir: a second, started alongside (an overlapping
+    cron job), would plan the records the first is creating as new and create them again. The
+    operating system drops the lock when its process ends, however it ends (kill -9 too). Where there
+    is no fcntl (Windows), pushes are not serialised."""
+    path = state_dir / "locks" / f"{profile}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "a process"
+                raise PushRunning(f"another push of {profile} is running ({holder}, state in {state_dir}); "
+                                  "nothing was sent: run again once it has ended") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, since {now()}")
+        handle.flush()
+        yield
 
 
 def now() -> str:
