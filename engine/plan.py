@@ -280,11 +280,7 @@ class Planner:
         out: list[PlannedRecord] = []
         yields = client is not None  # other streams' look-ups in flight go on while this one works
         for window, last in windows(iter(records)):
-            mapped = []
-            for source in window:
-                mapped.append(map_record(source))
-                if yields and len(mapped) % 50 == 0:
-                    await asyncio.sleep(0)
+            mapped = list(map(map_record, window))
             if checker is None:
                 await self.live_known()  # fetched while the first window was read and mapped
                 fields = self.fields(spec.object)
