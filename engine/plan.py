@@ -219,18 +219,19 @@ class Planner:
             self._live_fetch = None
 
     async def run(self, source_dir: Path, client: CrmClient | None,
-                  on_stream: StreamDecided | None = None) -> Plan:
+                  on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
         with collector_paused():
-            return await self.make(source_dir, client, on_stream)
+            return await self.make(source_dir, client, on_stream, render_writes=render_writes)
 
     async def make(self, source_dir: Path, client: CrmClient | None,
-                   on_stream: StreamDecided | None = None) -> Plan:
+                   on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
         """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
         another's); each is decided once its parent streams are (its records' parents are resolved
         against them) and handed at once to `on_stream`, with what to await before writing it: every
         stream of its object looked up (so no look-up sees a record this run writes). A push starts a
         stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
-        streams in stream order."""
+        streams in stream order. `render_writes` off (a push, which renders each chunk as it sends it):
+        the plan lists no writes, and its cost counts only the look-ups."""
         compiled = compile_profile(self.profile)
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
@@ -254,7 +255,7 @@ class Planner:
             raise
         records = [record for stream_records in streams for record in stream_records]
         self.lookups += [request for turn in turns for request in turn.lookups]
-        writes = self.render_writes(records)
+        writes = self.render_writes(records) if render_writes else []
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
         plan.cost = estimate_cost(self.connector, plan)

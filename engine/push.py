@@ -172,7 +172,7 @@ class Pusher:
                 if before_stream is not None:
                     before_stream(stream, records)
                 on_stream(stream, records, writable)
-            return await self.planner.run(source_dir, self.client, decided)
+            return await self.planner.run(source_dir, self.client, decided, render_writes=False)
 
         return await self.carry_out(make)
 
