@@ -146,6 +146,8 @@ class Pusher:
         self.warnings: dict[str, list[str]] = {}
         self.on_done: Callable[[str], None] | None = None
         self._relation_fields: dict[str, frozenset[str]] = {}
+        self.stopped: RunStopped | None = None  # why the run stopped sending, once it has
+        self.planning: asyncio.Future[Plan] | None = None
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
@@ -188,27 +190,29 @@ class Pusher:
         handed_streams: set[str] = set()
         plan: Plan | None = None
         failure: Exception | None = None
-        try:
-            async with asyncio.TaskGroup() as streams:
-                def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
-                    handed.extend(records)
-                    handed_streams.add(stream)
-                    self.adopt(records)
-                    streams.create_task(self.write_stream(stream, records, created, writable))
-                    streams.create_task(self.associate_stream(stream, records, created))
-                try:
-                    plan = await make(hand_over)
-                except RunStopped as exc:  # while looking up: a stop like any other once some were handed
-                    if handed_streams:
-                        result.stopped = str(exc)
-                    else:
-                        failure = exc
-                except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
+        async with asyncio.TaskGroup() as streams:
+            def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
+                handed.extend(records)
+                handed_streams.add(stream)
+                self.adopt(records)
+                streams.create_task(self.until_stopped(self.write_stream(stream, records, created, writable)))
+                streams.create_task(self.until_stopped(self.associate_stream(stream, records, created)))
+            self.planning = asyncio.ensure_future(make(hand_over))
+            try:
+                plan = await self.planning
+            except RunStopped as exc:  # while looking up: a stop like any other once some were handed
+                if handed_streams:
+                    self.stopped = self.stopped or exc
+                else:
                     failure = exc
-        except* RunStopped as stop:
-            result.stopped = result.stopped or str(stop.exceptions[0])
+            except asyncio.CancelledError:
+                if self.stopped is None:  # not ended by a stop (below): a cancellation of the run itself
+                    raise
+            except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
+                failure = exc
         if failure is not None:
             raise failure
+        result.stopped = str(self.stopped) if self.stopped else None
         records = plan.records if plan is not None else handed  # streams may be handed over in any order
         if plan is None:  # stopped while other streams were still being looked up: none of them was sent
             result.unplanned = [s for s in self.planner.stream_names() if s not in handed_streams]
@@ -218,6 +222,17 @@ class Pusher:
         result.outcomes = [self.outcomes[r.ref] for r in records]
         result.associations = self.association_counts
         return plan, result
+
+    async def until_stopped(self, work: Awaitable[None]) -> None:
+        """A stream's writes or associations, ended by a stop (a token refused, the daily reserve
+        reached) without cutting off the other streams' requests in flight: each ends as its next request
+        is refused. The planning ends at once: its look-ups are reads, and nothing more will be written."""
+        try:
+            await work
+        except RunStopped as stop:
+            self.stopped = self.stopped or stop
+            if self.planning is not None and not self.planning.done():
+                self.planning.cancel()
 
     def adopt(self, records: list[PlannedRecord]) -> None:
         """The CRM ids the plan found: known to children, and linked."""
@@ -246,11 +261,11 @@ class Pusher:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
                 new = [r for r in records if r.status == "net_new"]
-                await asyncio.gather(*(self.write(records, kind,
-                                                  [r for r in new if self.planner.write_kind(r) == kind])
-                                       for kind in ("create", "upsert")),
-                                     self.write(records, "update", waiting))
-            await asyncio.gather(updates, creates())
+                by_kind = {kind: [r for r in new if self.planner.write_kind(r) == kind]
+                           for kind in ("create", "upsert")}
+                await settled(*(self.write(records, kind, chosen) for kind, chosen in by_kind.items()),
+                              self.write(records, "update", waiting))
+            await settled(updates, creates())
         finally:
             created[stream].set()
 
@@ -297,9 +312,10 @@ class Pusher:
         self.journal(records, kind)
         size = endpoint.batch.max if endpoint.batch else 1
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        await asyncio.gather(*(self.send_chunk(kind, object_name, chunk, by_ref, attempt=1)
-                               for chunk in chunks))
-        self.flush()
+        try:
+            await settled(*(self.send_chunk(kind, object_name, chunk, by_ref, attempt=1) for chunk in chunks))
+        finally:
+            self.flush()
 
     def parents_ready(self, record: PlannedRecord) -> bool:
         """A parent planned as new but not created (refused, or lost): a required parent keeps the record
@@ -405,8 +421,8 @@ class Pusher:
             raise AuthStopped(f"{self.connector.label} refused the access token: {message}")
         if len(items) > 1 and kind_of_error in ("validation", "duplicate", "not_found"):
             half = len(items) // 2  # one bad input failed the whole batch: find it by halves
-            await asyncio.gather(self.send_chunk(kind, object_name, items[:half], by_ref, attempt),
-                                 self.send_chunk(kind, object_name, items[half:], by_ref, attempt))
+            await settled(self.send_chunk(kind, object_name, items[:half], by_ref, attempt),
+                          self.send_chunk(kind, object_name, items[half:], by_ref, attempt))
             return
         if kind_of_error in ("transient", "rate_limit") and attempt < 3:
             await self.reconcile(kind, object_name, items, by_ref, attempt,
@@ -623,9 +639,13 @@ class Pusher:
             requests = render_batches(self.connector, "associate", object_name, items, self.client.base_url)
             sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
                                                            kind="associate", safe_to_repeat=True)
-                                          for r in requests))
+                                          for r in requests), return_exceptions=True)
+            stop = next((answer for answer in sent if isinstance(answer, BaseException)), None)
             for request, answer in zip(requests, sent, strict=True):
-                self.associated(request, answer, relation_name, by_ref, dict(items))
+                if not isinstance(answer, BaseException):  # answered before the stop: recorded
+                    self.associated(request, answer, relation_name, by_ref, dict(items))
+            if stop is not None:
+                raise stop
 
     def associated(self, request: Request, answer: Sent, relation_name: str,
                    by_ref: dict[str, PlannedRecord], items: dict[str, dict[str, Any]]) -> None:
@@ -664,6 +684,16 @@ class Pusher:
             ok = outcome is not None and outcome.action == "insert" and outcome.result == "success"
             return outcome.crm_id if ok else None  # type: ignore[union-attr]
         return record.crm_id if record.status in ("update", "synced") else None
+
+
+async def settled(*work: Awaitable[Any]) -> list[Any]:
+    """Every one run to its end, then the first failure raised: a stop (a token refused, the daily
+    reserve reached) must not cut off a request in flight, whose answer says what the CRM did."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def new_run_id() -> str:

@@ -24,6 +24,12 @@ from tests.pushkit import PROFILES, records, served
 
 TOKEN = "pipeline-token"
 STATIC = AuthConfig(static_tokens={TOKEN: "integration@sandbox"})
+# a token that works until the CRM refuses it; its refresh token's user has left, so the refresh is refused
+LEFT_AUTH = AuthConfig(static_tokens={TOKEN: "integration@sandbox"},
+                       refresh_tokens={"left-refresh": "left@customer.example"},
+                       inactive_users={"left@customer.example"})
+LEFT_CREDENTIALS = Credentials(client_id="sandbox-client", client_secret="sandbox-secret",
+                               refresh_token="left-refresh", access_token=TOKEN)
 
 
 class ContactLookupsWaitForAnAccountWrite(httpx.AsyncBaseTransport):
@@ -271,13 +277,8 @@ def test_a_run_stopped_before_some_streams_were_decided_names_them(
     """Stopped by a write (AccountWriteWithARevokedToken) or by a look-up after other streams were
     written (ContactLookupsWithARevokedToken: before, that raised, and what was written went unreported),
     the run reports what it wrote and names the streams it did not decide."""
-    auth = AuthConfig(static_tokens={TOKEN: "integration@sandbox"},
-                      refresh_tokens={"left-refresh": "left@customer.example"},
-                      inactive_users={"left@customer.example"})
-    credentials = Credentials(client_id="sandbox-client", client_secret="sandbox-secret",
-                              refresh_token="left-refresh", access_token=TOKEN)
-    with served("salesforce", auth=auth) as (_, url):
-        plan, result = salesforce_push(url, examples, tmp_path / "state", transport(), credentials)
+    with served("salesforce", auth=LEFT_AUTH) as (_, url):
+        plan, result = salesforce_push(url, examples, tmp_path / "state", transport(), LEFT_CREDENTIALS)
         accounts = records(url)["Account"]
     assert plan is None and result.stopped and "inactive" in result.stopped.lower()
     assert set(result.unplanned) == {"employer_contact", "broker_contact"}
@@ -287,3 +288,41 @@ def test_a_run_stopped_before_some_streams_were_decided_names_them(
     assert len(written) <= len(accounts)  # a write cut off by the stop may have been applied unheard
     if transport is ContactLookupsWithARevokedToken:
         assert written  # the Account streams were written before the Contact look-ups were refused
+
+
+class SlowFirstAccountWriteThenARevokedToken(httpx.AsyncBaseTransport):
+    """The first Account write is carried out at once but answered late; the second is sent with a
+    token the org no longer knows, so the run stops while the first is still in flight."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.account_writes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        writes_account = request.method == "PATCH" and "/composite/sobjects/Account" in request.url.path
+        nth = self.account_writes = self.account_writes + writes_account
+        if writes_account and nth == 2:
+            request.headers["Authorization"] = "Bearer revoked-token"
+        response = await self.inner.handle_async_request(request)
+        if writes_account and nth == 1:
+            await response.aread()
+            await asyncio.sleep(0.5)  # the CRM has applied it; its answer is on its way
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_a_stop_lets_the_writes_in_flight_finish_and_reports_them(examples: Path, tmp_path: Path) -> None:
+    """What the CRM applied is what the run reports: a write in flight when another request stops the
+    run is answered and recorded (its records created, linked and logged), not cut off."""
+    with served("salesforce", auth=LEFT_AUTH) as (_, url):
+        transport = SlowFirstAccountWriteThenARevokedToken()
+        _, result = salesforce_push(url, examples, tmp_path / "state", transport, LEFT_CREDENTIALS)
+        crm = records(url)
+        in_crm = {r["BenefitFlow_Id__c"] for r in crm["Account"] + crm["Contact"]}
+    assert result.stopped and "inactive" in result.stopped.lower()
+    reported = {o.record.source_id for o in result.outcomes if o.action == "insert" and o.result == "success"}
+    assert in_crm and reported == in_crm
+    links = Store(tmp_path / "state").links("salesforce-benefitflow")
+    assert {source_id for _, source_id in links} >= in_crm
