@@ -350,8 +350,8 @@ class RateLimiter:
         if allocation - used <= self.daily_reserve * allocation:
             self.spent = (f"the CRM's daily API allocation is nearly used: {used:,} of {allocation:,} "
                           f"requests; {self.daily_reserve:.0%} is left to the org's other integrations "
-                          "(--daily-reserve). Push again once the allocation has freed (Salesforce's is a "
-                          "rolling 24 hours, HubSpot's resets at midnight) or raise it; nothing sent is lost")
+                          "(--daily-reserve). Push again once the allocation has freed (per day or over a "
+                          "rolling 24 hours, as the CRM counts it) or raise it; nothing sent is lost")
 
     def observe_interval(self, response: httpx.Response) -> None:
         """A budget the CRM says is spent (another app may share it) is waited for: until the oldest
@@ -441,8 +441,7 @@ class CrmClient:
         """Requests in flight at once: as asked, else the CRM's published concurrency limit (Dynamics:
         52 per user; Salesforce: 25 long-running requests), else DEFAULT_CONCURRENCY; never above the
         published limit. A CRM without one (HubSpot) is held to its rate limits by the limiter; 16 in
-        flight at 100 ms of latency send a 190-request burst in about 1.2 s. (Before: min(8, published),
-        80 requests a second at 100 ms, below what Salesforce and Dynamics allow.)"""
+        flight at 100 ms of latency send a 190-request burst in about 1.2 s."""
         published = limits.concurrency
         wanted = asked or published or CrmClient.DEFAULT_CONCURRENCY
         return min(wanted, published) if published else wanted

@@ -204,6 +204,10 @@ class Planner:
             self._live_fetch = asyncio.ensure_future(live_fields)
         self.planned: dict[str, PlannedRecord] = {}  # records of streams that are parents of others
         self.parent_streams = {p.stream for spec in self.profile.streams.values() for p in spec.parents}
+        # (object, relation) of the relations made by a request of their own, after both records exist
+        self.associations = {(name, relation) for name, obj in self.connector.objects.items()
+                             for relation, spec in obj.relations.items()
+                             if isinstance(spec, AssociationRelation)}
         self.lookups: list[Request] = []
 
     def stream_names(self) -> list[str]:
@@ -406,8 +410,7 @@ class Planner:
                 planned.notes.append(why)
                 continue
             planned.parents.append((parent.relation, parent_ref, crm_id or ""))
-            association = isinstance(self.connector.objects[planned.object].relations[parent.relation],
-                                     AssociationRelation)
+            association = (planned.object, parent.relation) in self.associations
             if planned.status == "net_new":
                 self.add_relation_change(planned, parent.relation, parent_ref, crm_id)
                 if association:
@@ -546,8 +549,9 @@ def daily_budget(usage: tuple[int, int], needed: int, reserve: float) -> dict[st
     """What a push of `needed` requests would leave of the CRM's daily allocation (`usage`: used,
     allocation), and whether it fits above the reserve a push keeps for the org's other integrations."""
     used, allocation = usage
-    usable = max(0, allocation - used - int(reserve * allocation))
-    return {"used": used, "allocation": allocation, "reserve": int(reserve * allocation), "needed": needed,
+    kept = int(reserve * allocation)
+    usable = max(0, allocation - used - kept)
+    return {"used": used, "allocation": allocation, "reserve": kept, "needed": needed,
             "enough": needed <= usable, "usable": usable}
 
 

@@ -641,9 +641,10 @@ class Pusher:
                                                            kind="associate", safe_to_repeat=True)
                                           for r in requests), return_exceptions=True)
             stop = next((answer for answer in sent if isinstance(answer, BaseException)), None)
+            item_of = dict(items)
             for request, answer in zip(requests, sent, strict=True):
                 if not isinstance(answer, BaseException):  # answered before the stop: recorded
-                    self.associated(request, answer, relation_name, by_ref, dict(items))
+                    self.associated(request, answer, relation_name, by_ref, item_of)
             if stop is not None:
                 raise stop
 
