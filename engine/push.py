@@ -450,7 +450,9 @@ class Pusher:
                       for i, (ref, item) in enumerate(items)]
         for ref, item, result in paired:
             record = by_ref[ref]
-            if result is None and len(items) == 1 and kind == "update" and response.status_code < 300:
+            # an update answered without a body (204) is done; one the answer's errors name is not
+            if (result is None and len(items) == 1 and kind == "update" and response.status_code < 300
+                    and self.error_naming(data, spec, ref, item) is None):
                 self.finish(record, kind, record.crm_id, None, None, item)
                 continue
             if result is None and spec.id_header and len(items) == 1:
@@ -504,11 +506,19 @@ class Pusher:
         return found.group(1) if found else value
 
     def batch_error_for(self, data: Any, spec: Any, ref: str, item: dict[str, Any]) -> tuple[str | None, str]:
-        for error in read_path(data, spec.errors) if spec.errors else []:
+        error = self.error_naming(data, spec, ref, item)
+        if error is not None:
+            return error_parts(self.connector.errors.item or self.connector.errors.body, error)
+        return "no_result", "the CRM's answer had no result for this record"
+
+    @staticmethod
+    def error_naming(data: Any, spec: Any, ref: str, item: dict[str, Any]) -> Any:
+        """The answer's per-record error that names this item (its ref or its CRM id), if any."""
+        for error in read_path(data, spec.errors) if spec.errors and data is not None else []:
             text = json.dumps(error, ensure_ascii=False)
             if ref in text or (item.get("id") and str(item["id"]) in text):
-                return error_parts(self.connector.errors.item or self.connector.errors.body, error)
-        return "no_result", "the CRM's answer had no result for this record"
+                return error
+        return None
 
     async def reconcile(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                         by_ref: dict[str, PlannedRecord], attempt: int, why: str) -> None:
