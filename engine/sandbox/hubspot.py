@@ -251,10 +251,9 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
             raw = await request.body()
             try:
                 scope = self._scope_for(request, access)
+                # a refusal (403, 429) carries the rate-limit headers like any other answer
                 denied = self._scope_failure(scope) or self._take_rate(search)
-                if denied:
-                    return denied
-                response = handler(request, self._parse_body(raw, search))
+                response = denied or handler(request, self._parse_body(raw, search))
             except BadRequest as exc:
                 response = exc.response()
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -431,7 +430,6 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
             actions: dict[str, Callable[[], Response]] = {
                 "associate/default": lambda: self.batch_default(from_type, to_type, body),
                 "create": lambda: self.batch_create_associations(from_type, to_type, body),
-                "read": lambda: self.batch_read_associations(from_type, to_type, body),
                 "archive": lambda: self.batch_archive_associations(from_type, to_type, body),
                 "labels/archive": lambda: self.batch_archive_labels(from_type, to_type, body),
             }
@@ -439,12 +437,21 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
                 return error(404, None, f"Unknown batch operation: {op}")
             return actions[op]()
 
+        def batch_read(request: Request, body: Any) -> Response:
+            from_type, _f, to_type, _t = ids(request)
+            return self.batch_read_associations(from_type, to_type, body)
+
         obj = "/crm/v4/objects/{from_type}/{from_id}/associations"
         return [
             Route(obj + "/default/{to_type}/{to_id}", self.api(put_default, "write"), methods=["PUT"]),
             Route(obj + "/{to_type}/{to_id}", self.api(put_labelled, "write"), methods=["PUT"]),
             Route(obj + "/{to_type}/{to_id}", self.api(delete, "write"), methods=["DELETE"]),
             Route(obj + "/{to_type}", self.api(listing, "read"), methods=["GET"]),
+            Route(  # a read needs only the read scope (associations v4 spec: batch/read)
+                "/crm/v4/associations/{from_type}/{to_type}/batch/read",
+                self.api(batch_read, "read"),
+                methods=["POST"],
+            ),
             Route(
                 "/crm/v4/associations/{from_type}/{to_type}/batch/{op:path}",
                 self.api(batch, "write"),

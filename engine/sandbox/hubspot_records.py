@@ -4,7 +4,9 @@ Spec: PublicApiSpecs/CRM/Contacts/Rollouts/424/v3/contacts.json (companies ident
 operations take at most 100 inputs; ONE invalid input fails the whole batch with 400
 VALIDATION_ERROR and nothing is written, unless every create input carries an `objectWriteTraceId`
 (multi-status opt-in, https://developers.hubspot.com/docs/api-reference/error-handling), then the
-valid ones are written and the others come back in `errors` with 207.
+valid ones are written and the others come back in `errors` with 207. An input without an attribute
+the spec marks required (`properties` of a create, update or upsert input; `propertiesWithHistory` of
+a batch read) fails the whole request with 400 (see `require`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,17 @@ def batch_inputs(body: Any, limit: int) -> list[Any]:
     if len(inputs) > limit:
         raise BadRequest(f"Batch input limit exceeded: {len(inputs)} inputs given, the maximum is {limit}.")
     return inputs
+
+
+def require(item: Any, names: tuple[str, ...], schema: str) -> None:
+    """The attributes HubSpot's published OpenAPI marks required (contacts.json, components/schemas):
+    an input without one fails the whole request, as HubSpot's JSON binding does."""
+    missing = [name for name in names if not isinstance(item, dict) or item.get(name) is None]
+    if missing:
+        raise BadRequest(
+            f"Invalid input JSON: Cannot build {schema}, some of required attributes are not set "
+            f"[{', '.join(missing)}]"
+        )
 
 
 def batch_body(
@@ -313,10 +326,13 @@ class RecordsMixin:
         return None
 
     # ----- create ---------------------------------------------------------------------------
-    def prepare_create(self, object_type: str, item: Any, claimed: dict[tuple[str, str], str]) -> Prepared:
+    def prepare_create(
+        self, object_type: str, item: Any, claimed: dict[tuple[str, str], str], schema: str
+    ) -> Prepared:
         if not isinstance(item, dict):
             raise BadRequest("Invalid input JSON: each input must be an object")
-        prepared = self.prepare(object_type, item.get("properties", {}), None, claimed)
+        require(item, ("properties",), schema)
+        prepared = self.prepare(object_type, item["properties"], None, claimed)
         prepared.associations = self.parse_create_associations(object_type, item.get("associations") or [])  # type: ignore[attr-defined]
         trace = item.get("objectWriteTraceId")
         prepared.trace_id = str(trace) if trace is not None else None
@@ -331,7 +347,7 @@ class RecordsMixin:
     def create_one(self, object_type: str, body: Any) -> Response:
         if not isinstance(body, dict):
             raise BadRequest("Invalid input JSON: the body must be an object")
-        prepared = self.prepare_create(object_type, body, {})
+        prepared = self.prepare_create(object_type, body, {}, "SimplePublicObjectInputForCreate")
         refused = self.refuse([prepared])
         if refused:
             return refused
@@ -342,7 +358,8 @@ class RecordsMixin:
         started = now_iso()
         inputs = batch_inputs(body, 100)
         claimed: dict[tuple[str, str], str] = {}
-        prepared = [self.prepare_create(object_type, item, claimed) for item in inputs]
+        schema = "SimplePublicObjectBatchInputForCreate"
+        prepared = [self.prepare_create(object_type, item, claimed, schema) for item in inputs]
         multi_status = bool(prepared) and all(p.trace_id for p in prepared)
         if not multi_status:
             refused = self.refuse(prepared)
@@ -409,6 +426,7 @@ class RecordsMixin:
     def batch_read(self, object_type: str, body: Any, request: Request) -> Response:
         started = now_iso()
         inputs = batch_inputs(body, 100)
+        require(body, ("properties", "propertiesWithHistory"), "BatchReadInputSimplePublicObjectId")
         id_property = body.get("idProperty")
         self.check_id_property(object_type, id_property)
         archived = request.query_params.get("archived", "false").lower() == "true"
@@ -462,6 +480,7 @@ class RecordsMixin:
         found: list[tuple[dict[str, Any], Prepared]] = []
         missing = []
         for item in inputs:
+            require(item, ("id", "properties"), "SimplePublicObjectBatchInput")
             self.check_id_property(object_type, item.get("idProperty"))
             record = self.find(object_type, str(item["id"]), item.get("idProperty"))
             if record is None:
@@ -500,12 +519,13 @@ class RecordsMixin:
         claimed: dict[tuple[str, str], str] = {}
         prepared = []
         for item in inputs:
+            require(item, ("id", "properties"), "SimplePublicObjectBatchInputUpsert")
             id_property = item.get("idProperty")
             if not id_property:
                 raise BadRequest("idProperty is required for upsert")
             self.check_id_property(object_type, id_property)
             record = self.find(object_type, str(item["id"]), id_property)
-            raw = dict(item.get("properties") or {})
+            raw = dict(item["properties"])
             if record is None:
                 raw.setdefault(id_property, item["id"])
             prep = self.prepare(object_type, raw, record["id"] if record else None, claimed)

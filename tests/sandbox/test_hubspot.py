@@ -372,6 +372,7 @@ def test_batch_read_by_email_and_missing_ids_207(hs: TestClient) -> None:
     body = {
         "idProperty": "email",
         "properties": ["firstname"],
+        "propertiesWithHistory": [],
         "inputs": [{"id": "a@example.com"}, {"id": "ghost@example.com"}],
     }
     r = hs.post("/crm/v3/objects/contacts/batch/read", json=body, headers=H)
@@ -385,7 +386,7 @@ def test_batch_read_by_email_and_missing_ids_207(hs: TestClient) -> None:
 def test_batch_read_id_property_must_be_unique(hs: TestClient) -> None:
     r = hs.post(
         "/crm/v3/objects/contacts/batch/read",
-        json={"idProperty": "firstname", "inputs": [{"id": "x"}]},
+        json={"idProperty": "firstname", "inputs": [{"id": "x"}], "properties": [], "propertiesWithHistory": []},
         headers=H,
     )
     assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"

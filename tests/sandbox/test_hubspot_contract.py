@@ -87,6 +87,7 @@ def test_batch_read_example(hs: TestClient) -> None:
     )
     body = {
         "properties": ["email", "lastname"],
+        "propertiesWithHistory": [],
         "idProperty": "email",
         "inputs": [{"id": "lgarcia@hubspot.com"}],
     }
