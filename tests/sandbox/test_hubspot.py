@@ -386,7 +386,8 @@ def test_batch_read_by_email_and_missing_ids_207(hs: TestClient) -> None:
 def test_batch_read_id_property_must_be_unique(hs: TestClient) -> None:
     r = hs.post(
         "/crm/v3/objects/contacts/batch/read",
-        json={"idProperty": "firstname", "inputs": [{"id": "x"}], "properties": [], "propertiesWithHistory": []},
+        json={"idProperty": "firstname", "inputs": [{"id": "x"}], "properties": [],
+              "propertiesWithHistory": []},
         headers=H,
     )
     assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
