@@ -28,7 +28,7 @@ import httpx
 
 from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec, RateLimit
 from engine.errors import CrmsyncError
-from engine.render import read_path
+from engine.render import read_one, read_path
 from engine.templating import fill
 
 SECRET_KEYS = ("client_secret", "refresh_token", "access_token", "token", "password", "authorization")
@@ -230,6 +230,29 @@ class TokenAuth(httpx.Auth):
                   "chmod 600) so crmsync can store each new one")
         if notice not in self.notices:
             self.notices.append(notice)
+
+    def refusal(self, response: httpx.Response) -> AuthStopped | None:
+        """An API answer with a status the connector classes as auth (401), once refreshing could not
+        help: what the CRM said, whole and without a secret, and what to do about it."""
+        auth_statuses = {s for cls in self.connector.errors.classes if cls.kind == "auth" for s in cls.statuses}
+        if response.status_code not in auth_statuses:
+            return None
+        body = body_of(response)
+        said = read_one(body, self.connector.errors.body.message) if isinstance(body, dict) else None
+        code = read_one(body, self.connector.errors.body.code) if isinstance(body, dict) else None
+        reason = " ".join(str(part) for part in (response.status_code, code) if part not in (None, ""))
+        reason += f": {said}" if said not in (None, "") else ""
+        for secret in (self.access_token, self.refresh_token, self.credentials.client_secret):
+            if secret:
+                reason = reason.replace(secret, "<redacted>")
+        return AuthStopped(f"{self.connector.label} refused the access token ({reason}): {self.refused_hint()}")
+
+    def refused_hint(self) -> str:
+        """What to do, for the flow that gave the token (one given as is: the static-token flow)."""
+        given = bool(self.refreshes == 0 and self.credentials.access_token)
+        hints = [flow.refused_hint for flow in self.connector.auth.flows
+                 if flow.refused_hint and (flow.kind == "static_token") == given]
+        return hints[0] if hints else self.connector.auth.reconnect_hint
 
     def _usable_flow(self) -> Any:
         creds = self.credentials
@@ -476,6 +499,9 @@ class CrmClient:
                     continue
                 return Sent(None, f"connection lost: {type(exc).__name__}", attempt, maybe_applied=True)
             status = response.status_code
+            refused = self.auth.refusal(response)  # the token was refreshed if it could be: stop, and say why
+            if refused is not None:
+                raise refused
             # a 429 was surely not applied; any other 5xx on a create might have been, so it is not
             # repeated here: the caller reconciles by looking the records up first
             if (status in self.RETRY_STATUSES and attempt < self.max_attempts

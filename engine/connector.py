@@ -270,6 +270,9 @@ class AuthFlow(Strict):
                                   "the connection settings as {name} (a tenant id)")
     scope: str | None = Field(default=None, description="may use the connection settings as {name}")
     params: dict[str, str] = Field(default_factory=dict, description="extra form fields of the token request")
+    refused_hint: str | None = Field(default=None, description="what to do when the CRM refuses the access "
+                                     "token this flow gave (a 401 on an API call); default: "
+                                     "auth.reconnect_hint")
 
     @model_validator(mode="after")
     def _check(self) -> AuthFlow:
