@@ -234,8 +234,8 @@ class TokenAuth(httpx.Auth):
     def refusal(self, response: httpx.Response) -> AuthStopped | None:
         """An API answer with a status the connector classes as auth (401), once refreshing could not
         help: what the CRM said, whole and without a secret, and what to do about it."""
-        auth_statuses = {s for cls in self.connector.errors.classes if cls.kind == "auth" for s in cls.statuses}
-        if response.status_code not in auth_statuses:
+        classes = self.connector.errors.classes
+        if response.status_code not in {s for cls in classes if cls.kind == "auth" for s in cls.statuses}:
             return None
         body = body_of(response)
         said = read_one(body, self.connector.errors.body.message) if isinstance(body, dict) else None
@@ -245,7 +245,8 @@ class TokenAuth(httpx.Auth):
         for secret in (self.access_token, self.refresh_token, self.credentials.client_secret):
             if secret:
                 reason = reason.replace(secret, "<redacted>")
-        return AuthStopped(f"{self.connector.label} refused the access token ({reason}): {self.refused_hint()}")
+        label = self.connector.label
+        return AuthStopped(f"{label} refused the access token ({reason}): {self.refused_hint()}")
 
     def refused_hint(self) -> str:
         """What to do, for the flow that gave the token (one given as is: the static-token flow)."""
