@@ -386,6 +386,12 @@ class ResponseSpec(Strict):
     errors: str | None = Field(default=None, description="JSONPath of per-result errors (a list)")
     created: str | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
     next: str | None = Field(default=None, description="JSONPath of the next page URL or cursor")
+    to: str | None = Field(default=None, description="associations read: JSONPath, relative to one result, "
+                           "of the records it is associated with (its own id is at `id`)")
+    to_id: str | None = Field(default=None, description="associations read: JSONPath, relative to one "
+                              "associated record, of its id")
+    type_ids: str | None = Field(default=None, description="associations read: JSONPath, relative to one "
+                                 "associated record, of the association type ids it is associated by")
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
                               "query parameter (GET) that takes the cursor")
@@ -434,7 +440,8 @@ class Endpoint(Strict):
         return self
 
 
-EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "list", "metadata"]
+EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "associations", "list",
+                       "metadata"]
 
 
 class EndpointsSpec(Strict):
@@ -443,6 +450,9 @@ class EndpointsSpec(Strict):
     update: Endpoint
     upsert: Endpoint | None = Field(default=None, description="native upsert by a unique field")
     associate: Endpoint | None = None
+    associations: Endpoint | None = Field(default=None, description="read the associations existing "
+                                          "records have, so an existing record is associated with an "
+                                          "existing parent once, and never again")
     list: Endpoint = Field(description="page through an object's records (for pulling)")
     metadata: Endpoint = Field(description="the object's live field list (describe, properties...)")
 
@@ -457,6 +467,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "update": {"object", "id", "fields", "items", "ref", "api_version"},
     "upsert": {"object", "key_field", "key_value", "fields", "items", "ref", "api_version"},
     "associate": {"object", "id", "to_object", "to_id", "type_id", "category", "items", "api_version"},
+    "associations": {"object", "id", "to_object", "items", "api_version"},
     "list": {"object", "fields", "limit", "api_version"},
     "metadata": {"object", "api_version"},
 }
@@ -589,6 +600,9 @@ def _object_problems(spec: ConnectorSpec, obj_name: str, obj: ObjectSpec) -> lis
             problems.append(((*where, "field"), f"unknown field {rel.field!r} of {obj_name}"))
         if isinstance(rel, AssociationRelation) and spec.endpoints.associate is None:
             problems.append((where, "an association relation needs endpoints.associate"))
+        if isinstance(rel, AssociationRelation) and spec.endpoints.associations is None:
+            problems.append((where, "an association relation needs endpoints.associations (to read which "
+                                    "associations exist)"))
     if obj.record_url:
         known = {"id", *spec.connection}
         for name in sorted(template_placeholders(obj.record_url) - known):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from engine.associations import AssociationCheck, missing, read_existing, render_reads
 from engine.catalog import ProfileBundle
 from engine.check import Checker
 from engine.client import CrmClient
@@ -209,6 +210,10 @@ class Planner:
                              for relation, spec in obj.relations.items()
                              if isinstance(spec, AssociationRelation)}
         self.lookups: list[Request] = []
+        # the window's associations between existing records, to read from the CRM: filled while its
+        # records are decided and taken by check_associations with no await between (streams interleave)
+        self.association_checks: list[AssociationCheck] = []
+        self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -314,6 +319,7 @@ class Planner:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
                     self.planned[planned.ref] = planned
                 out.append(planned)
+            await self.check_associations(turn, client)
         turn.hand_over(stream, out)
         return out
 
@@ -416,18 +422,40 @@ class Planner:
                 if association:
                     planned.associate.append(parent.relation)
             elif planned.status in ("update", "synced") and association:
-                self.reassociate(planned, parent.relation, parent_ref, new_parent=pending)
+                self.reassociate(planned, parent.relation, parent_ref, new_parent=pending, parent_id=crm_id)
             elif planned.status in ("update", "synced"):
                 self.relink(planned, parent.relation, parent_ref, crm_id, match)
 
     def reassociate(self, planned: PlannedRecord, relation_name: str, parent_ref: str,
-                    new_parent: bool) -> None:
+                    new_parent: bool, parent_id: str | None = None) -> None:
         """An existing record is associated with its parent when that parent is created in this run (the
-        two cannot be associated yet) or an earlier push meant to and did not. Look-ups do not read
-        associations, so one made or removed in the CRM otherwise is left as it is."""
+        two cannot be associated yet) or an earlier push meant to and did not; with a parent that exists
+        too, when the CRM does not have the association (read once the window is decided:
+        `check_associations`)."""
         if new_parent or (planned.ref, relation_name) in self.associations_due:
             planned.associate.append(relation_name)
             self.add_relation_change(planned, relation_name, parent_ref, None)
+        elif parent_id and planned.crm_id:
+            self.association_checks.append(
+                AssociationCheck(planned.ref, planned.object, planned.crm_id, relation_name, parent_id))
+            self.association_parents[(planned.ref, relation_name)] = (planned, parent_ref)
+
+    async def check_associations(self, turn: Turn, client: CrmClient | None) -> None:
+        """The window's existing records with existing parents: associated where the CRM does not have
+        the association yet. The reads are listed with the look-ups; without a CRM nothing is known, and
+        nothing is planned."""
+        checks, self.association_checks = self.association_checks, []
+        parents, self.association_parents = self.association_parents, {}
+        if not checks:
+            return
+        requests = render_reads(self.connector, checks, self.base_url)
+        turn.lookups += requests
+        if client is None:
+            return
+        for check in missing(self.connector, checks, await read_existing(self.connector, requests, client)):
+            planned, parent_ref = parents[(check.ref, check.relation)]
+            planned.associate.append(check.relation)
+            self.add_relation_change(planned, check.relation, parent_ref, check.parent_id)
 
     def relink(self, planned: PlannedRecord, relation_name: str, parent_ref: str, crm_id: str | None,
                match: Match | None) -> None:
@@ -533,7 +561,8 @@ def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
     """Requests by kind and the least time the CRM's published rate limits allow for them."""
     requests = plan.lookups + plan.writes
     kinds = Counter(r.kind for r in requests)
-    counts = {"lookups": kinds.get("lookup", 0), "writes": kinds.get("create", 0) + kinds.get("update", 0)
+    counts = {"lookups": kinds.get("lookup", 0) + kinds.get("associations", 0),  # reads of associations
+              "writes": kinds.get("create", 0) + kinds.get("update", 0)
               + kinds.get("upsert", 0), "associations": kinds.get("associate", 0)}
     floor = 0.0
     paths = [unquote(urlsplit(r.url).path) for r in requests]  # parsed once: look-up URLs are long

@@ -18,7 +18,8 @@ from tests.pushkit import associated, copy_source, push, rewrite
 
 
 class RefusesAssociations(HubSpotSandbox):
-    """Answers every association request with HubSpot's 400 while `refusing`, and counts them."""
+    """Answers every association write with HubSpot's 400 while `refusing`, and counts them (reads of
+    which associations exist are answered)."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -29,7 +30,8 @@ class RefusesAssociations(HubSpotSandbox):
         inner = super().app()
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and "/crm/v4/associations/" in scope["path"]:
+            path = scope["path"] if scope["type"] == "http" else ""
+            if "/crm/v4/associations/" in path and not path.endswith("/batch/read"):  # writes only
                 self.association_requests += 1
                 if self.refusing:
                     body = {"status": "error", "message": "injected", "category": "VALIDATION_ERROR"}
@@ -100,20 +102,18 @@ def test_push_plan_makes_the_due_associations_the_saved_plan_shows_and_no_others
     with running(emulator) as url:
         push("hubspot", examples, url, tmp_path / "state")
         emulator.refusing = False
-        # a plan made without the state dir does not know the associations are due
-        blind = plan_to_file(examples, url, tmp_path / "blind.json", tmp_path / "other-state")
-        assert not [r for r in blind["records"] if r["associate"]]
-        pushed_blind = push_plan(tmp_path / "blind.json", url, tmp_path / "state")
-        assert associated(url) == set()
-        jane = next(r for r in pushed_blind["records"] if r["source_id"] == "ec-001")
-        assert jane["result"] == "skipped"
-        assert "changed since the plan was made: it now has associations to make (company)" in jane["error"]
-        # one made with it lists them, and applying it makes them
+        # a plan lists the associations still to make, and applying it makes them
         saved = plan_to_file(examples, url, tmp_path / "plan.json", tmp_path / "state")
         listed = next(r for r in saved["records"] if r["source_id"] == "ec-001")
         assert listed["status"] == "synced" and listed["associate"] == ["company"]
         push_plan(tmp_path / "plan.json", url, tmp_path / "state")
         assert ("ec-001", "emp-001", 279) in associated(url)
+        sent = emulator.association_requests
+        # one made then, even without the state dir, reads that the CRM has them all: it lists none
+        blind = plan_to_file(examples, url, tmp_path / "blind.json", tmp_path / "other-state")
+        assert not [r for r in blind["records"] if r["associate"]]
+        push_plan(tmp_path / "blind.json", url, tmp_path / "state")
+        assert emulator.association_requests == sent
 
 
 def test_the_push_summary_counts_the_associations(examples: Path, tmp_path: Path) -> None:
