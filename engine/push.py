@@ -31,7 +31,7 @@ from engine.connector import (
     FieldRelation,
     Relation,
 )
-from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
+from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
 from engine.plugins import hooks
@@ -403,8 +403,9 @@ class Pusher:
                 await self.refused(kind, object_name, items, by_ref, attempt, sent.response, request)
             else:
                 # an upsert sent twice (its first answer lost) finds what its first attempt created
-                self.read_results(kind, object_name, items, by_ref, sent.response, request,
-                                  trust_created=sent.attempts == 1 and attempt == 1)
+                refused = self.read_results(kind, object_name, items, by_ref, sent.response, request,
+                                            trust_created=sent.attempts == 1 and attempt == 1)
+                await self.made_anyway(object_name, refused, by_ref)
         finally:
             self.flush()
 
@@ -430,10 +431,36 @@ class Pusher:
             return
         for ref, item in items:
             self.finish(by_ref[ref], kind, None, code or str(response.status_code), message, item)
+        if kind == "create" and kind_of_error == "validation":
+            await self.made_anyway(object_name, {ref: None for ref, _ in items}, by_ref)
+
+    async def made_anyway(self, object_name: str, refused: dict[str, str | None],
+                          by_ref: dict[str, PlannedRecord]) -> None:
+        """Creates the CRM answered an error for may have been made all the same (a property refused,
+        the record kept): each is looked up by identity, unless its result gave its id, and linked when
+        found, so that it is never orphaned nor created twice. Its outcome stays the error."""
+        unknown = [by_ref[ref] for ref, crm_id in refused.items() if crm_id is None]
+        try:
+            found = await self.find_existing(object_name, unknown) if unknown else {}
+        except LookupFailed:
+            found = {}  # the next push looks it up again, by identity
+        for ref, crm_id in {**found, **{r: c for r, c in refused.items() if c}}.items():
+            self.linked_despite_error(by_ref[ref], crm_id)
+
+    def linked_despite_error(self, record: PlannedRecord, crm_id: str) -> None:
+        outcome = self.outcomes[record.ref]
+        outcome.crm_id, outcome.record_url = crm_id, self.record_url(record, crm_id)
+        self.warnings.setdefault(record.ref, []).append(
+            f"{self.connector.label} created it ({crm_id}) although it answered an error for it: linked, so "
+            "the next push updates it with what was refused instead of creating another")
+        self.ids[record.ref] = crm_id
+        self.pending.links.append(Link(record.stream, record.source_id, record.object, crm_id))
 
     def read_results(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                      by_ref: dict[str, PlannedRecord], response: httpx.Response, request: Request,
-                     trust_created: bool = True) -> None:
+                     trust_created: bool = True) -> dict[str, str | None]:
+        """Each record's outcome from a 2xx answer; returns the creates it refused (their ref, and the id
+        of the record their result shows the CRM made all the same, if it does)."""
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         spec = endpoint.response  # type: ignore[union-attr]
         data = body_of(response) if response.content else None
@@ -448,6 +475,7 @@ class Pusher:
         else:
             paired = [(ref, item, results[i] if i < len(results) else None)
                       for i, (ref, item) in enumerate(items)]
+        refused: dict[str, str | None] = {}
         for ref, item, result in paired:
             record = by_ref[ref]
             # an update answered without a body (204) is done; one the answer's errors name is not
@@ -461,6 +489,14 @@ class Pusher:
             if result is None:
                 code, message = self.batch_error_for(data, spec, ref, item)
                 self.finish(record, kind, None, code, message, item)
+                refused.update({ref: None} if kind == "create" else {})
+                continue
+            named = self.error_naming(data, spec, ref, item) if kind == "create" else None
+            if named is not None and spec.order != "input":  # a result, and an error for it too
+                code, message = error_parts(self.connector.errors.item or self.connector.errors.body, named)
+                self.finish(record, kind, None, code, message, item)
+                made = read_one(result, spec.id) if spec.id else None
+                refused[ref] = str(made) if made is not None else None
                 continue
             ok = read_one(result, spec.success) if spec.success else True
             errors = read_path(result, spec.errors) if spec.errors and spec.order == "input" else []
@@ -474,6 +510,7 @@ class Pusher:
             created = read_one(result, spec.created) if spec.created and trust_created else None
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
                         created if isinstance(created, bool) else None)
+        return refused
 
     def pair_by_identity(self, object_name: str, items: list[tuple[str, dict[str, Any]]],
                          by_ref: dict[str, PlannedRecord], results: list[Any],
