@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -550,10 +551,12 @@ class Pusher:
 
     @staticmethod
     def error_naming(data: Any, spec: Any, ref: str, item: dict[str, Any]) -> Any:
-        """The answer's per-record error that names this item (its ref or its CRM id), if any."""
+        """The answer's per-record error that names this item (its ref or its CRM id, whole: employer/e1
+        is not named by an error about employer/e10), if any."""
+        names = [ref, *([str(item["id"])] if item.get("id") else [])]
+        whole = re.compile("|".join(rf"(?<![\w./-]){re.escape(name)}(?![\w./-])" for name in names))
         for error in read_path(data, spec.errors) if spec.errors and data is not None else []:
-            text = json.dumps(error, ensure_ascii=False)
-            if ref in text or (item.get("id") and str(item["id"]) in text):
+            if whole.search(json.dumps(error, ensure_ascii=False)):
                 return error
         return None
 

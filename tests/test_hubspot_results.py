@@ -3,6 +3,7 @@ failure, even when it is the only record of its batch."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -31,3 +32,40 @@ def test_an_update_of_a_record_deleted_in_the_crm_alone_in_its_batch_is_a_failur
     assert again.result == "error" and again.error_code == "OBJECT_NOT_FOUND"
     assert "deleted" in (again.error or "")
     assert second.summary()["updated"] == 0 and second.summary()["failed"] >= 1
+
+
+def test_an_error_about_one_record_is_not_read_as_another_whose_ref_starts_alike(tmp_path: Path) -> None:
+    """HubSpot's 207 names the refused input by its objectWriteTraceId (employer/e10): employer/e1,
+    created in the same batch, is created, not failed."""
+    source = tmp_path / "src"
+    source.mkdir()
+    lines = [{"id": "e1", "name": "One", "website": "one.example", "profile": "https://bf.example/e1"},
+             {"id": "e10", "name": "Ten", "website": "ten.example", "profile": "not a url"}]
+    (source / "employer.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    with served("hubspot") as (_, url):
+        result = push("hubspot", source, url, tmp_path / "state", profile=profile)
+        made = {r["properties"].get("benefitflow_id") for r in records(url)["companies"]}
+    by_id = {o.record.source_id: o for o in result.outcomes}
+    assert made == {"e1"}
+    assert by_id["e1"].result == "success" and by_id["e1"].crm_id
+    assert by_id["e10"].result == "error" and "not a valid URL" in (by_id["e10"].error or "")
+
+
+PROFILE = """
+name: prefixes
+connector: hubspot
+custom_fields:
+  companies:
+    benefitflow_id: {type: string, unique: true}
+    benefitflow_profile_url: {type: string}
+streams:
+  employer:
+    object: companies
+    identity: {key: domain, source: {domain: $.website}}
+    fields:
+      name: $.name
+      benefitflow_id: $.id
+      benefitflow_profile_url: $.profile
+"""
