@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from engine.client import AuthStopped, CrmClient, RunStopped, Sent, body_of
+from engine.client import AuthStopped, CrmClient, Interrupted, RunStopped, Sent, body_of
 from engine.connector import (
     AssociationRelation,
     BindRelation,
@@ -31,6 +31,7 @@ from engine.connector import (
     FieldRelation,
     Relation,
 )
+from engine.errors import CrmsyncError
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
@@ -68,6 +69,7 @@ class PushResult:
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
+    interrupted: bool = False  # stopped by Ctrl-C
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -91,7 +93,8 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "records": [o.as_dict() for o in self.outcomes]}
+                "notices": self.notices, "interrupted": self.interrupted,
+                "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -201,13 +204,18 @@ class Pusher:
             try:
                 plan = await self.planning
             except RunStopped as exc:  # while looking up: a stop like any other once some were handed
-                if handed_streams:
+                if handed_streams or isinstance(exc, Interrupted):
                     self.stopped = self.stopped or exc
                 else:
                     failure = exc
             except asyncio.CancelledError:
                 if self.stopped is None:  # not ended by a stop (below): a cancellation of the run itself
                     raise
+            except CrmsyncError as exc:  # a look-up refused: once some streams were handed, a stop too
+                if handed_streams:
+                    self.stopped = self.stopped or RunStopped(str(exc))
+                else:
+                    failure = exc
             except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
                 failure = exc
         if failure is not None:
@@ -250,6 +258,8 @@ class Pusher:
         streams are written (associate_stream)."""
         try:
             await writable()
+            if self.stopped is not None:  # stopped while it waited: nothing more is sent
+                return
             # an update that fills a parent field with a parent created in this run waits for it too
             now: list[PlannedRecord] = []
             waiting: list[PlannedRecord] = []
@@ -719,9 +729,16 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
                       associations_due=store.associations_due(profile))
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
-    with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
-        plan, result = await pusher.plan_and_run(source_dir, before_stream)
+    try:
+        with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
+            plan, result = await pusher.plan_and_run(source_dir, before_stream)
+    except BaseException as exc:  # the run must not stay `running`: say how it ended
+        cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
+        store.finish_run(run_id, "interrupted" if cut else "failed")
+        raise
     result.requests_sent = client.sent
     result.notices = list(client.auth.notices)
-    store.finish_run(run_id, "stopped" if result.stopped else "finished")
+    result.interrupted = isinstance(pusher.stopped, Interrupted)
+    ended = "interrupted" if result.interrupted else "stopped" if result.stopped else "finished"
+    store.finish_run(run_id, ended)
     return plan, result

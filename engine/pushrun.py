@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.catalog import ProfileBundle, connection_settings, load_profile
-from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
+from engine.client import DEFAULT_DAILY_RESERVE, Credentials, Interrupted, open_client
 from engine.errors import CrmsyncError, UsageError
+from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.store import Store, default_state_dir, push_lock
@@ -129,6 +130,8 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve))
+        except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
+            raise Interrupted(SECOND) from None
         finally:
             progress.stop()
             store.close()
@@ -146,8 +149,9 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                               connection=connection, before_stream=before_stream, on_done=progress.done)
+        with stop_on_ctrl_c(client):
+            _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
+                                   connection=connection, before_stream=before_stream, on_done=progress.done)
     return result
 
 

@@ -1,0 +1,129 @@
+"""A push always ends and says why: a CRM refusing a look-up after other streams were written, tokens
+that expire every few requests, Ctrl-C. Each push is `crmsync push` as a user types it, in a
+subprocess with a hard timeout (a hang fails the test instead of hanging the suite); the run's state
+is read back from the state store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pushkit import PEOPLE, PROFILES, credentials_file, duplicates, expected_objects, records, served
+
+ROOT = Path(__file__).resolve().parent.parent
+HANG = 120  # seconds: far above what these small pushes take; reaching it means the push hung
+
+
+def push_command(crm: str, source: Path, url: str, state: Path, creds: Path) -> list[str]:
+    return [sys.executable, "-m", "engine.cli", "push", str(PROFILES[crm]), "--source", str(source),
+            "--base-url", url, "--state-dir", str(state), "--credentials", str(creds), "--format", "json"]
+
+
+def run_push(crm: str, source: Path, url: str, state: Path, creds: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        return subprocess.run(push_command(crm, source, url, state, creds), env=env, capture_output=True,
+                              text=True, timeout=HANG)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"crmsync push did not end within {HANG} s") from None
+
+
+def run_states(state: Path) -> list[str]:
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        return [row[0] for row in db.execute("SELECT status FROM runs ORDER BY started_at")]
+
+
+def oauth_credentials(crm: str, directory: Path) -> Path:
+    """Credentials that must refresh their access token (HubSpot's private-app token never expires)."""
+    return credentials_file(crm, directory, access_token="", client_id="sandbox-client",
+                            client_secret="sandbox-secret", refresh_token="sandbox-refresh")
+
+
+def test_a_look_up_refused_after_companies_were_written_ends_the_push_and_says_why(
+        examples: Path, tmp_path: Path) -> None:
+    """An app without read access to contacts (HubSpot answers its batch/read 403 MISSING_SCOPES) while
+    the companies are written: the push ends, reports what it wrote, says why the contacts were not
+    planned, exits 1, and the run is not left `running`."""
+    state = tmp_path / "state"
+    with served("hubspot", missing_scopes={"crm.objects.contacts.read"}) as (_, url):
+        done = run_push("hubspot", examples, url, state, credentials_file("hubspot", tmp_path / "creds"))
+        crm = records(url)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert "look-up of contacts refused (403)" in report["stopped"] and "scopes" in report["stopped"]
+    assert set(report["unplanned_streams"]) == {"employer_contact", "broker_contact"}
+    created = [r for r in report["records"] if r["action"] == "insert" and r["result"] == "success"]
+    assert created and len(created) == len(crm["companies"]) and not crm["contacts"]
+    assert run_states(state) == ["stopped"]
+
+
+@pytest.mark.parametrize(("crm", "every"), [("hubspot", 2), ("salesforce", 3), ("dynamics", 2)])
+def test_tokens_that_expire_every_few_requests_end_the_push_and_say_why(
+        crm: str, every: int, examples: Path, tmp_path: Path) -> None:
+    """Before, a look-up refused with 401 once other streams were handed over left them waiting for it
+    forever (holding the profile's lock)."""
+    state = tmp_path / "state"
+    with served(crm, faults=f"expire_every={every},seed=1") as (_, url):
+        done = run_push(crm, examples, url, state, oauth_credentials(crm, tmp_path / "creds"))
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert "expired 3 times in a row" in report["stopped"], report["stopped"]
+    assert report["unplanned_streams"] or report["summary"]["failed"]
+    assert run_states(state) == ["stopped"]
+
+
+def writes_received(emulator: Any) -> int:
+    return sum(1 for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batch/create"))
+
+
+def test_ctrl_c_says_what_was_sent_marks_the_run_interrupted_and_the_same_command_resumes(
+        tmp_path: Path) -> None:
+    """SIGINT mid-push (a CRM answering slowly): exit 130, a message saying what was sent and that the
+    same command resumes; the run is `interrupted`; run again, every record is there once."""
+    from engine.exampledata import generate
+
+    source = tmp_path / "src"
+    generate(source, 300, seed=3)
+    state, creds = tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with served("hubspot", latency_ms=150) as (emulator, url):
+        command = push_command("hubspot", source, url, state, creds)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.monotonic() + HANG
+        while writes_received(emulator) == 0 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.poll() is None, "the push ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = process.communicate(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError("the push did not end after Ctrl-C") from None
+        assert process.returncode == 130, stderr
+        report = json.loads(stdout)
+        assert report["interrupted"] is True
+        assert "interrupted (Ctrl-C)" in report["stopped"]
+        assert "run the same command again" in report["stopped"]
+        sent = [r for r in report["records"] if r["action"] == "insert" and r["result"] == "success"]
+        assert sent  # what was sent is reported: the writes in flight were answered and recorded
+        assert run_states(state) == ["interrupted"]
+        again = run_push("hubspot", source, url, state, creds)
+        assert again.returncode in (0, 1) and not json.loads(again.stdout)["interrupted"], again.stderr
+        crm = records(url)
+    assert run_states(state)[-1] == "finished"
+    expected = expected_objects("hubspot", source)
+    keys = [c["properties"].get("benefitflow_id") for c in crm["companies"]]
+    emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
+    assert duplicates(keys) == {} and duplicates(emails) == {}
+    assert Counter(companies=len(keys), contacts=len(emails)) == expected
