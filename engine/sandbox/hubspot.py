@@ -135,7 +135,9 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
         self.associations = EdgeStore()
         self.indexes = {}
         self.created_at_clock = {}
-        self.next_id = 1000
+        # HubSpot never gives a deleted record's id to another: ids go on across a reset, so a link to a
+        # record the reset removed points at nothing (as in a portal), never at another record
+        self.next_id = getattr(self, "next_id", 1000)
         self.burst = (
             SlidingWindow(self.rate_limit_per_10s, 10.0, self.clock) if self.rate_limit_per_10s else None
         )

@@ -145,7 +145,9 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
             raise SandboxConfigError(f"extra fields: {exc}") from None
         self.records = {name: {} for name in self.objects}
         self.cursors = OrderedDict()
-        self.next_number = FIRST_NUMBER
+        # an org never gives a deleted record's Id to another: Ids go on across a reset, so a link to a
+        # record the reset removed points at nothing, never at another record
+        self.next_number = getattr(self, "next_number", FIRST_NUMBER)
         self.daily_used = 0
         self.current_version = f"{self.api_versions[1]:.1f}"
 
