@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,6 +32,8 @@ def stop_on_ctrl_c(client: CrmClient) -> Iterator[None]:
         presses += 1
         if presses == 1:
             client.halt(Interrupted(FIRST))
+            sys.stderr.write("\nCtrl-C: stopping; nothing more is sent, the requests in flight are being "
+                             "answered (Ctrl-C again cuts them off)\n")
         elif main is not None:
             main.cancel()
 
