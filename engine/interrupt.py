@@ -17,7 +17,7 @@ RESUME = ("run the same command again to resume: what this run wrote is found an
 FIRST = ("interrupted (Ctrl-C): nothing more was sent after it, and the requests already in flight were "
          f"answered and recorded; {RESUME}")
 SECOND = ("interrupted (Ctrl-C): the requests in flight, if any, were cut off, and the CRM may have "
-          f"applied some of them; {RESUME}")
+          f"applied some of them; {RESUME}")  # a sentence: callers may add what was written
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from engine.connector import (
     Relation,
 )
 from engine.errors import CrmsyncError
+from engine.interrupt import SECOND
 from engine.match import CrmRecord, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
@@ -753,6 +755,13 @@ async def settled(*work: Awaitable[Any]) -> list[Any]:
     return results
 
 
+def cut_off(pusher: Pusher) -> str:
+    """What a run cut off by a second Ctrl-C had written (and recorded) before it."""
+    done = Counter(o.action for o in pusher.outcomes.values() if o.result == "success")
+    return (f"{SECOND}. Written and recorded before it: {done['insert']} created, {done['update']} "
+            f"updated (see crmsync log --run {pusher.run_id})")
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -783,6 +792,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     except BaseException as exc:  # the run must not stay `running`: say how it ended
         cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
         store.finish_run(run_id, "interrupted" if cut else "failed")
+        if isinstance(exc, asyncio.CancelledError) and isinstance(client.halted, Interrupted):
+            raise Interrupted(cut_off(pusher)) from None  # Ctrl-C twice: say what was written before
         raise
     result.requests_sent = client.sent
     result.notices = list(client.auth.notices)

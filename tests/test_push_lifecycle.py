@@ -152,3 +152,38 @@ def test_ctrl_c_says_what_was_sent_marks_the_run_interrupted_and_the_same_comman
     emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
     assert duplicates(keys) == {} and duplicates(emails) == {}
     assert Counter(companies=len(keys), contacts=len(emails)) == expected
+
+
+def test_ctrl_c_twice_cuts_the_requests_off_and_the_same_command_still_resumes(tmp_path: Path) -> None:
+    """A second Ctrl-C cuts the requests in flight off: exit 130, what was written before it, the run
+    `interrupted`; the same command run again leaves every record once (the journal reconciles)."""
+    from engine.exampledata import generate
+
+    source = tmp_path / "src"
+    generate(source, 300, seed=4)
+    state, creds = tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with served("hubspot", latency_ms=300) as (emulator, url):
+        process = subprocess.Popen(push_command("hubspot", source, url, state, creds), env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + HANG
+        while writes_received(emulator) == 0 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError("the push did not end after Ctrl-C twice") from None
+        assert process.returncode == 130, stderr
+        assert "were cut off" in stderr and "Written and recorded before it" in stderr
+        assert "run the same command again" in stderr and "Traceback" not in stderr
+        assert run_states(state) == ["interrupted"]
+        run_push("hubspot", source, url, state, creds)
+        crm = records(url)
+    keys = [c["properties"].get("benefitflow_id") for c in crm["companies"]]
+    emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
+    assert duplicates(keys) == {} and duplicates(emails) == {}
+    assert Counter(companies=len(keys), contacts=len(emails)) == expected_objects("hubspot", source)
