@@ -110,31 +110,50 @@ def writes_received(emulator: Any) -> int:
     return sum(1 for r in emulator.requests if r["method"] == "POST" and r["path"].endswith("/batch/create"))
 
 
+def generated(tmp_path: Path, seed: int) -> tuple[Path, Path, Path]:
+    """300 generated records (several batches per stream), a state dir and credentials."""
+    from engine.exampledata import generate
+
+    source = tmp_path / "src"
+    generate(source, 300, seed=seed)
+    return source, tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
+
+
+def interrupted_push(emulator: Any, command: list[str], presses: int) -> tuple[int, str, str]:
+    """`crmsync push` sent Ctrl-C `presses` times once the CRM has received a create: exit code, output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + HANG
+    while writes_received(emulator) == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the push ended before it could be interrupted"
+    for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    try:
+        stdout, stderr = process.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"the push did not end after Ctrl-C ({presses})") from None
+    return process.returncode, stdout, stderr
+
+
+def check_each_record_once(crm: dict[str, list[dict[str, Any]]], source: Path) -> None:
+    keys = [c["properties"].get("benefitflow_id") for c in crm["companies"]]
+    emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
+    assert duplicates(keys) == {} and duplicates(emails) == {}
+    assert Counter(companies=len(keys), contacts=len(emails)) == expected_objects("hubspot", source)
+
+
 def test_ctrl_c_says_what_was_sent_marks_the_run_interrupted_and_the_same_command_resumes(
         tmp_path: Path) -> None:
     """SIGINT mid-push (a CRM answering slowly): exit 130, a message saying what was sent and that the
     same command resumes; the run is `interrupted`; run again, every record is there once."""
-    from engine.exampledata import generate
-
-    source = tmp_path / "src"
-    generate(source, 300, seed=3)
-    state, creds = tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    source, state, creds = generated(tmp_path, seed=3)
     with served("hubspot", latency_ms=150) as (emulator, url):
         command = push_command("hubspot", source, url, state, creds)
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
-        deadline = time.monotonic() + HANG
-        while writes_received(emulator) == 0 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert process.poll() is None, "the push ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        try:
-            stdout, stderr = process.communicate(timeout=HANG)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise AssertionError("the push did not end after Ctrl-C") from None
-        assert process.returncode == 130, stderr
+        code, stdout, stderr = interrupted_push(emulator, command, 1)
+        assert code == 130, stderr
         assert "Ctrl-C: stopping" in stderr  # said at once, before the requests in flight are answered
         report = json.loads(stdout)
         assert report["interrupted"] is True
@@ -147,43 +166,19 @@ def test_ctrl_c_says_what_was_sent_marks_the_run_interrupted_and_the_same_comman
         assert again.returncode in (0, 1) and not json.loads(again.stdout)["interrupted"], again.stderr
         crm = records(url)
     assert run_states(state)[-1] == "finished"
-    expected = expected_objects("hubspot", source)
-    keys = [c["properties"].get("benefitflow_id") for c in crm["companies"]]
-    emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
-    assert duplicates(keys) == {} and duplicates(emails) == {}
-    assert Counter(companies=len(keys), contacts=len(emails)) == expected
+    check_each_record_once(crm, source)
 
 
 def test_ctrl_c_twice_cuts_the_requests_off_and_the_same_command_still_resumes(tmp_path: Path) -> None:
     """A second Ctrl-C cuts the requests in flight off: exit 130, what was written before it, the run
     `interrupted`; the same command run again leaves every record once (the journal reconciles)."""
-    from engine.exampledata import generate
-
-    source = tmp_path / "src"
-    generate(source, 300, seed=4)
-    state, creds = tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    source, state, creds = generated(tmp_path, seed=4)
     with served("hubspot", latency_ms=300) as (emulator, url):
-        process = subprocess.Popen(push_command("hubspot", source, url, state, creds), env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + HANG
-        while writes_received(emulator) == 0 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        try:
-            _, stderr = process.communicate(timeout=HANG)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise AssertionError("the push did not end after Ctrl-C twice") from None
-        assert process.returncode == 130, stderr
+        code, _, stderr = interrupted_push(emulator, push_command("hubspot", source, url, state, creds), 2)
+        assert code == 130, stderr
         assert "were cut off" in stderr and "Written and recorded before it" in stderr
         assert "run the same command again" in stderr and "Traceback" not in stderr
         assert run_states(state) == ["interrupted"]
         run_push("hubspot", source, url, state, creds)
         crm = records(url)
-    keys = [c["properties"].get("benefitflow_id") for c in crm["companies"]]
-    emails = [c["properties"].get("email") for c in crm[PEOPLE["hubspot"]]]
-    assert duplicates(keys) == {} and duplicates(emails) == {}
-    assert Counter(companies=len(keys), contacts=len(emails)) == expected_objects("hubspot", source)
+    check_each_record_once(crm, source)
