@@ -250,6 +250,9 @@ def push(
     daily_reserve: Annotated[int, typer.Option(
         "--daily-reserve", min=0, max=100, help="percent of the CRM's daily API allocation to leave to the "
         "org's other integrations: the run stops sending once only that is left")] = 10,
+    recreate_deleted: Annotated[bool, typer.Option(
+        "--recreate-deleted", help="create again a record deleted in the CRM behind its link (counted "
+        "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -259,7 +262,8 @@ def push(
         raise typer.Exit(2)
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
-                          progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100)
+                          progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
+                          recreate_deleted=recreate_deleted)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -271,7 +275,7 @@ def push(
 
         print_push(outcome, out)
     summary = outcome.summary()
-    raise typer.Exit(1 if summary["failed"] or outcome.stopped else 0)
+    raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped else 0)
 
 
 @app.command("log")

@@ -46,10 +46,17 @@ class BudgetStopped(RunStopped):
     """The CRM's daily API allocation is down to the share kept for the org's other integrations."""
 
 
+class Interrupted(RunStopped):
+    """The user pressed Ctrl-C: nothing more is sent, the requests in flight are answered and recorded."""
+
+    exit_code = 130  # as a shell reports a command ended by SIGINT
+
+
 class CredentialsMissing(CrmsyncError):
     exit_code = 2
 
 
+TOKEN_TRIES = 3  # access tokens tried for one request, each fetched when the CRM said the last had expired
 CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "access_token")
 
 
@@ -165,7 +172,7 @@ class TokenAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:  # type: ignore[override]
         if self.access_token is None:
             await self.refresh(None)
-        for _ in range(3):  # a fresh token is tried again; a token expiring at once is refreshed again
+        for _ in range(TOKEN_TRIES):  # a token expiring at once is refreshed and tried again
             used = self.access_token
             request.headers["Authorization"] = f"Bearer {used}"
             response = yield request
@@ -175,6 +182,13 @@ class TokenAuth(httpx.Auth):
             if not matches(self.connector.auth.token_expired, response.status_code, body_of(response)):
                 return
             await self.refresh(used)
+        # sent as it is, the refusal would read as the CRM refusing the request (a look-up failed, a
+        # record failed) and the run would go on asking for tokens that do not last
+        raise AuthStopped(f"{self.connector.label} said the access token had expired {TOKEN_TRIES} times "
+                          "in a row for one request, each time just after crmsync got a new one: its "
+                          "tokens do not last long enough to send a request (a session timeout set very "
+                          "short, or a clock far off). Nothing more was sent; what was sent stands, and "
+                          "the same command run again goes on from there")
 
     async def refresh(self, stale: str | None) -> None:
         """A new token, unless another request got one while this one waited (`stale`: the token the
@@ -459,6 +473,11 @@ class CrmClient:
                                       verify=tls_context(), transport=transport,
                                       limits=httpx.Limits(max_connections=bound * 2))
         self.sent = 0
+        self.halted: RunStopped | None = None  # why nothing more may be sent (Ctrl-C), once it is so
+
+    def halt(self, why: RunStopped) -> None:
+        """Send nothing more: each request not yet sent raises `why`; those in flight are answered."""
+        self.halted = self.halted or why
 
     @staticmethod
     def concurrency_bound(limits: LimitsSpec, asked: int | None) -> int:
@@ -518,6 +537,8 @@ class CrmClient:
         slot = await self.limiter.acquire(kind, urlsplit(url).path)  # a long query: urlsplit is cheaper
         try:
             async with self.semaphore:
+                if self.halted is not None:  # halted while it waited for a place
+                    raise type(self.halted)(str(self.halted))
                 self.sent += 1
                 response = await self.http.request(method, url, headers=headers,
                                                    json=body if body is not None else None)

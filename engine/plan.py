@@ -261,6 +261,8 @@ class Planner:
         except BaseException:
             for task in [*tasks, *([self._live_fetch] if self._live_fetch else [])]:
                 task.cancel()
+            for event in looked_up.values():  # no look-up will be sent any more: none can see a write,
+                event.set()  # and the streams already handed over must not wait for one (they would hang)
             raise
         records = [record for stream_records in streams for record in stream_records]
         self.lookups += [request for turn in turns for request in turn.lookups]

@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from engine.client import AuthStopped, CrmClient, RunStopped, Sent, body_of
+from engine.client import AuthStopped, CrmClient, Interrupted, RunStopped, Sent, body_of
 from engine.connector import (
     AssociationRelation,
     BindRelation,
@@ -32,9 +33,11 @@ from engine.connector import (
     FieldRelation,
     Relation,
 )
+from engine.errors import CrmsyncError
+from engine.interrupt import SECOND
 from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, select_fields
 from engine.pipeline import StreamDecided, Writable
-from engine.plan import Plan, PlannedRecord, Planner, collector_paused, same
+from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -51,13 +54,14 @@ class Outcome:
     error: str | None = None
     record_url: str | None = None
     warnings: list[str] = field(default_factory=list)  # written, but not quite as planned
+    recreated: bool = False  # created again: its linked record had been deleted in the CRM
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         return {"stream": r.stream, "source_id": r.source_id, "object": r.object, "status": r.status,
                 "action": self.action, "result": self.result, "crm_id": self.crm_id,
                 "record_url": self.record_url, "error_code": self.error_code, "error": self.error,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "recreated": self.recreated}
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would hold every outcome
@@ -69,21 +73,26 @@ class PushResult:
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
+    interrupted: bool = False  # stopped by Ctrl-C
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
 
     def summary(self) -> dict[str, int]:
-        s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+        """`recreated`: created again, their linked records deleted in the CRM (not in `created`);
+        `deleted_in_crm`: of the failed, those whose linked record was deleted in the CRM."""
+        s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0, "recreated": 0,
+             "deleted_in_crm": 0}
         for o in self.outcomes:
             if o.result == "error":
                 s["failed"] += 1
+                s["deleted_in_crm"] += o.error_code == DELETED
             elif o.result == "unchanged":
                 s["unchanged"] += 1
             elif o.result == "skipped":
                 s["skipped"] += 1
             elif o.action == "insert":
-                s["created"] += 1
+                s["recreated" if o.recreated else "created"] += 1
             elif o.action == "update":
                 s["updated"] += 1
         return s
@@ -92,7 +101,8 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "records": [o.as_dict() for o in self.outcomes]}
+                "notices": self.notices, "interrupted": self.interrupted,
+                "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -126,6 +136,7 @@ class Pending:
 
 
 NEW = ("create", "upsert")  # the write kinds that make new records
+DELETED = "deleted_in_crm"  # the error code of an update whose linked record was deleted in the CRM
 BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
 
 
@@ -149,6 +160,9 @@ class Pusher:
         self._relation_fields: dict[str, frozenset[str]] = {}
         self.stopped: RunStopped | None = None  # why the run stopped sending, once it has
         self.planning: asyncio.Future[Plan] | None = None
+        self.recreate_deleted = False  # a record deleted in the CRM behind its link is created again
+        self.deleted: list[PlannedRecord] = []  # updates that found their record deleted, to create again
+        self.recreating: set[str] = set()  # refs being created again
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
@@ -202,13 +216,18 @@ class Pusher:
             try:
                 plan = await self.planning
             except RunStopped as exc:  # while looking up: a stop like any other once some were handed
-                if handed_streams:
+                if handed_streams or isinstance(exc, Interrupted):
                     self.stopped = self.stopped or exc
                 else:
                     failure = exc
             except asyncio.CancelledError:
                 if self.stopped is None:  # not ended by a stop (below): a cancellation of the run itself
                     raise
+            except CrmsyncError as exc:  # a look-up refused: once some streams were handed, a stop too
+                if handed_streams:
+                    self.stopped = self.stopped or RunStopped(str(exc))
+                else:
+                    failure = exc
             except Exception as exc:  # noqa: BLE001 - raised again once the handed streams are written
                 failure = exc
         if failure is not None:
@@ -251,6 +270,8 @@ class Pusher:
         streams are written (associate_stream)."""
         try:
             await writable()
+            if self.stopped is not None:  # stopped while it waited: nothing more is sent
+                return
             # an update that fills a parent field with a parent created in this run waits for it too
             now: list[PlannedRecord] = []
             waiting: list[PlannedRecord] = []
@@ -262,13 +283,31 @@ class Pusher:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
                 new = [r for r in records if r.status == "net_new"]
-                by_kind = {kind: [r for r in new if self.planner.write_kind(r) == kind]
-                           for kind in ("create", "upsert")}
-                await settled(*(self.write(records, kind, chosen) for kind, chosen in by_kind.items()),
-                              self.write(records, "update", waiting))
+                await settled(*self.write_new(records, new), self.write(records, "update", waiting))
             await settled(updates, creates())
+            await self.recreate(stream)
         finally:
             created[stream].set()
+
+    def write_new(self, stream_records: list[PlannedRecord],
+                  new: list[PlannedRecord]) -> list[Awaitable[None]]:
+        """The creates and the upserts of new records (by native upsert where the record has its key)."""
+        return [self.write(stream_records, kind, [r for r in new if self.planner.write_kind(r) == kind])
+                for kind in NEW]
+
+    async def recreate(self, stream: str) -> None:
+        """With --recreate-deleted: the stream's records whose update found them deleted in the CRM,
+        created again from all their values (their parents are written by now), then associated."""
+        gone = [r for r in self.deleted if r.stream == stream]
+        if not gone:
+            return
+        for record in gone:
+            record.status, record.crm_id = "net_new", None
+            record.changes = [Change(name, None, value) for name, value in record.values.items()]
+            record.associate = [name for name, _, _ in record.parents
+                                if (record.object, name) in self.planner.associations]
+            self.recreating.add(record.ref)
+        await settled(*self.write_new(gone, gone))
 
     def relinks_to_new_parent(self, record: PlannedRecord) -> bool:
         """Whether an update sets a parent that does not exist yet (created in this run)."""
@@ -369,7 +408,7 @@ class Pusher:
         values: dict[str, Any] = {}
         for relation_name, parent_ref, parent_id in record.parents:
             relation = self.connector.objects[record.object].relations[relation_name]
-            crm_id = parent_id or self.ids.get(parent_ref)
+            crm_id = self.ids.get(parent_ref) or parent_id  # a parent created again has a new id
             if crm_id is None:
                 continue
             if isinstance(relation, FieldRelation):
@@ -430,8 +469,10 @@ class Pusher:
             await self.reconcile(kind, object_name, items, by_ref, attempt,
                                  f"HTTP {response.status_code}: {message}")
             return
+        deleted = kind == "update" and kind_of_error == "not_found"
         for ref, item in items:
-            self.finish(by_ref[ref], kind, None, code or str(response.status_code), message, item)
+            self.finish(by_ref[ref], kind, None, code or str(response.status_code), message, item,
+                        deleted=deleted)
         if kind == "create" and kind_of_error == "validation":
             await self.made_anyway(object_name, {ref: None for ref, _ in items}, by_ref)
 
@@ -489,7 +530,8 @@ class Pusher:
                 continue
             if result is None:
                 code, message = self.batch_error_for(data, spec, ref, item)
-                self.finish(record, kind, None, code, message, item)
+                self.finish(record, kind, None, code, message, item,
+                            deleted=self.deleted_in_crm(kind, response.status_code, None, code))
                 refused.update({ref: None} if kind == "create" else {})
                 continue
             named = self.error_naming(data, spec, ref, item) if kind == "create" else None
@@ -504,7 +546,8 @@ class Pusher:
             if ok is False or errors:
                 item_errors = self.connector.errors.item or self.connector.errors.body
                 code, message = error_parts(item_errors, errors[0]) if errors else (None, "refused")
-                self.finish(record, kind, None, code, message, item)
+                self.finish(record, kind, None, code, message, item, deleted=self.deleted_in_crm(
+                    kind, response.status_code, errors[0] if errors else None, code))
                 continue
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
@@ -613,17 +656,32 @@ class Pusher:
                 found[record.ref] = hits[0].id
         return found
 
+    def deleted_in_crm(self, kind: str, status: int, body: Any, code: str | None) -> bool:
+        """An update refused because the record its link points at is not in the CRM any more."""
+        return (kind == "update" and code is not None
+                and classify(self.connector, status, body, code) == "not_found")
+
     def finish(self, record: PlannedRecord, kind: str, crm_id: str | None, code: str | None,
-               message: str | None, item: dict[str, Any], created: bool | None = None) -> None:
+               message: str | None, item: dict[str, Any], created: bool | None = None,
+               deleted: bool = False) -> None:
         """Record one record's outcome. An upsert that the CRM says updated (created: false) found the
-        record already there (written by a run whose answer was lost, or holding our key): an update."""
+        record already there (written by a run whose answer was lost, or holding our key): an update.
+        `deleted`: an update whose record was deleted in the CRM (created again with --recreate-deleted)."""
+        if deleted:
+            code, message = DELETED, (
+                f"deleted in the CRM: {record.object} {record.crm_id}, linked to this record by an earlier "
+                f"run, is not there any more ({code}: {message}); push with --recreate-deleted to create "
+                "it again")
+            if self.recreate_deleted:
+                self.deleted.append(record)
         action = "insert" if kind in NEW and created is not False else "update"
         ok = code is None and message is None and crm_id is not None
         url = self.record_url(record, crm_id) if ok else None
         self.outcomes[record.ref] = Outcome(record, action, "success" if ok else "error", crm_id,
                                             None if ok else (code or "no_id"),
                                             None if ok else (message or "the CRM returned no id"), url,
-                                            self.warnings.setdefault(record.ref, []))
+                                            self.warnings.setdefault(record.ref, []),
+                                            recreated=record.ref in self.recreating)
         if self.on_done is not None:
             self.on_done(record.stream)
         if ok:
@@ -676,7 +734,7 @@ class Pusher:
                     continue
                 relation = self.connector.objects[record.object].relations[relation_name]
                 assert isinstance(relation, AssociationRelation)
-                to_id = parent_id or self.ids.get(parent_ref)
+                to_id = self.ids.get(parent_ref) or parent_id  # a parent created again has a new id
                 if not to_id:
                     self.warn(record.ref, f"its parent {parent_ref} was not created: "
                                           f"not associated ({relation_name})", relation)
@@ -747,13 +805,21 @@ async def settled(*work: Awaitable[Any]) -> list[Any]:
     return results
 
 
+def cut_off(pusher: Pusher) -> str:
+    """What a run cut off by a second Ctrl-C had written (and recorded) before it."""
+    done = Counter(o.action for o in pusher.outcomes.values() if o.result == "success")
+    return (f"{SECOND}. Written and recorded before it: {done['insert']} created, {done['update']} "
+            f"updated (see crmsync log --run {pusher.run_id})")
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
-               on_done: Callable[[str], None] | None = None) -> tuple[Plan | None, PushResult]:
+               on_done: Callable[[str], None] | None = None,
+               recreate_deleted: bool = False) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
     created twice. `before_stream` sees each stream's decided records before any is sent."""
@@ -769,9 +835,19 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
                       associations_due=store.associations_due(profile))
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
-    with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
-        plan, result = await pusher.plan_and_run(source_dir, before_stream)
+    pusher.recreate_deleted = recreate_deleted
+    try:
+        with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
+            plan, result = await pusher.plan_and_run(source_dir, before_stream)
+    except BaseException as exc:  # the run must not stay `running`: say how it ended
+        cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
+        store.finish_run(run_id, "interrupted" if cut else "failed")
+        if isinstance(exc, asyncio.CancelledError) and isinstance(client.halted, Interrupted):
+            raise Interrupted(cut_off(pusher)) from None  # Ctrl-C twice: say what was written before
+        raise
     result.requests_sent = client.sent
     result.notices = list(client.auth.notices)
-    store.finish_run(run_id, "stopped" if result.stopped else "finished")
+    result.interrupted = isinstance(pusher.stopped, Interrupted)
+    ended = "interrupted" if result.interrupted else "stopped" if result.stopped else "finished"
+    store.finish_run(run_id, ended)
     return plan, result

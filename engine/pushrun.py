@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.catalog import ProfileBundle, connection_settings, load_profile
-from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
+from engine.client import DEFAULT_DAILY_RESERVE, Credentials, Interrupted, open_client
 from engine.errors import CrmsyncError, UsageError
+from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.store import Store, default_state_dir, push_lock
@@ -32,6 +33,7 @@ class PushRequest:
     credentials_file: Path | None = None
     progress: bool = True
     daily_reserve: float = DEFAULT_DAILY_RESERVE  # of the CRM's daily API allocation, left to others
+    recreate_deleted: bool = False  # a record deleted in the CRM behind its link is created again
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -128,7 +130,9 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         progress = _Progress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
-                                     progress, request.daily_reserve))
+                                     progress, request.daily_reserve, request.recreate_deleted))
+        except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
+            raise Interrupted(SECOND) from None
         finally:
             progress.stop()
             store.close()
@@ -136,7 +140,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
-                daily_reserve: float) -> PushResult:
+                daily_reserve: float, recreate_deleted: bool = False) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
@@ -146,8 +150,10 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                               connection=connection, before_stream=before_stream, on_done=progress.done)
+        with stop_on_ctrl_c(client):
+            _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
+                                   connection=connection, before_stream=before_stream, on_done=progress.done,
+                                   recreate_deleted=recreate_deleted)
     return result
 
 
@@ -158,12 +164,24 @@ def associations_line(counts: dict[str, int]) -> str:
     return f"; {made} associations made" + (f", [red]{failed} failed[/]" if failed else "")
 
 
+def deleted_line(summary: dict[str, int]) -> str:
+    """Records whose linked CRM record was deleted in the CRM: created again, or failed for that."""
+    parts = []
+    if summary["recreated"]:
+        parts.append(f"[yellow]{summary['recreated']} recreated[/] (deleted in the CRM)")
+    if summary["deleted_in_crm"]:
+        parts.append(f"[red]{summary['deleted_in_crm']} of the failed deleted in the CRM[/] "
+                     "(--recreate-deleted creates them again)")
+    return "".join(f"; {part}" for part in parts)
+
+
 def print_push(result: PushResult, console: Console) -> None:
     s = result.summary()
     console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
                   f"[green]{s['updated']} updated[/], "
                   f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
                   f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/]"
+                  f"{deleted_line(s)}"
                   f"{associations_line(result.associations)} ({result.requests_sent} requests)",
                   highlight=False)
     for outcome in result.outcomes:

@@ -414,8 +414,12 @@ def make_tls_files(directory: Path) -> TLSFiles:
 
 
 class _HideInjectedDrops(logging.Filter):
+    """Injected drops, and clients that hang up mid-request (a push cut off by Ctrl-C): no tracebacks."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
+        from starlette.requests import ClientDisconnect
+
+        return not (record.exc_info and isinstance(record.exc_info[1], DropConnection | ClientDisconnect))
 
 
 def _uvicorn_server(app: ASGIApp, port: int, tls: TLSFiles | None) -> Any:

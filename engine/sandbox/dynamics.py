@@ -65,6 +65,8 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
     token_ttl_s: access token lifetime, Entra's `expires_in` (3599).
     user_id / organization_id: the application user's systemuserid and the organization id (fixed GUIDs).
     application_user_disabled: the application user (client credentials) is disabled: 403 0x80040225.
+    missing_read_privileges: tables (logical names, e.g. {"contact"}) the user's security roles may not
+      read: a GET of their records answers 403 0x80040220 "... is missing prvReadContact privilege".
     revoked_refresh_tokens / expired_refresh_tokens: refresh tokens Entra refuses with AADSTS50173 / 700082
       (a user in `auth.inactive_users` gets AADSTS50057).
     requests_per_window (6,000), execution_time_limit_s (1,200), concurrency_limit (52), window_s (300):
@@ -98,6 +100,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
         user_id: str = "b1e4d2c3-0000-4000-8000-00000000a001",
         organization_id: str = "c0ffee00-0000-4000-8000-00000000a002",
         application_user_disabled: bool = False,
+        missing_read_privileges: Collection[str] = (),
         revoked_refresh_tokens: Collection[str] = (),
         expired_refresh_tokens: Collection[str] = (),
         requests_per_window: int | None = 6000,
@@ -118,6 +121,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
         self.user_id = user_id.lower()
         self.organization_id = organization_id
         self.application_user_disabled = application_user_disabled
+        self.missing_read_privileges = set(missing_read_privileges)
         self.entra_options = EntraOptions(tenant_id, set(revoked_refresh_tokens), set(expired_refresh_tokens))
         self.limits = (requests_per_window, execution_time_limit_s, concurrency_limit, window_s)
         self.duplicate_rules = DEFAULT_DUPLICATE_RULES if duplicate_rules is None else duplicate_rules

@@ -214,6 +214,19 @@ def cannot_convert(entity_set: str, literal: Any, edm_type: str, style: str = "c
     )
 
 
+def missing_privilege(user_id: str, privilege: str, table: str, otc: int, method: str) -> DataverseError:
+    """A security role without the table's privilege: error -2147220960 (0x80040220), "Principal user is
+    missing privilege on OTC for entity" (troubleshoot/power-platform/power-apps/dataverse/client-errors)."""
+    privilege_id = uuid.uuid5(uuid.NAMESPACE_URL, privilege)
+    return DataverseError(
+        403,
+        "0x80040220",
+        f"Principal user (Id={user_id}, type=8, roleCount=1, privilegeCount=600, accessMode=4), is missing "
+        f"{privilege} privilege (Id={privilege_id}) on OTC={otc} for entity '{table}'. context: "
+        f"Method={method}",
+    )
+
+
 def user_disabled(user_id: str, org_id: str) -> DataverseError:
     return DataverseError(
         403,

@@ -28,6 +28,7 @@ from engine.sandbox.dynamics_errors import (
     json_answer,
     key_not_found,
     matching_key_exists,
+    missing_privilege,
     no_resource,
     not_implemented,
     odata_payload_error,
@@ -143,10 +144,16 @@ def split_path(path: str) -> tuple[str, str | None, str]:
 
 class EntitySetMixin(RecordsMixin):
     upsert_entity_id: str
+    user_id: str
+    missing_read_privileges: set[str]  # tables the application user's roles may not read
 
     def entity_request(self, req: ApiRequest) -> DvResponse:
         entity_set, key_text, rest = split_path(req.path)
         table = self.table(entity_set)
+        if req.method == "GET" and table.logical in self.missing_read_privileges:
+            privilege = f"prvRead{table.schema_name}"
+            method = "RetrieveMultiple" if key_text is None else "Retrieve"
+            raise missing_privilege(self.user_id, privilege, table.logical, table.object_type_code, method)
         if rest:
             action = rest.removeprefix("Microsoft.Dynamics.CRM.")
             if key_text is None and action in BULK_ACTIONS and req.method == "POST":

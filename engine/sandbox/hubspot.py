@@ -75,7 +75,8 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
     search_limits: SearchLimits (5 groups, 6 filters per group, 18 in total, limit 10/200, 10,000 results,
       3,000-character body).
     search_lag_s: records created less than this many seconds ago are not yet searchable (0).
-    missing_scopes: scopes the token lacks, e.g. {"crm.objects.contacts.write"} -> 403 MISSING_SCOPES.
+    missing_scopes: scopes the token lacks, e.g. {"crm.objects.contacts.write"} -> 403 MISSING_SCOPES
+      (a search, a list, a read and batch/read need the object's read scope; other batches its write one).
     server_error_status: status of injected 5xx faults (503).
     """
 
@@ -134,7 +135,9 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
         self.associations = EdgeStore()
         self.indexes = {}
         self.created_at_clock = {}
-        self.next_id = 1000
+        # HubSpot never gives a deleted record's id to another: ids go on across a reset, so a link to a
+        # record the reset removed points at nothing (as in a portal), never at another record
+        self.next_id = getattr(self, "next_id", 1000)
         self.burst = (
             SlidingWindow(self.rate_limit_per_10s, 10.0, self.clock) if self.rate_limit_per_10s else None
         )
@@ -270,6 +273,8 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
             return None
         name = request.path_params.get("object_type") or request.path_params.get("from_type") or ""
         kind = "schemas" if access == "schema" else "objects"
+        if access == "batch":  # batch/read needs the read scope, the other batch operations the write one
+            access = "read" if request.path_params.get("op") == "read" else "write"
         verb = "read" if access in ("read", "schema") else "write"
         return f"crm.{kind}.{object_type(name)}.{verb}"
 
@@ -391,7 +396,7 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
         base = "/crm/v3/objects/{object_type}"
         return [
             Route(base + "/search", self.api(self.search, "read", search=True), methods=["POST"]),
-            Route(base + "/batch/{op}", self.api(batch, "write"), methods=["POST"]),
+            Route(base + "/batch/{op}", self.api(batch, "batch"), methods=["POST"]),
             Route(base, self.api(listing, "read"), methods=["GET"]),
             Route(base, self.api(create, "write"), methods=["POST"]),
             Route(base + "/{object_id}", self.api(get, "read"), methods=["GET"]),

@@ -13,7 +13,7 @@ import html
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -69,6 +69,9 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
     open_query_cursors: query locators kept open per sandbox (10, as per user in Salesforce); the
       oldest is dropped and answers INVALID_QUERY_LOCATOR.
     client_credentials_user: who a client_credentials token acts as ("integration@sandbox").
+    unreadable_objects: objects the user's profile has no Read permission on (e.g. {"Contact"}): SOQL
+      on them answers 400 INVALID_TYPE "sObject type 'Contact' is not supported", as for an object the
+      user cannot see.
     """
 
     name = "salesforce"
@@ -95,6 +98,7 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
         upsert_ext_id_in_body: str = "error",
         open_query_cursors: int = 10,
         client_credentials_user: str = "integration@sandbox",
+        unreadable_objects: Collection[str] = (),
     ) -> None:
         self.token_ttl_s = token_ttl_s
         self.api_versions = (float(api_versions[0]), float(api_versions[1]))
@@ -113,6 +117,7 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
         self.upsert_ext_id_in_body = upsert_ext_id_in_body
         self.open_query_cursors = open_query_cursors
         self.client_credentials_user = client_credentials_user
+        self.unreadable_objects = set(unreadable_objects)
         self.seed_fields: list[dict[str, Any]] = []
         self.in_flight: dict[int, float] = {}
         self.clock = clock
@@ -145,7 +150,9 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
             raise SandboxConfigError(f"extra fields: {exc}") from None
         self.records = {name: {} for name in self.objects}
         self.cursors = OrderedDict()
-        self.next_number = FIRST_NUMBER
+        # an org never gives a deleted record's Id to another: Ids go on across a reset, so a link to a
+        # record the reset removed points at nothing, never at another record
+        self.next_number = getattr(self, "next_number", FIRST_NUMBER)
         self.daily_used = 0
         self.current_version = f"{self.api_versions[1]:.1f}"
 

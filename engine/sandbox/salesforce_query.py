@@ -294,11 +294,15 @@ class QueryMixin:
     cursors: OrderedDict[str, list[dict[str, Any]]]
     open_query_cursors: int
     current_version: str
+    unreadable_objects: set[str]
 
     def run_query(self, text: str, include_deleted: bool, batch_size: int) -> dict[str, Any]:
         try:
             query = parse(text)
-            binder = Binder(query, text, self.schema, self._fetch)
+            # an object the user's profile may not read is one SOQL does not know (INVALID_TYPE)
+            readable = {name: fields for name, fields in self.schema.items()
+                        if name not in self.unreadable_objects}
+            binder = Binder(query, text, readable, self._fetch)
             return self._execute(query, binder, include_deleted, batch_size)
         except SoqlError as exc:
             raise SalesforceError(400, exc.code, exc.message) from None
