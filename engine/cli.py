@@ -242,7 +242,9 @@ def push(
     source: Annotated[Path | None, typer.Option("--source", help="folder of source files")] = None,
     plan_file: Annotated[Path | None, typer.Option(
         "--plan", help="send exactly a plan saved by `plan --format json --out`")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL (else "
+                                                 "base_url in the credentials file or the profile's "
+                                                 "connection)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
