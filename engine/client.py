@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec, RateLimit
-from engine.credfile import CredentialsMissing, read_credentials_file, write_private_json
+from engine.credfile import CredentialsMissing, clean_value, read_credentials_file, write_private_json
 from engine.errors import CrmsyncError
 from engine.render import read_path
 from engine.templating import fill
@@ -80,7 +80,8 @@ class Credentials:
             return cls.read(file)
         names = list(names)
         env = os.environ
-        from_env = cls(*(env.get(f"CRMSYNC_{key.upper()}") or None for key in CREDENTIAL_KEYS))
+        from_env = cls(*(clean_value(env.get(f"CRMSYNC_{key.upper()}") or "", f"CRMSYNC_{key.upper()}")
+                         or None for key in CREDENTIAL_KEYS))
         if any(getattr(from_env, key) for key in CREDENTIAL_KEYS) or state_dir is None:
             return from_env.kept_over(state_dir / "credentials" / f"{names[0]}.json") \
                 if state_dir is not None and names else from_env

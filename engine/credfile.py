@@ -83,9 +83,19 @@ def read_credentials_file(path: Path, keys: Iterable[str]) -> CredentialsFile:
         if value is not None and not isinstance(value, str):
             raise CredentialsMissing(f"{where[key]}: {key}: a credentials value is a string, "
                                      f"not {_kind(value)}")
-        if value:
+        if value and (value := clean_value(value, f"{where[key]}: {key}")):
             values[key] = value
     return CredentialsFile(path, values, where)
+
+
+def clean_value(value: str, where: str) -> str:
+    """A credential without the blanks around it (a token pasted with its newline); one with a blank or
+    control character inside is refused: no CRM issues such a token, and no HTTP header can carry it."""
+    value = value.strip()
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise CredentialsMissing(f"{where}: holds a space, line break or control character inside; "
+                                 "copy the value again")
+    return value
 
 
 def _private_text(path: Path) -> str:

@@ -78,3 +78,32 @@ def test_a_state_dir_credentials_file_holding_a_list_is_located_too(examples: Pa
     assert code == 2, shown
     assert f"{kept}:1:" in shown and "refresh_token: a credentials value is a string, not a list" in shown
     assert SECRET not in shown
+
+
+def test_a_token_pasted_with_its_line_break_is_used(examples: Path, tmp_path: Path) -> None:
+    """No HTTP header can carry a line break: the request failed as `connection lost: LocalProtocolError`."""
+    with served("hubspot") as (_, url):
+        pasted = CliRunner().invoke(app, ["push", str(PROFILES["hubspot"]), "--source", str(examples),
+                                          "--base-url", url, "--state-dir", str(tmp_path / "state")],
+                                    env={"CRMSYNC_ACCESS_TOKEN": "sandbox-token\n", "COLUMNS": "300"})
+    assert "LocalProtocolError" not in pasted.output
+    assert "50 created" in pasted.output, pasted.output
+
+
+@pytest.mark.parametrize("inside", ["sandbox token", "sandbox\ntoken", "sandbox\ttoken", "sandbox\x7ftoken"])
+def test_a_credential_with_a_blank_inside_is_refused_by_name(inside: str, examples: Path,
+                                                             tmp_path: Path) -> None:
+    given = tmp_path / "hubspot.json"
+    given.write_text(json.dumps({"access_token": inside}), encoding="utf-8")
+    given.chmod(0o600)
+    with served("hubspot") as (emulator, url):
+        from_file = cli("push", str(PROFILES["hubspot"]), "--source", str(examples), "--base-url", url,
+                        "--state-dir", str(tmp_path / "state"), "--credentials", str(given))
+        from_env = CliRunner().invoke(app, ["push", str(PROFILES["hubspot"]), "--source", str(examples),
+                                            "--base-url", url, "--state-dir", str(tmp_path / "state")],
+                                      env={"CRMSYNC_ACCESS_TOKEN": inside, "COLUMNS": "300"})
+        asked = [r["path"] for r in emulator.requests]
+    assert from_file[0] == 2 and from_env.exit_code == 2
+    assert f"{given}:1:2: access_token: holds a space, line break or control character inside" in from_file[1]
+    assert "CRMSYNC_ACCESS_TOKEN: holds a space, line break or control character inside" in from_env.output
+    assert "token" not in " ".join(asked) and "sandbox" not in from_env.output + from_file[1]
