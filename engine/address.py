@@ -16,13 +16,13 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
 from engine.catalog import ProfileBundle, connector_names, load_connector
 from engine.client import Credentials, body_of, matches, tls_context
-from engine.connector import AddressProbe, ConnectorSpec
+from engine.connector import AddressProbe, AddressSpec, ConnectorSpec
 from engine.errors import CrmsyncError, LoadError, UsageError
 
 PROBE_ATTEMPTS = 3
@@ -68,6 +68,9 @@ def resolve_address(bundle: ProfileBundle, credentials: Credentials, given: Give
         raise AddressError(f"{chosen.where}: {chosen.url} is a placeholder of {connector.label}'s "
                            f"documentation, not an address of yours; nothing was sent. Give "
                            f"{_hint(connector)}")
+    if (what := connector.address.not_the_api(host_of(base_url))) is not None:
+        raise AddressError(f"{chosen.where}: {chosen.url} is {what}, not {connector.label}'s API; nothing "
+                           f"was sent. Give {_hint(connector)}")
     if probe and connector.address.probe is not None:
         check_address(bundle, chosen, base_url)
     return base_url
@@ -116,7 +119,16 @@ def normalize(connector: ConnectorSpec, given: Given) -> str:
     path, query = parts.path.rstrip("/"), parts.query
     if not path or any(re.fullmatch(p, path) for p in spec.also_paths):
         path, query = spec.api_path, ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc, path, query, ""))
+    return urlunsplit((parts.scheme.lower(), _api_netloc(spec, parts), path, query, ""))
+
+
+def _api_netloc(spec: AddressSpec, parts: SplitResult) -> str:
+    """host[:port], its ending replaced when it is one of `host_suffixes` (the web app's host)."""
+    host = parts.hostname or ""
+    for copied, api in spec.host_suffixes.items():
+        if host.endswith(copied.lower()):
+            return host[: len(host) - len(copied)] + api + (f":{parts.port}" if parts.port else "")
+    return parts.netloc
 
 
 def check_address(bundle: ProfileBundle, given: Given, base_url: str) -> None:

@@ -536,6 +536,11 @@ class AddressSpec(Strict):
     placeholders: list[str] = Field(default_factory=list, description="hosts the CRM's documentation uses "
                                     "as placeholders: an address on one is refused before anything is "
                                     "sent, and when `base_url` is on one each customer must give theirs")
+    other_hosts: dict[str, str] = Field(default_factory=dict, description="hosts of this CRM that do not "
+                                        "serve its API, with what they are (a sign-in host, the web app): "
+                                        "refused as an address, saying so")
+    host_suffixes: dict[str, str] = Field(default_factory=dict, description="a host ending people copy "
+                                          "(the web app's) -> the API host's ending that replaces it")
     api_path: str = Field(default="", description="the base URL's path on the CRM's host "
                           "(/api/data/v9.2); an address of the host alone gets it")
     also_paths: list[str] = Field(default_factory=list, description="regexes of other paths people copy "
@@ -553,6 +558,10 @@ class AddressSpec(Strict):
 
     def is_placeholder(self, host: str) -> bool:
         return host.lower() in {p.lower() for p in self.placeholders}
+
+    def not_the_api(self, host: str) -> str | None:
+        """What a host of this CRM that serves no API is, or None."""
+        return {h.lower(): what for h, what in self.other_hosts.items()}.get(host.lower())
 
 
 class ConnectorSpec(Strict):

@@ -147,6 +147,8 @@ def test_a_wrong_address_in_the_profile_is_located(examples: Path, tmp_path: Pat
     ("salesforce", "https://acme.my.salesforce.com/", "https://acme.my.salesforce.com"),
     ("salesforce", "https://acme.my.salesforce.com/services/data/v60.0", "https://acme.my.salesforce.com"),
     ("salesforce", "HTTPS://acme.my.salesforce.com/services/data/", "https://acme.my.salesforce.com"),
+    ("salesforce", "https://acme.lightning.force.com/lightning/r/Account/001/view", "https://acme.my.salesforce.com"),
+    ("salesforce", "https://acme--uat.sandbox.lightning.force.com/", "https://acme--uat.sandbox.my.salesforce.com"),
     ("hubspot", "https://api.hubapi.com/crm/v3/objects/contacts", "https://api.hubapi.com"),
     ("hubspot", "https://proxy.example/hubspot", "https://proxy.example/hubspot"),  # kept as written
 ])
@@ -207,6 +209,29 @@ def test_an_address_that_is_no_crm_says_what_it_answered(examples: Path, tmp_pat
     assert code == 2, shown
     assert f"{url}/nothing-here does not answer as Salesforce's API does (GET {url}/nothing-here/services/" \
            "data/ answered 404); nothing was sent. Check the address: your org's My Domain URL" in shown
+
+
+@pytest.mark.parametrize(("crm", "url", "what"), [
+    ("salesforce", "https://login.salesforce.com", "Salesforce's sign-in host"),
+    ("dynamics", "https://login.microsoftonline.com/", "Microsoft Entra ID's sign-in host"),
+    ("hubspot", "https://app.hubspot.com/contacts/123456", "the HubSpot web app")])
+def test_a_host_of_the_crm_that_serves_no_api_is_refused(crm: str, url: str, what: str, examples: Path,
+                                                         tmp_path: Path, network: list[str]) -> None:
+    creds = credentials_file(crm, tmp_path / "creds")
+    code, shown = push_cli(crm, examples, tmp_path / "state", "--base-url", url, "--credentials", str(creds))
+    assert code == 2, shown
+    assert f"--base-url: {url} is {what}" in shown and "nothing was sent" in shown
+    assert network == []
+
+
+def test_an_address_that_cannot_be_reached_stops_before_sending(examples: Path, tmp_path: Path) -> None:
+    from engine.sandbox.common import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    code, shown = push_cli("hubspot", examples, tmp_path / "state", "--base-url", url,
+                           "--credentials", str(credentials_file("hubspot", tmp_path / "creds")))
+    assert code == 1, shown
+    assert f"cannot reach {url} (ConnectError); nothing was sent" in shown
 
 
 @pytest.mark.parametrize("command", ["push", "plan", "validate"])
