@@ -324,6 +324,7 @@ def sandbox_serve(
 ) -> None:
     """Serve a local emulator of a CRM's API on 127.0.0.1."""
     from engine import sandbox
+    from engine.credfile import private_dir
     from engine.sandbox.common import SandboxConfigError, serve_forever
 
     try:
@@ -332,7 +333,7 @@ def sandbox_serve(
     except SandboxConfigError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
-    tls_dir = Path.cwd() / ".crmsync" / "sandbox-tls" if tls else None
+    tls_dir = private_dir(Path.cwd() / ".crmsync" / "sandbox-tls") if tls else None  # holds a private key
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(emulator, port=port, tls_dir=tls_dir, announce=lambda line: print(line, flush=True))
 

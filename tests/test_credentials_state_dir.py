@@ -74,3 +74,24 @@ def test_a_rollback_journal_is_private_too(tmp_path: Path, open_umask: None) -> 
         store.close()
     assert "state.sqlite3-journal" in found
     assert found == {".": 0o700, **dict.fromkeys((n for n in found if n != "."), 0o600)}
+
+
+def test_the_sandboxs_tls_key_is_private(tmp_path: Path, open_umask: None) -> None:
+    """`crmsync sandbox serve --tls` keeps its throwaway CA in .crmsync/sandbox-tls, a private key with it."""
+    import subprocess
+    import sys
+
+    crmsync = Path(sys.executable).parent / "crmsync"
+    process = subprocess.Popen([str(crmsync), "sandbox", "serve", "hubspot", "--tls"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(2)]
+        assert lines[1].startswith("listening on https://127.0.0.1:"), lines
+        found = modes(tmp_path / ".crmsync")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert found["."] == 0o700 and found["sandbox-tls"] == 0o700
+    assert found["sandbox-tls/sandbox-key.pem"] == 0o600
