@@ -82,9 +82,11 @@ class Credentials:
         env = os.environ
         from_env = cls(*(clean_value(env.get(f"CRMSYNC_{key.upper()}") or "", f"CRMSYNC_{key.upper()}")
                          or None for key in CREDENTIAL_KEYS))
-        if any(getattr(from_env, key) for key in CREDENTIAL_KEYS) or state_dir is None:
+        if any(getattr(from_env, key) for key in CREDENTIAL_KEYS):
             return from_env.kept_over(state_dir / "credentials" / f"{names[0]}.json") \
                 if state_dir is not None and names else from_env
+        if state_dir is None:
+            return from_env
         for name in names:
             path = state_dir / "credentials" / f"{name}.json"
             if path.exists():
