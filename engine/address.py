@@ -65,12 +65,12 @@ def resolve_address(bundle: ProfileBundle, credentials: Credentials, given: Give
         return connector.base_url.rstrip("/")
     base_url = normalize(connector, chosen)
     if connector.address.is_placeholder(host_of(base_url)):
-        raise AddressError(f"{chosen.where}: {chosen.url} is a placeholder of {connector.label}'s "
+        raise AddressError(f"{chosen.where}: {shown(chosen.url)} is a placeholder of {connector.label}'s "
                            f"documentation, not an address of yours; nothing was sent. Give "
                            f"{_hint(connector)}")
     if (what := connector.address.not_the_api(host_of(base_url))) is not None:
-        raise AddressError(f"{chosen.where}: {chosen.url} is {what}, not {connector.label}'s API; nothing "
-                           f"was sent. Give {_hint(connector)}")
+        raise AddressError(f"{chosen.where}: {shown(chosen.url)} is {what}, not {connector.label}'s API; "
+                           f"nothing was sent. Give {_hint(connector)}")
     if probe and connector.address.probe is not None:
         check_address(bundle, chosen, base_url)
     return base_url
@@ -93,6 +93,17 @@ def saved_address(saved: dict[str, Any] | None, where: str) -> Given | None:
     return Given(str(saved["base_url"]), f"{where}: base_url")
 
 
+def shown(text: str) -> str:
+    """An address as messages show it: without user info or query, either of which may hold a secret
+    (`https://user:password@host`, `?hapikey=...`)."""
+    try:
+        parts = urlsplit(text if "://" in text else f"//{text}")
+    except ValueError:
+        return "the address given"
+    scheme = f"{parts.scheme}://" if parts.scheme else ""
+    return scheme + parts.netloc.rpartition("@")[2] + parts.path + ("?…" if parts.query else "")
+
+
 def host_of(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower()
@@ -108,17 +119,20 @@ def normalize(connector: ConnectorSpec, given: Given) -> str:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError as exc:
-        raise AddressError(f"{given.where}: {text!r} is not a URL ({exc})") from None
+        raise AddressError(f"{given.where}: '{shown(text)}' is not a URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         if "://" not in text:
-            raise AddressError(f"{given.where}: {text!r} has no scheme: write it https://{text} "
-                               f"(http:// for a local emulator)")
-        raise AddressError(f"{given.where}: {text!r}: a CRM's address starts with https:// "
+            raise AddressError(f"{given.where}: '{shown(text)}' has no scheme: write it "
+                               f"https://{shown(text)} (http:// for a local emulator)")
+        raise AddressError(f"{given.where}: '{shown(text)}': a CRM's address starts with https:// "
                            "(http:// for a local emulator)")
     spec = connector.address
     path, query = parts.path.rstrip("/"), parts.query
     if not path or any(re.fullmatch(p, path) for p in spec.also_paths):
         path, query = spec.api_path, ""
+    if query:  # endpoints' paths are added to the base URL: a query would end up in the middle
+        raise AddressError(f"{given.where}: '{shown(text)}': a base URL has no query (the part from ?); "
+                           "leave it out")
     return urlunsplit((parts.scheme.lower(), _api_netloc(spec, parts), path, query, ""))
 
 
@@ -141,10 +155,10 @@ def check_address(bundle: ProfileBundle, given: Given, base_url: str) -> None:
     for other in _other_connectors(connector):
         if ask(other, normalize(other, given)).verdict:
             raise AddressError(
-                f"{given.where}: {given.url} is an address of {other.label}, not of {connector.label}: "
-                f"the profile {bundle.profile.model.name} writes to {connector.label}; nothing was sent. "
-                f"Give {_hint(connector)}")
-    raise AddressError(f"{given.where}: {given.url} does not answer as {connector.label}'s API does "
+                f"{given.where}: {shown(given.url)} is an address of {other.label}, not of "
+                f"{connector.label}: the profile {bundle.profile.model.name} writes to {connector.label}; "
+                f"nothing was sent. Give {_hint(connector)}")
+    raise AddressError(f"{given.where}: {shown(given.url)} does not answer as {connector.label}'s API does "
                        f"({answer.said}); nothing was sent. Check the address: {_hint(connector)}")
 
 
@@ -171,7 +185,7 @@ def ask(connector: ConnectorSpec, base_url: str) -> Answer:
                 return Answer(_is_answer(probe, response), _said(url, response))
             failure = ""
     if failure:
-        raise Unreachable(f"cannot reach {base_url} ({failure}); nothing was sent")
+        raise Unreachable(f"cannot reach {shown(base_url)} ({failure}); nothing was sent")
     return Answer(None, "")
 
 
@@ -186,7 +200,8 @@ def _is_answer(probe: AddressProbe, response: httpx.Response) -> bool:
 
 def _said(url: str, response: httpx.Response) -> str:
     moved = response.headers.get("Location") if response.is_redirect else None
-    return f"GET {url} answered {response.status_code}" + (f", moved to {moved}" if moved else "")
+    said = f"GET {shown(url)} answered {response.status_code}"
+    return said + (f", moved to {shown(moved)}" if moved else "")
 
 
 def _other_connectors(connector: ConnectorSpec) -> list[ConnectorSpec]:

@@ -247,3 +247,18 @@ def test_an_address_without_a_scheme_is_refused(command: str, examples: Path, tm
     assert f"--base-url: '{bare}' has no scheme: write it https://{bare} (http:// for a local emulator)" \
         in shown
     assert heard == []
+
+
+def test_a_message_about_an_address_shows_no_password_or_query(examples: Path, tmp_path: Path) -> None:
+    with served("hubspot") as (_, url):
+        given = url.replace("http://", "http://ana:hunter2@") + "/nothing"
+        queried = f"{url}/nothing?hapikey=k3y-never-shown"
+        creds = str(credentials_file("salesforce", tmp_path / "creds"))
+        profile = str(PROFILES["salesforce"])
+        answered = cli("validate", profile, "--base-url", given, "--credentials", creds)
+        with_query = cli("validate", profile, "--base-url", queried, "--credentials", creds)
+    bare = cli("validate", profile, "--base-url", "ana:hunter2@acme.my.salesforce.com")
+    assert answered[0] == 2 and f"--base-url: {url}/nothing does not answer as Salesforce" in answered[1]
+    assert with_query[0] == 2 and f"'{url}/nothing?…': a base URL has no query" in with_query[1]
+    assert bare[0] == 2 and "'acme.my.salesforce.com' has no scheme" in bare[1]
+    assert "hunter2" not in answered[1] + bare[1] and "k3y" not in with_query[1]
