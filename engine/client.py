@@ -64,6 +64,7 @@ class Credentials:
     base_url_at: str | None = field(default=None, compare=False)  # where the file gives it (path:line:col)
     keep_at: Path | None = field(default=None, compare=False)  # from the environment: where a rotated
     # refresh token is kept for the runs after this one
+    note: str | None = field(default=None, compare=False)  # for the run's user: where they came from
 
     def __repr__(self) -> str:  # never show a secret, even in a traceback
         shown = {k: ("***" if getattr(self, k) else None) for k in CREDENTIAL_KEYS}
@@ -103,7 +104,9 @@ class Credentials:
             return self
         if self.refresh_token and kept[KEPT_MARKER] == token_digest(self.refresh_token) \
                 and kept.get("refresh_token"):
-            return replace(self, refresh_token=kept["refresh_token"], file=path)
+            return replace(self, refresh_token=kept["refresh_token"], file=path,
+                           note=f"the CRM replaced the refresh token in CRMSYNC_REFRESH_TOKEN: crmsync uses "
+                                f"the newer one it keeps in {path}")
         return replace(self, keep_at=path) if self.refresh_token else self
 
     @classmethod
@@ -183,7 +186,7 @@ class TokenAuth(httpx.Auth):
         self.instance_url: str | None = None
         self.lock = asyncio.Lock()
         self.refreshes = 0
-        self.notices: list[str] = []  # what the run's user should know (no secret in them)
+        self.notices: list[str] = [credentials.note] if credentials.note else []  # for the user; no secret
 
     def flow_kinds(self) -> list[str]:
         return [f.kind for f in self.connector.auth.flows]

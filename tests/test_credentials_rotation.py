@@ -47,6 +47,7 @@ def test_a_token_rotated_from_the_environment_is_kept_and_the_next_run_uses_it(
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
         assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
     assert second.stopped is None, second.stopped
+    assert f"crmsync uses the newer one it keeps in {kept}" in " ".join(second.notices)
     assert refreshes and set(refreshes) == {200}
     assert second.summary()["created"] == 0 and second.summary()["failed"] == first.summary()["failed"]
     assert json.loads(kept.read_text(encoding="utf-8"))["refresh_token"] in auth.refresh_tokens
