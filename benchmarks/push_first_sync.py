@@ -40,6 +40,8 @@ from engine.templating import fill  # noqa: E402
 PROFILES = {"hubspot": "hubspot-benefitflow.yaml", "salesforce": "salesforce-benefitflow.yaml",
             "dynamics": "dynamics-benefitflow.yaml"}
 METADATA = ("/properties/", "/describe", "EntityDefinitions")  # the metadata endpoints' paths
+# the connectors' address probes, sent once without credentials before a run's first request
+PROBES = {"/services/data/", "/api/data/v9.2/", "/crm/v3/objects/contacts"}
 API_ROOT = {"dynamics": "/api/data/v9.2"}  # where the API lives on the emulator's host
 TOKENS = {"hubspot": {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"}}
 OAUTH = {"CRMSYNC_CLIENT_ID": "sandbox-client", "CRMSYNC_CLIENT_SECRET": "sandbox-secret",
@@ -166,6 +168,9 @@ def requests_seen(url: str) -> Counter[str]:
         path = entry["path"]
         if path.startswith("/_sandbox"):
             continue
+        if entry["method"] == "GET" and path in PROBES:
+            kinds["probe"] += 1
+            continue
         kinds["token" if "token" in path else "metadata" if any(m in path for m in METADATA) else "work"] += 1
     return kinds
 
@@ -200,7 +205,8 @@ def main() -> None:
     print(f"{args.crm}: {sum(counts.values())} records {counts}")
     print(f"summary: {result.summary()}")
     print(f"requests sent (look-ups, writes, associations): {sent}, besides {seen['metadata']} metadata and "
-          f"{seen['token']} token requests; minimum the batch limits allow: {minimum} {dict(parts)}; "
+          f"{seen['token']} token requests and {seen['probe']} address probe; "
+          f"minimum the batch limits allow: {minimum} {dict(parts)}; "
           f"ratio {sent / minimum:.3f} (target <= 1.1)")
     print(f"wall time: {elapsed:.2f} s; floor from the rate limit and latency: {floor:.2f} s (rate limits "
           f"{rate_floor:.2f} s, dependency chain {chain_floor:.2f} s); ratio "

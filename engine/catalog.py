@@ -82,7 +82,7 @@ def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str]
     customer's own instance). On a loopback base URL, a local emulator that plays every service of the
     CRM (API, sign-in, record pages), every URL-valued setting points at that emulator."""
     values = {name: s.default or "" for name, s in connector.connection.items()}
-    values.update(profile_values)
+    values.update({k: v for k, v in profile_values.items() if k != "base_url"})  # the address is apart
     url = httpx.URL(base_url)
     root = f"{url.scheme}://{url.netloc.decode()}"
     if is_loopback(url.host):

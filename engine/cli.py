@@ -242,7 +242,9 @@ def push(
     source: Annotated[Path | None, typer.Option("--source", help="folder of source files")] = None,
     plan_file: Annotated[Path | None, typer.Option(
         "--plan", help="send exactly a plan saved by `plan --format json --out`")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL (else "
+                                                 "base_url in the credentials file or the profile's "
+                                                 "connection)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
@@ -326,6 +328,7 @@ def sandbox_serve(
 ) -> None:
     """Serve a local emulator of a CRM's API on 127.0.0.1."""
     from engine import sandbox
+    from engine.credfile import private_dir
     from engine.sandbox.common import SandboxConfigError, serve_forever
 
     try:
@@ -334,7 +337,7 @@ def sandbox_serve(
     except SandboxConfigError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
-    tls_dir = Path.cwd() / ".crmsync" / "sandbox-tls" if tls else None
+    tls_dir = private_dir(Path.cwd() / ".crmsync" / "sandbox-tls") if tls else None  # holds a private key
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(emulator, port=port, tls_dir=tls_dir, announce=lambda line: print(line, flush=True))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import os
 import random
@@ -19,7 +20,7 @@ import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec, RateLimit
+from engine.credfile import CredentialsMissing, clean_value, read_credentials_file, write_private_json
 from engine.errors import CrmsyncError
 from engine.render import read_one, read_path
 from engine.templating import fill
@@ -52,12 +54,12 @@ class Interrupted(RunStopped):
     exit_code = 130  # as a shell reports a command ended by SIGINT
 
 
-class CredentialsMissing(CrmsyncError):
-    exit_code = 2
-
-
 TOKEN_TRIES = 3  # access tokens tried for one request, each fetched when the CRM said the last had expired
+
+
 CREDENTIAL_KEYS = ("client_id", "client_secret", "refresh_token", "access_token")
+KEPT_MARKER = "replaces_environment_token"  # a kept file's: the digest of the token it supersedes
+FILE_KEYS = (*CREDENTIAL_KEYS, "base_url", KEPT_MARKER)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class Credentials:
     refresh_token: str | None = None
     access_token: str | None = None
     file: Path | None = field(default=None, compare=False)  # read from; a rotated refresh token goes back
+    base_url: str | None = field(default=None, compare=False)  # the CRM's address, when the file gives it
+    base_url_at: str | None = field(default=None, compare=False)  # where the file gives it (path:line:col)
+    keep_at: Path | None = field(default=None, compare=False)  # from the environment: where a rotated
+    # refresh token is kept for the runs after this one
+    note: str | None = field(default=None, compare=False)  # for the run's user: where they came from
 
     def __repr__(self) -> str:  # never show a secret, even in a traceback
         shown = {k: ("***" if getattr(self, k) else None) for k in CREDENTIAL_KEYS}
@@ -76,33 +83,53 @@ class Credentials:
     def load(cls, file: Path | None = None, *, state_dir: Path | None = None,
              names: Iterable[str] = ()) -> Credentials:
         """From --credentials FILE (JSON), else the environment (CRMSYNC_*), else the state dir's
-        `credentials/<name>.json` for the first of `names` (the profile's, then the connector's) there."""
+        `credentials/<name>.json` for the first of `names` (the profile's, then the connector's) there.
+        A refresh token the CRM rotated while it came from the environment was kept in the profile's
+        file: it is used in place of the environment's, for as long as the environment holds that one."""
         if file is not None:
             return cls.read(file)
+        names = list(names)
         env = os.environ
-        from_env = cls(*(env.get(f"CRMSYNC_{key.upper()}") or None for key in CREDENTIAL_KEYS))
-        if any(getattr(from_env, key) for key in CREDENTIAL_KEYS) or state_dir is None:
+        from_env = cls(*(clean_value(env.get(f"CRMSYNC_{key.upper()}") or "", f"CRMSYNC_{key.upper()}")
+                         or None for key in CREDENTIAL_KEYS))
+        if any(getattr(from_env, key) for key in CREDENTIAL_KEYS):
+            return from_env.kept_over(state_dir / "credentials" / f"{names[0]}.json") \
+                if state_dir is not None and names else from_env
+        if state_dir is None:
             return from_env
         for name in names:
             path = state_dir / "credentials" / f"{name}.json"
             if path.exists():
-                return cls.read(path, private=True)
+                return cls.read(path)
         return from_env
 
+    def kept_over(self, path: Path) -> Credentials:
+        """The environment's credentials, with the refresh token kept at `path` when it replaces the
+        environment's; else told to keep one the CRM rotates there (never over a file a person wrote)."""
+        if not path.exists():
+            return replace(self, keep_at=path) if self.refresh_token else self
+        kept = read_credentials_file(path, FILE_KEYS).values
+        if KEPT_MARKER not in kept:
+            return self
+        if self.refresh_token and kept[KEPT_MARKER] == token_digest(self.refresh_token) \
+                and kept.get("refresh_token"):
+            return replace(self, refresh_token=kept["refresh_token"], file=path,
+                           note=f"the CRM replaced the refresh token in CRMSYNC_REFRESH_TOKEN: crmsync uses "
+                                f"the newer one it keeps in {path}")
+        return replace(self, keep_at=path) if self.refresh_token else self
+
     @classmethod
-    def read(cls, path: Path, *, private: bool = False) -> Credentials:
-        """A JSON object with the keys of CREDENTIAL_KEYS. `private`: a file crmsync keeps (the state
-        dir's) must be readable by its owner only, as ssh wants of a private key."""
-        if private and os.name == "posix" and path.stat().st_mode & 0o077:
-            raise CredentialsMissing(f"{path}: other users can read these credentials; "
-                                     f"run `chmod 600 {path}`")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CredentialsMissing(f"{path}: cannot read credentials: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise CredentialsMissing(f"{path}: a credentials file is a JSON object")
-        return cls(*(data.get(key) or None for key in CREDENTIAL_KEYS), file=path)
+    def read(cls, path: Path) -> Credentials:
+        """A JSON object with the keys of CREDENTIAL_KEYS (and the CRM's `base_url`), readable by its
+        owner only, wherever it is (--credentials FILE or the state dir)."""
+        found = read_credentials_file(path, FILE_KEYS)
+        return cls(*(found.values.get(key) for key in CREDENTIAL_KEYS), file=path,
+                   base_url=found.values.get("base_url"), base_url_at=found.where["base_url"])
+
+
+def token_digest(token: str) -> str:
+    """What a kept file says of the environment's token it replaces (never the token itself)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def store_refresh_token(path: Path, token: str) -> None:
@@ -110,11 +137,15 @@ def store_refresh_token(path: Path, token: str) -> None:
     the owner only (a file half written would lose the only valid token)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     data["refresh_token"] = token
-    partial = path.with_name(f".{path.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(partial, path)
+    write_private_json(path, data)
+
+
+def keep_refresh_token(path: Path, credentials: Credentials, token: str) -> None:
+    """A refresh token rotated from the environment's, kept in the state dir's private file for the
+    profile with the digest of the environment's token it replaces (the client id says whose it is)."""
+    data = {"client_id": credentials.client_id, "refresh_token": token,
+            KEPT_MARKER: token_digest(credentials.refresh_token or "")}
+    write_private_json(path, {k: v for k, v in data.items() if v})
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
@@ -164,7 +195,7 @@ class TokenAuth(httpx.Auth):
         self.instance_url: str | None = None
         self.lock = asyncio.Lock()
         self.refreshes = 0
-        self.notices: list[str] = []  # what the run's user should know (no secret in them)
+        self.notices: list[str] = [credentials.note] if credentials.note else []  # for the user; no secret
 
     def flow_kinds(self) -> list[str]:
         return [f.kind for f in self.connector.auth.flows]
@@ -235,13 +266,20 @@ class TokenAuth(httpx.Auth):
         """The CRM issued a new refresh token (Salesforce with rotation on invalidates the old one at
         once; Entra's old ones live on for a while): used from now on, and kept where it came from."""
         self.refresh_token = new
-        file = self.credentials.file
+        file, keep_at = self.credentials.file, self.credentials.keep_at
         if file is not None:
             store_refresh_token(file, new)
             return
-        notice = (f"{self.connector.label} issued a new refresh token and may no longer accept the one in "
-                  "CRMSYNC_REFRESH_TOKEN; keep the credentials in the state dir (credentials/<profile>.json, "
-                  "chmod 600) so crmsync can store each new one")
+        if keep_at is not None:
+            keep_refresh_token(keep_at, self.credentials, new)
+            notice = (f"{self.connector.label} issued a new refresh token and may no longer accept the one "
+                      f"in CRMSYNC_REFRESH_TOKEN: crmsync keeps the new one in {keep_at} (readable by you "
+                      "only), and later runs use it in place of CRMSYNC_REFRESH_TOKEN for as long as that "
+                      "variable holds the old one")
+        else:
+            notice = (f"{self.connector.label} issued a new refresh token and may no longer accept the one "
+                      "in CRMSYNC_REFRESH_TOKEN; keep the credentials in the state dir "
+                      "(credentials/<profile>.json, chmod 600) so crmsync can store each new one")
         if notice not in self.notices:
             self.notices.append(notice)
 

@@ -523,6 +523,61 @@ class ConnectionSetting(Strict):
                                    "root unless the profile sets it")
 
 
+class AddressProbe(Strict):
+    """An unauthenticated request this CRM answers in a way of its own. Sent before any credential, it
+    tells an address of this CRM from one of another CRM, a web page or a typo."""
+
+    path: str = Field(description="relative to the base URL, with its query (no placeholders)")
+    answer: ErrorMatch = Field(description="the answer's status and, optionally, a value of its JSON body")
+    header: str | None = Field(default=None, description="a header the answer carries")
+    header_contains: str | None = Field(default=None, description="text that header holds")
+
+    @model_validator(mode="after")
+    def _check(self) -> AddressProbe:
+        if not self.path.startswith("/"):
+            raise ValueError("a probe path starts with /")
+        if self.header_contains and not self.header:
+            raise ValueError("`header_contains` needs a `header`")
+        return self
+
+
+class AddressSpec(Strict):
+    """How people write this CRM's address (--base-url, `base_url` in a credentials file or in the
+    profile's `connection`), and how crmsync tells it from another's."""
+
+    hint: str | None = Field(default=None, description="what a customer's address looks like and where "
+                             "to find it, for messages")
+    placeholders: list[str] = Field(default_factory=list, description="hosts the CRM's documentation uses "
+                                    "as placeholders: an address on one is refused before anything is "
+                                    "sent, and when `base_url` is on one each customer must give theirs")
+    other_hosts: dict[str, str] = Field(default_factory=dict, description="hosts of this CRM that do not "
+                                        "serve its API, with what they are (a sign-in host, the web app): "
+                                        "refused as an address, saying so")
+    host_suffixes: dict[str, str] = Field(default_factory=dict, description="a host ending people copy "
+                                          "(the web app's) -> the API host's ending that replaces it")
+    api_path: str = Field(default="", description="the base URL's path on the CRM's host "
+                          "(/api/data/v9.2); an address of the host alone gets it")
+    also_paths: list[str] = Field(default_factory=list, description="regexes of other paths people copy "
+                                  "that stand for the same API (/services/data/v60.0), matched against "
+                                  "the whole path and replaced by `api_path`")
+    probe: AddressProbe | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> AddressSpec:
+        if self.api_path and (not self.api_path.startswith("/") or self.api_path.endswith("/")):
+            raise ValueError("`api_path` starts with / and does not end with one")
+        for pattern in self.also_paths:
+            compile_regex(pattern)
+        return self
+
+    def is_placeholder(self, host: str) -> bool:
+        return host.lower() in {p.lower() for p in self.placeholders}
+
+    def not_the_api(self, host: str) -> str | None:
+        """What a host of this CRM that serves no API is, or None."""
+        return {h.lower(): what for h, what in self.other_hosts.items()}.get(host.lower())
+
+
 class ConnectorSpec(Strict):
     """One CRM."""
 
@@ -530,6 +585,8 @@ class ConnectorSpec(Strict):
     label: str
     docs: str | None = None
     base_url: str = Field(description="the production base URL; a customer's may differ (--base-url)")
+    address: AddressSpec = Field(default_factory=AddressSpec, description="how people write the CRM's "
+                                 "address and how crmsync tells it from another CRM's")
     api_version: str
     auth: AuthSpec
     limits: LimitsSpec = Field(default_factory=LimitsSpec)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from engine.address import Given, resolve_address
 from engine.catalog import connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.plan import Plan, daily_budget, make_plan
@@ -31,6 +32,7 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
                                      associations_due=due))
     credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
+    base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
 
     async def consult() -> Plan:
         from engine.metadata import fetch_live_fields

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.address import Given, resolve_address
 from engine.catalog import ProfileBundle
 from engine.client import Credentials, CrmClient, body_of, open_client
 from engine.connector import ConnectorSpec, FieldSpec, MetadataMap
@@ -137,6 +138,7 @@ def live_fields(bundle: ProfileBundle, *, base_url: str | None, metadata_file: P
     assert base_url is not None
     credentials = Credentials.load(credentials_file, state_dir=state_dir or default_state_dir(),
                                    names=bundle.credential_names)
+    base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
 
     async def fetch() -> LiveFields:
         async with open_client(bundle.connector.model, base_url, credentials) as client:

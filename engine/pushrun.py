@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from engine.address import Given, resolve_address, saved_address
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, Interrupted, open_client
 from engine.errors import CrmsyncError, UsageError
@@ -120,10 +121,12 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     profile_path = Path(saved["profile_path"]) if saved else request.profile
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
-    base_url = request.base_url or (saved or {}).get("base_url") or bundle.connector.model.base_url
     state_dir = request.state_dir or default_state_dir()
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
                                    names=bundle.credential_names)
+    given = Given(request.base_url, "--base-url") if request.base_url else \
+        saved_address(saved, str(request.plan_file))
+    base_url = resolve_address(bundle, credentials, given)  # before any credential is sent
     triggered_by = request.as_user or "cli"
     with push_lock(state_dir, bundle.profile.model.name):
         store = Store(state_dir)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.credfile import private_file
 from engine.errors import CrmsyncError
 
 try:
@@ -58,8 +59,7 @@ def push_lock(state_dir: Path, profile: str) -> Iterator[None]:
     cron job), would plan the records the first is creating as new and create them again. The
     operating system drops the lock when its process ends, however it ends (kill -9 too). Where there
     is no fcntl (Windows), pushes are not serialised."""
-    path = state_dir / "locks" / f"{profile}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_file(state_dir / "locks" / f"{profile}.lock")
     with path.open("a+", encoding="utf-8") as handle:
         if fcntl is not None:
             try:
@@ -96,8 +96,8 @@ class Store:
     """One SQLite database; safe to open again after a crash (WAL, each write committed)."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / "state.sqlite3"
+        # SQLite gives its -wal, -shm and -journal files the database file's mode: 0600 for all
+        self.path = private_file(state_dir / "state.sqlite3")
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")

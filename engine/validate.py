@@ -114,7 +114,7 @@ class _Checker:
 
     def check_connection(self) -> Iterator[Finding]:
         for key in self.profile.connection:
-            if key not in self.connector.connection:
+            if key not in self.connector.connection and key != "base_url":  # every CRM's address
                 known = ", ".join(sorted(self.connector.connection)) or "none"
                 yield Finding("error", "unknown_connection_setting",
                               f"{self.connector.name} has no connection setting {key!r} (it has: {known})",

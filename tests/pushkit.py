@@ -51,6 +51,7 @@ def credentials_file(crm: str, directory: Path, **override: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{crm}-credentials.json"
     path.write_text(json.dumps({**CREDENTIALS.get(crm, OAUTH), **override}), encoding="utf-8")
+    path.chmod(0o600)  # crmsync refuses a credentials file others can read
     return path
 
 

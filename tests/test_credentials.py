@@ -47,6 +47,7 @@ def test_the_environment_and_an_explicit_file_come_first(tmp_path: Path, no_env_
     keep(tmp_path, "salesforce", OAUTH)
     explicit = tmp_path / "elsewhere.json"
     explicit.write_text(json.dumps({"access_token": "from-the-file"}), encoding="utf-8")
+    explicit.chmod(0o600)  # an explicit file, too, must be its owner's only
     monkeypatch.setenv("CRMSYNC_ACCESS_TOKEN", "from-the-environment")
     assert Credentials.load(state_dir=tmp_path, names=NAMES).access_token == "from-the-environment"
     assert Credentials.load(explicit, state_dir=tmp_path, names=NAMES).access_token == "from-the-file"
@@ -84,15 +85,3 @@ def test_a_rotated_refresh_token_is_used_and_kept_so_the_next_run_gets_in(
     assert second.stopped is None and second.summary()["created"] == 0
     assert duplicates([r["BenefitFlow_Id__c"] for r in crm["Account"] + crm["Contact"]]) == {}
     assert not list(path.parent.glob(".*.partial"))
-
-
-def test_a_rotated_refresh_token_from_the_environment_is_a_notice(examples: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in OAUTH.items():
-        monkeypatch.setenv(f"CRMSYNC_{key.upper()}", value)
-    with served("salesforce", auth=AuthConfig(rotate_refresh_tokens=True)) as (_, url):
-        result = push("salesforce", examples, url, tmp_path / "state", found=True)
-    assert result.stopped is None
-    assert [n for n in result.notices if "may no longer accept the one in CRMSYNC_REFRESH_TOKEN" in n]
-    assert not (tmp_path / "state" / "credentials").exists()  # nothing written unasked
-    assert all("sandbox-refresh" not in n for n in result.notices)

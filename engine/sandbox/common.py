@@ -12,6 +12,7 @@ import contextlib
 import copy
 import json
 import logging
+import os
 import random
 import secrets
 import socket
@@ -409,7 +410,10 @@ def make_tls_files(directory: Path) -> TLSFiles:
     for extra in server.cert_chain_pems[1:]:
         with open(files.server_cert, "ab") as handle:
             handle.write(extra.bytes())
-    server.private_key_pem.write_to_path(str(files.server_key))
+    # a private key, readable by its owner only from the start (as ssh wants of one)
+    descriptor = os.open(files.server_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(server.private_key_pem.bytes())
     return files
 
 
