@@ -31,7 +31,20 @@ from engine.connector import (
     KeyPart,
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
-from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
+from engine.match import (
+    RANK_CURRENT,
+    RANK_OTHER_FIELD,
+    Match,
+    Matcher,
+    by_rank,
+    crm_identity,
+    lookups_for,
+    normalize,
+    record_identity,
+    ref,
+    run_lookups,
+    same,
+)
 from engine.metadata import LiveFields
 from engine.pipeline import StreamDecided, Turn
 from engine.read import read_stream
@@ -60,6 +73,7 @@ class Pending:
     skip: str | None  # why it cannot be matched (a missing identity part)
     parents: list[ParentRef]
     overwrite: dict[str, bool]
+    current: set[str] | None = None  # the identity's current values (see Planner.current_values)
 
     @property
     def matchable(self) -> bool:
@@ -84,6 +98,7 @@ class PlannedRecord:
     # (relation, parent ref, parent crm id or "")
     parents: list[tuple[str, str, str]] = field(default_factory=list)
     associate: list[str] = field(default_factory=list)  # association relations to make (once both exist)
+    merged_into: str | None = None  # the record of the same identity this one is written as, this run
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
@@ -209,6 +224,8 @@ class Planner:
                              for relation, spec in obj.relations.items()
                              if isinstance(spec, AssociationRelation)}
         self.lookups: list[Request] = []
+        self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
+        self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -281,7 +298,7 @@ class Planner:
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
         identity_fields = {part.field for part in key.parts}
-        seen: dict[tuple[Any, ...], str] = {}
+        seen = self.seen  # shared by the streams of one object: two streams may hold one person
         out: list[PlannedRecord] = []
         yields = client is not None  # other streams' look-ups in flight go on while this one works
         for window, last in windows(iter(mapped)):
@@ -305,15 +322,18 @@ class Planner:
                     crm_records = await run_lookups(self.connector, lookup, client)
             await turn.parents_decided(looked_up=last)
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
-            for p in pending:
-                match = matcher.match(stream, p.planned.source_id, p.planned.identity,
-                                      p.planned.values) if p.matchable else None
+            matches = [matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values,
+                                     p.current) if p.matchable else None for p in pending]
+            for position in by_rank(matches):  # a current-email match claims its CRM record first
+                p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
+                self.claim(planned, match, key.parts[0].name)
                 self.resolve_parents(planned, p.parents, match)
+            for p in pending:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned[planned.ref] = planned
-                out.append(planned)
+                    self.planned[p.planned.ref] = p.planned
+                out.append(p.planned)
         turn.hand_over(stream, out)
         return out
 
@@ -325,7 +345,17 @@ class Planner:
         planned.values = checker.check(record)
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
-        return Pending(planned, record.problems, skip, record.parents, overwrite)
+        return Pending(planned, record.problems, skip, record.parents, overwrite,
+                       self.current_values(record, key.parts[0]))
+
+    def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
+        """The normalised current values of the key's first part (its historical ones left out), or
+        None when all its values are current."""
+        count = record.identity_current.get(part.name)
+        if count is None:
+            return None
+        return {n for raw in record.identity.get(part.name, [])[:count]
+                for n in normalize(self.connector, record.object, part, raw)}
 
     def add_identity_values(self, record: MappedRecord, parts: list[KeyPart],
                             fields: dict[str, FieldSpec] | None = None) -> None:
@@ -385,14 +415,31 @@ class Planner:
                 out.append(Change(name, current, new))
         return out
 
+    def claim(self, planned: PlannedRecord, match: Match | None, part: str) -> None:
+        """One CRM record is written from one source record in a run: a second record matching it (a
+        historical email that is another contact's current one) is ambiguous, naming the first."""
+        if planned.status not in ("update", "synced") or planned.crm_id is None or match is None:
+            return
+        first = self.claimed.setdefault((planned.object, planned.crm_id), (planned.ref, match.rank))
+        if first[0] == planned.ref:
+            return
+        how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
+        planned.status, planned.changes, planned.associate = "ambiguous", [], []
+        planned.candidates, planned.crm_id = [planned.crm_id], None
+        planned.notes.append(f"{planned.object} {planned.candidates[0]} is already the target of {first[0]} "
+                             f"in this run (matched by {how.get(first[1], f'a historical {part}')}); this "
+                             f"record matches it by {how.get(match.rank, f'a historical {part}')}: one CRM "
+                             "record is written from one source record; choose and link it")
+
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
-        """Two source records with one identity in the same run: the second is skipped, naming the first."""
+        """Two source records with one identity in the same run (of one stream or of two streams of one
+        object): the second is skipped, naming the first, which its children are written under."""
         if planned.status not in ("net_new", "update", "synced"):
             return
         key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
         first = seen.setdefault(key, planned.ref)
         if first != planned.ref:
-            planned.status, planned.changes = "skipped", []
+            planned.status, planned.changes, planned.merged_into = "skipped", [], first
             planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")
 
     def resolve_parents(self, planned: PlannedRecord, parents: list[ParentRef],
@@ -400,7 +447,12 @@ class Planner:
         for parent in parents:
             parent_ref = ref(parent.stream, parent.source_id)
             target = self.planned.get(parent_ref)
-            link = self.links.get((parent.stream, parent.source_id))
+            if target is not None and target.merged_into is not None:  # written as the record it merged into
+                planned.notes.append(f"parent {parent_ref} is written as {target.merged_into} "
+                                     "(same identity)")
+                parent_ref, target = target.merged_into, self.planned.get(target.merged_into)
+            link = self.links.get((target.stream, target.source_id) if target else
+                                  (parent.stream, parent.source_id))
             crm_id = (target.crm_id if target else None) or (link.crm_id if link else None)
             pending = target is not None and target.status == "net_new"
             if crm_id is None and not pending:
