@@ -226,6 +226,8 @@ class Planner:
         self.lookups: list[Request] = []
         self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
         self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
+        self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
+        self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -307,6 +309,8 @@ class Planner:
                 fields = self.fields(spec.object)
                 checker = Checker(self.connector, fields)
                 unique = [name for name, f in fields.items() if f.unique]
+                self.fixed[spec.object] = {name for name, f in fields.items() if not f.updatable}
+                self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
             pending = []
             for record in window:
                 pending.append(self.prepare(record, key, checker, overwrite))
@@ -390,14 +394,29 @@ class Planner:
             return planned
         if match.crm_id is None:
             planned.changes = [Change(k, None, v) for k, v in planned.values.items()]
+            self.drop_unwritable(planned, self.later, "create")
             return planned
         planned.crm_id = match.crm_id
         planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
+        self.drop_unwritable(planned, self.fixed, "update")
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
             planned.notes.append("the CRM's current values are not known; "
                                  "only fields with overwrite on are written")
         return planned
+
+    def drop_unwritable(self, planned: PlannedRecord, unwritable: dict[str, set[str]], kind: str) -> None:
+        """A field this user may not set on this kind of write (field-level security, as the CRM's
+        metadata says: creatable but not updatable, or the reverse) is left out, with a note: the CRM
+        would refuse the whole record."""
+        fields = unwritable.get(planned.object)
+        if not fields or not any(c.field in fields for c in planned.changes):
+            return
+        for change in [c for c in planned.changes if c.field in fields]:
+            planned.changes.remove(change)
+            planned.notes.append(f"{change.field}: not writable on {kind} for this user (the CRM's metadata "
+                                 f"says so); {_shown(change.current)} in the CRM, {_shown(change.new)} "
+                                 "not written")
 
     def changes(self, overwrite: dict[str, bool], values: dict[str, Any], match: Match,
                 identity_fields: set[str]) -> list[Change]:
@@ -579,6 +598,10 @@ class Planner:
                      for record, parent_ref, parent_id in members)
             requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
         return requests
+
+
+def _shown(value: Any) -> str:
+    return "empty" if value in (None, "") else repr(value)
 
 
 def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:

