@@ -49,9 +49,10 @@ def parse_field(record: Any, mapping: MetadataMap) -> tuple[str, FieldSpec] | No
                      label=read_one(record, mapping.label) if mapping.label else None,
                      max_length=(int(max_length) if isinstance(max_length, int | float) and max_length > 0
                                  else None),
-                     options=options or None, restricted=restricted and bool(options), required=required,
+                     options=options or None, restricted=restricted and bool(options),
                      creatable=creatable, updatable=updatable,
-                     unique=bool(read_one(record, mapping.unique)) if mapping.unique else False)
+                     unique=bool(read_one(record, mapping.unique)) if mapping.unique else False,
+                     **({"required": required} if mapping.required else {}))  # said only if the CRM says
     return str(name), spec
 
 
@@ -63,12 +64,15 @@ def _flag(record: Any, path: str | None, default: bool) -> bool:
 
 
 def merge(standard: FieldSpec, live: FieldSpec) -> FieldSpec:
-    """A standard field keeps the spec's curated type; the CRM says which values, lengths and rules apply."""
+    """A standard field keeps the spec's curated type; the CRM says which values, lengths and rules apply,
+    in both directions: a picklist an admin made unrestricted takes any value, whatever the connector or
+    the profile declared, and one the CRM restricts takes only its values. What the CRM's metadata does
+    not say (options of a field it lists without any, whether it is required) stays as declared."""
     return standard.model_copy(update={
         "options": live.options or standard.options,
-        "restricted": live.restricted or standard.restricted,
+        "restricted": live.restricted if live.options else standard.restricted,
         "max_length": live.max_length or standard.max_length,
-        "required": live.required or standard.required,
+        "required": live.required if "required" in live.model_fields_set else standard.required,
         "creatable": live.creatable and standard.creatable,
         "updatable": live.updatable and standard.updatable})
 
@@ -111,7 +115,8 @@ async def _fetch_object(connector: ConnectorSpec, object_name: str,
 
 
 def save(live: LiveFields, path: Path) -> None:
-    data = {obj: {name: spec.model_dump(exclude_defaults=True) for name, spec in fields.items()}
+    # unset, not default, values left out: a `required: false` the CRM said is kept
+    data = {obj: {name: spec.model_dump(exclude_unset=True) for name, spec in fields.items()}
             for obj, fields in live.items()}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -36,3 +36,34 @@ def test_a_field_creatable_but_not_updatable_is_not_planned_as_an_update(example
     created = outcome(result, "ec-002")
     assert created.action == "insert" and created.result == "success"
     assert contacts["maria.lopez@cedarvalley-logistics-example.com"]["Title"] == "Benefits Manager"
+
+
+def test_a_picklist_the_admin_made_unrestricted_takes_values_the_profile_declared_restricted(
+        examples: Path, tmp_path: Path) -> None:
+    """The profile declares Funding_Type__c restricted; the org's admin unticked "Restrict picklist to
+    the values defined in the value set". emp-008's "self funded" is written, not refused."""
+    unrestricted = {"Account": [{"name": "Funding_Type__c", "type": "picklist", "label": "Funding Type",
+                                 "picklistValues": ["Fully Insured", "Self-Funded", "Level-Funded"],
+                                 "restrictedPicklist": False}]}
+    with served("salesforce", extra_fields=unrestricted) as (_, url):
+        result = push("salesforce", examples, url, tmp_path / "state")
+        accounts = {a["BenefitFlow_Id__c"]: a for a in records(url)["Account"]}
+    lakeshore = outcome(result, "emp-008")
+    assert lakeshore.record.status == "net_new" and lakeshore.result == "success", lakeshore
+    assert accounts["emp-008"]["Funding_Type__c"] == "self funded"
+
+
+def test_a_picklist_the_crm_restricts_refuses_values_the_profile_declared_free(examples: Path,
+                                                                             tmp_path: Path) -> None:
+    """The reverse: the profile says the picklist is free; the CRM restricts it. The value is refused
+    in the plan, never sent."""
+    profile = tmp_path / "free.yaml"
+    shipped = (Path(__file__).resolve().parent.parent / "profiles" / "salesforce-benefitflow.yaml")
+    declared = "      label: Funding Type\n      restricted: "
+    text = shipped.read_text(encoding="utf-8").replace(f"{declared}true", f"{declared}false")
+    profile.write_text(text, encoding="utf-8")
+    with served("salesforce") as (_, url):
+        result = push("salesforce", examples, url, tmp_path / "state", profile=profile)
+    lakeshore = outcome(result, "emp-008")
+    assert lakeshore.record.status == "invalid" and lakeshore.action is None
+    assert lakeshore.record.problems[0].code == "not_in_picklist"
