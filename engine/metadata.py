@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,14 @@ def merge(standard: FieldSpec, live: FieldSpec) -> FieldSpec:
         "required": live.required if "required" in live.model_fields_set else standard.required,
         "creatable": live.creatable and standard.creatable,
         "updatable": live.updatable and standard.updatable})
+
+
+def absent_from_crm(live: LiveFields, object_name: str, targets: Iterable[str]) -> list[str]:
+    """The fields of `targets` the CRM's metadata does not list for the object (a custom property the
+    portal lacks, a field hidden from this user): every write of a value to one would be refused. Empty
+    when the CRM's metadata for the object is not known."""
+    known = live.get(object_name)
+    return [name for name in targets if name not in known] if known else []
 
 
 def merged_live(connector: ConnectorSpec, object_name: str,

@@ -45,14 +45,14 @@ from engine.match import (
     run_lookups,
     same,
 )
-from engine.metadata import LiveFields
+from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
-from engine.validate import effective_fields
+from engine.validate import effective_fields, not_in_crm_message
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
@@ -296,6 +296,7 @@ class Planner:
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         checker: Checker | None = None
         unique: list[str] = []
+        absent: dict[str, str] = {}  # mapped field the CRM lacks -> where the profile maps it
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
@@ -310,10 +311,13 @@ class Planner:
                 checker = Checker(self.connector, fields)
                 unique = [name for name, f in fields.items() if f.unique]
                 self.fixed[spec.object] = {name for name, f in fields.items() if not f.updatable}
+                absent = {target: str(self.bundle.profile.position(("streams", stream, "fields", target),
+                                                                   key=True))
+                          for target in absent_from_crm(self.live, spec.object, spec.fields)}
                 self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
             pending = []
             for record in window:
-                pending.append(self.prepare(record, key, checker, overwrite))
+                pending.append(self.prepare(record, key, checker, overwrite, absent))
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
             crm_records = None
@@ -342,11 +346,16 @@ class Planner:
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
-                overwrite: dict[str, bool]) -> Pending:
-        """A mapped record checked, with its identity normalised and its values as sent."""
+                overwrite: dict[str, bool], absent: dict[str, str] | None = None) -> Pending:
+        """A mapped record checked, with its identity normalised and its values as sent. `absent`: the
+        mapped fields the CRM lacks, with where the profile maps them; a value for one is a problem."""
         self.add_identity_values(record, key.parts, checker.fields)
         planned = PlannedRecord(record.stream, record.source_id, record.object, "net_new", record.where)
         planned.values = checker.check(record)
+        for name in sorted((absent or {}).keys() & planned.values.keys()):
+            where = (absent or {})[name]
+            record.problems.append(Problem(name, "not_in_crm", f"{record.stream} {record.source_id}: "
+                                           f"{not_in_crm_message(record.object, name)} ({where})"))
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
         return Pending(planned, record.problems, skip, record.parents, overwrite,

@@ -223,6 +223,12 @@ class _Checker:
 
     def check_target(self, stream: str, object_name: str, target: str, mapping: Mapping,
                      fields: dict[str, FieldSpec], identity_fields: set[str], loc: Loc) -> Iterator[Finding]:
+        from engine.metadata import absent_from_crm
+
+        if absent_from_crm(self.live, object_name, [target]):
+            yield Finding("error", "not_in_crm", not_in_crm_message(object_name, target),
+                          self.at(loc, key=True), stream, target)
+            return
         spec = fields.get(target)
         if spec is None:
             hint = _did_you_mean(target, fields)
@@ -335,6 +341,11 @@ class _Checker:
                 yield Finding("error", "required_unmapped", f"{stream.object}.{field_name} is required on "
                               "create and nothing maps it; every new record would be refused",
                               self.at(("streams", name, "fields")), name, field_name)
+
+
+def not_in_crm_message(object_name: str, target: str) -> str:
+    return (f"the CRM has no field {target!r} on {object_name} (its metadata does not list it: create it "
+            "there, or give this user access to it, or remove the mapping); every value would be refused")
 
 
 def _constant_kind(value: Any) -> str:

@@ -4,10 +4,17 @@ mapped field the CRM lacks is said, located, by validate and plan (point 9)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
+from engine.cli import app
 from tests.pushkit import copy_source, push, records, served
+
+runner = CliRunner()
+ENV = {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"}
 
 SF_CONTACT = {"Contact": [{"Email": "jane.doe@bluebird-bakery-example.com", "FirstName": "Jane",
                            "LastName": "Doe"}]}
@@ -67,3 +74,58 @@ def test_a_picklist_the_crm_restricts_refuses_values_the_profile_declared_free(e
     lakeshore = outcome(result, "emp-008")
     assert lakeshore.record.status == "invalid" and lakeshore.action is None
     assert lakeshore.record.problems[0].code == "not_in_picklist"
+
+
+def profile_with_a_property_the_portal_lacks(tmp_path: Path) -> Path:
+    """The shipped HubSpot profile, with one more custom company property (which the portal lacks)
+    mapped by the employer stream."""
+    shipped = Path(__file__).resolve().parent.parent / "profiles" / "hubspot-benefitflow.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    contacts = "  contacts:\n    benefitflow_id:"
+    text = text.replace(contacts, f"    carrier_name: {{type: string, label: Carrier}}\n{contacts}", 1)
+    text = text.replace("      lifecyclestage: {value: customer}\n\n  employer_contact:",
+                        "      lifecyclestage: {value: customer}\n      carrier_name: $.name\n\n"
+                        "  employer_contact:", 1)
+    path = tmp_path / "hubspot-custom.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def test_validate_against_the_portal_names_a_custom_property_it_lacks(tmp_path: Path) -> None:
+    profile = profile_with_a_property_the_portal_lacks(tmp_path)
+    with served("hubspot") as (_, url):
+        checked = runner.invoke(app, ["validate", str(profile), "--base-url", url, "--format", "json"],
+                                env=ENV)
+    assert checked.exit_code == 1, checked.output
+    findings = [f for f in json.loads(checked.stdout)["findings"] if f["code"] == "not_in_crm"]
+    line = line_of(profile, "      carrier_name: $.name")
+    assert [(f["stream"], f["field"], f["where"]) for f in findings] == [
+        ("employer", "carrier_name", f"{profile}:{line}:7")]
+    assert "has no field 'carrier_name' on companies" in findings[0]["message"]
+
+
+def test_plan_and_push_refuse_a_value_for_a_property_the_portal_lacks_before_sending(
+        examples: Path, tmp_path: Path) -> None:
+    """Without the check every employer failed with the CRM's raw JSON; now each is invalid, located,
+    never sent, and the other streams are written."""
+    profile = profile_with_a_property_the_portal_lacks(tmp_path)
+    line = line_of(profile, "      carrier_name: $.name")
+    with served("hubspot") as (_, url):
+        planned = runner.invoke(app, ["plan", str(profile), "--source", str(examples), "--base-url", url,
+                                      "--format", "json", "--state-dir", str(tmp_path / "plan-state")],
+                                env=ENV)
+        result = push("hubspot", examples, url, tmp_path / "state", profile=profile)
+        companies = records(url)["companies"]
+    assert planned.exit_code == 1
+    emp = next(r for r in json.loads(planned.stdout)["records"] if r["source_id"] == "emp-001")
+    assert emp["status"] == "invalid" and emp["problems"][0]["code"] == "not_in_crm"
+    assert f"{profile}:{line}:7" in emp["problems"][0]["message"]
+    sent = outcome(result, "emp-001")
+    assert sent.action is None and sent.error_code == "not_in_crm" and "{" not in sent.error
+    assert {c["properties"].get("benefitflow_id") for c in companies} >= {"brk-001", "bo-001"}
+    assert not any(str(c["properties"].get("benefitflow_id")).startswith("emp-") for c in companies)
