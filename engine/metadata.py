@@ -17,7 +17,18 @@ from engine.errors import CrmsyncError, LoadError
 from engine.render import base_context, build_request, endpoint_for, read_one, read_path
 from engine.store import default_state_dir
 
-LiveFields = dict[str, dict[str, FieldSpec]]
+
+class LiveFields(dict[str, dict[str, FieldSpec]]):
+    """What the CRM says, per object: the fields crmsync writes, as FieldSpecs. `listed`: per object,
+    the name of every field the CRM listed (of types crmsync does not read too), when known."""
+
+    def __init__(self, fields: dict[str, dict[str, FieldSpec]] | None = None, *,
+                 listed: dict[str, set[str]] | None = None) -> None:
+        super().__init__(fields or {})
+        self.listed = listed or {}
+
+
+LISTED_KEY = "_listed"  # in a saved metadata file: every field name the CRM listed, per object
 
 
 class MetadataError(CrmsyncError):
@@ -82,7 +93,7 @@ def absent_from_crm(live: LiveFields, object_name: str, targets: Iterable[str]) 
     """The fields of `targets` the CRM's metadata does not list for the object (a custom property the
     portal lacks, a field hidden from this user): every write of a value to one would be refused. Empty
     when the CRM's metadata for the object is not known."""
-    known = live.get(object_name)
+    known = getattr(live, "listed", {}).get(object_name)
     return [name for name in targets if name not in known] if known else []
 
 
@@ -100,13 +111,14 @@ def objects_used(bundle: ProfileBundle) -> list[str]:
 
 async def fetch_live_fields(bundle: ProfileBundle, client: CrmClient) -> LiveFields:
     connector = bundle.connector.model
-    results = await asyncio.gather(*(_fetch_object(connector, name, client)
-                                     for name in objects_used(bundle)))
-    return dict(zip(objects_used(bundle), results, strict=True))
+    names = objects_used(bundle)
+    results = await asyncio.gather(*(_fetch_object(connector, name, client) for name in names))
+    return LiveFields({name: fields for name, (fields, _) in zip(names, results, strict=True)},
+                      listed={name: listed for name, (_, listed) in zip(names, results, strict=True)})
 
 
 async def _fetch_object(connector: ConnectorSpec, object_name: str,
-                        client: CrmClient) -> dict[str, FieldSpec]:
+                        client: CrmClient) -> tuple[dict[str, FieldSpec], set[str]]:
     endpoint = endpoint_for(connector, object_name, "metadata")
     assert endpoint is not None
     request = build_request(connector, "metadata", object_name, endpoint,
@@ -118,15 +130,18 @@ async def _fetch_object(connector: ConnectorSpec, object_name: str,
             f"{sent.response.status_code} {str(body_of(sent.response))[:200]}")  # type: ignore[union-attr]
         raise MetadataError(f"cannot read {object_name} metadata from {client.base_url}: {detail}")
     data = sent.response.json()
-    parsed = dict(p for rec in read_path(data, endpoint.response.records)
-                  if (p := parse_field(rec, connector.metadata)))
-    return merged_live(connector, object_name, parsed)
+    listed = list(read_path(data, endpoint.response.records))
+    parsed = dict(p for rec in listed if (p := parse_field(rec, connector.metadata)))
+    names = {str(name) for rec in listed if (name := read_one(rec, connector.metadata.name))}
+    return merged_live(connector, object_name, parsed), names
 
 
 def save(live: LiveFields, path: Path) -> None:
     # unset, not default, values left out: a `required: false` the CRM said is kept
-    data = {obj: {name: spec.model_dump(exclude_unset=True) for name, spec in fields.items()}
-            for obj, fields in live.items()}
+    data: dict[str, Any] = {obj: {name: spec.model_dump(exclude_unset=True) for name, spec in fields.items()}
+                            for obj, fields in live.items()}
+    if getattr(live, "listed", None):
+        data[LISTED_KEY] = {obj: sorted(names) for obj, names in live.listed.items()}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -138,9 +153,10 @@ def load(path: Path) -> LiveFields:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LoadError(None, f"not a metadata file saved by crmsync: {exc}", path=path) from None
     try:
-        return {obj: {name: FieldSpec.model_validate(spec) for name, spec in fields.items()}
-                for obj, fields in data.items()}
-    except (AttributeError, ValueError) as exc:
+        listed = {obj: set(names) for obj, names in data.pop(LISTED_KEY, {}).items()}
+        return LiveFields({obj: {name: FieldSpec.model_validate(spec) for name, spec in fields.items()}
+                           for obj, fields in data.items()}, listed=listed)
+    except (AttributeError, ValueError, TypeError) as exc:
         raise LoadError(None, f"not a metadata file saved by crmsync: {exc}", path=path) from None
 
 

@@ -211,7 +211,7 @@ class Planner:
         self.consult = base_url is not None
         self.links = links
         self.associations_due = associations_due or set()
-        self.live: LiveFields = {}
+        self.live: LiveFields = LiveFields()
         self._live_fetch: asyncio.Future[LiveFields] | None = None
         if isinstance(live_fields, dict):
             self.live = live_fields

@@ -136,8 +136,7 @@ def test_validate_with_saved_metadata_uses_the_live_fields(tmp_path: Path) -> No
     profile = ROOT / "profiles" / "hubspot-benefitflow.yaml"
     result = crmsync("validate", profile, "--metadata", metadata, "--format", "json")
     assert result.exit_code == 1, result.output
-    # a field this hand-made file does not list is one the CRM lacks (not_in_crm): not what is tested here
-    findings = [f for f in json.loads(result.stdout)["findings"] if f["code"] != "not_in_crm"]
+    findings = json.loads(result.stdout)["findings"]
     assert {(f["code"], f["field"]) for f in findings} == {("read_only", "benefitflow_id")}
     assert {f["stream"] for f in findings} == {"broker", "broker_office", "employer"}
 

@@ -129,3 +129,15 @@ def test_plan_and_push_refuse_a_value_for_a_property_the_portal_lacks_before_sen
     assert sent.action is None and sent.error_code == "not_in_crm" and "{" not in sent.error
     assert {c["properties"].get("benefitflow_id") for c in companies} >= {"brk-001", "bo-001"}
     assert not any(str(c["properties"].get("benefitflow_id")).startswith("emp-") for c in companies)
+
+
+def test_saved_metadata_names_the_property_the_portal_lacks_offline(tmp_path: Path) -> None:
+    profile = profile_with_a_property_the_portal_lacks(tmp_path)
+    saved = tmp_path / "metadata.json"
+    with served("hubspot") as (_, url):
+        runner.invoke(app, ["validate", str(profile), "--base-url", url, "--save-metadata", str(saved)],
+                      env=ENV)
+    offline = runner.invoke(app, ["validate", str(profile), "--metadata", str(saved), "--format", "json"])
+    assert offline.exit_code == 1, offline.output
+    codes = [(f["code"], f["field"]) for f in json.loads(offline.stdout)["findings"]]
+    assert codes == [("not_in_crm", "carrier_name")]

@@ -350,11 +350,13 @@ def test_not_in_crm(tmp_path: Path) -> None:
     """A mapped field the CRM's metadata does not list (a custom property the portal lacks); the served
     CRM case is in tests/test_plan_metadata.py."""
     from engine.connector import FieldSpec
+    from engine.metadata import LiveFields
 
     path = tmp_path / "profile.yaml"
     custom = "custom_fields:\n  companies:\n    tier: {type: string}\n"
     path.write_text(profile("name: $.name", "tier: $.tier", extra=custom), encoding="utf-8")
-    live = {"companies": {"name": FieldSpec(type="string"), "domain": FieldSpec(type="string")}}
+    live = LiveFields({"companies": {"name": FieldSpec(type="string")}},
+                      listed={"companies": {"name", "domain", "hs_object_id"}})
     finding = one(validate(load_profile(path), live), "not_in_crm")
     assert (finding.severity, finding.where, finding.field) == ("error", f"{path}:9:7", "tier")
     assert "the CRM has no field 'tier' on companies" in finding.message
