@@ -406,7 +406,11 @@ class Planner:
             self.drop_unwritable(planned, self.later, "create")
             return planned
         planned.crm_id = match.crm_id
-        planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
+        unknown: list[str] = []
+        planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields, unknown)
+        if unknown:
+            planned.notes.append(f"not in the CRM's look-up answer, so their current values are unknown: "
+                                 f"{', '.join(unknown)} not written (overwrite is off)")
         self.drop_unwritable(planned, self.fixed, "update")
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
@@ -428,16 +432,20 @@ class Planner:
                                  "not written")
 
     def changes(self, overwrite: dict[str, bool], values: dict[str, Any], match: Match,
-                identity_fields: set[str]) -> list[Change]:
+                identity_fields: set[str], unknown: list[str] | None = None) -> list[Change]:
+        """The fields to write to the matched record. A field the look-up answer does not carry is not
+        known to be empty: with overwrite off it is not written, and named in `unknown`."""
         out = []
         for name, new in values.items():
             if name in identity_fields:
                 continue
             current = None if match.current is None else match.current.get(name)
             may_overwrite = overwrite.get(name, False)
-            if match.current is None:
+            if match.current is None or name not in match.current:
                 if may_overwrite:
                     out.append(Change(name, None, new))
+                elif match.current is not None and unknown is not None:
+                    unknown.append(name)
             elif ((current in (None, "") or (may_overwrite and not same(current, new)))
                   and not same(current, new)):
                 out.append(Change(name, current, new))
@@ -516,8 +524,8 @@ class Planner:
         whose overwrite is off. Only a parent the look-up read can be compared (a field relation, a bind
         relation that says where it is read)."""
         read = self.connector.objects[planned.object].relations[relation_name].read_as
-        if read is None or match is None or match.current is None:
-            return
+        if read is None or match is None or match.current is None or read not in match.current:
+            return  # a parent the look-up answer does not carry is not known to be empty
         current = match.current.get(read)
         if current in (None, ""):
             self.add_relation_change(planned, relation_name, parent_ref, crm_id)
