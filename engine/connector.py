@@ -431,7 +431,7 @@ class Endpoint(Strict):
         return self
 
 
-EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "list", "metadata"]
+EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "list", "metadata", "field_rules"]
 
 
 class EndpointsSpec(Strict):
@@ -442,6 +442,9 @@ class EndpointsSpec(Strict):
     associate: Endpoint | None = None
     list: Endpoint = Field(description="page through an object's records (for pulling)")
     metadata: Endpoint = Field(description="the object's live field list (describe, properties...)")
+    field_rules: Endpoint | None = Field(default=None, description="the object's per-field validation "
+                                         "rules, where the CRM keeps them apart from the field list "
+                                         "(HubSpot's property validations); read with `metadata.rules`")
 
     def named(self) -> dict[str, Endpoint]:
         return {name: ep for name in type(self).model_fields if (ep := getattr(self, name)) is not None}
@@ -456,7 +459,25 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "associate": {"object", "id", "to_object", "to_id", "type_id", "category", "items", "api_version"},
     "list": {"object", "fields", "limit", "api_version"},
     "metadata": {"object", "api_version"},
+    "field_rules": {"object", "api_version"},
 }
+
+
+class FieldRuleEffect(Strict):
+    """What one kind of the CRM's validation rule asks of a value, as a pattern the whole text matches."""
+
+    pattern: str = Field(description="a regular expression the whole text value must match")
+    message: str = Field(description="the rule in words, shown when a value breaks it")
+
+
+class FieldRulesMap(Strict):
+    """How to read the `field_rules` endpoint's answer; JSONPaths relative to one record of it."""
+
+    field: str = Field(description="JSONPath of the field's name")
+    rules: str = Field(description="JSONPath of the field's list of rules")
+    kind: str = Field(description="JSONPath, relative to one rule, of its kind")
+    kinds: dict[str, FieldRuleEffect] = Field(description="rule kind -> what it asks of a value; a kind not "
+                                              "listed is not checked before sending")
 
 
 class MetadataMap(Strict):
@@ -483,6 +504,7 @@ class MetadataMap(Strict):
     updatable: str | None = None
     read_only: str | None = None
     unique: str | None = None
+    rules: FieldRulesMap | None = Field(default=None, description="how to read `endpoints.field_rules`")
 
 
 class ErrorClass(Strict):

@@ -12,7 +12,14 @@ from typing import Any
 
 from engine.catalog import ProfileBundle
 from engine.client import Credentials, CrmClient, body_of, open_client
-from engine.connector import ConnectorSpec, FieldSpec, MetadataMap
+from engine.connector import (
+    ConnectorSpec,
+    EndpointName,
+    FieldRuleEffect,
+    FieldRulesMap,
+    FieldSpec,
+    MetadataMap,
+)
 from engine.errors import CrmsyncError, LoadError
 from engine.render import base_context, build_request, endpoint_for, read_one, read_path
 from engine.store import default_state_dir
@@ -84,6 +91,8 @@ def merge(standard: FieldSpec, live: FieldSpec) -> FieldSpec:
         "options": live.options or standard.options,
         "restricted": live.restricted if live.options else standard.restricted,
         "max_length": live.max_length or standard.max_length,
+        "pattern": live.pattern or standard.pattern,
+        "pattern_message": live.pattern_message if live.pattern else standard.pattern_message,
         "required": live.required if "required" in live.model_fields_set else standard.required,
         "creatable": live.creatable and standard.creatable,
         "updatable": live.updatable and standard.updatable})
@@ -121,19 +130,49 @@ async def _fetch_object(connector: ConnectorSpec, object_name: str,
                         client: CrmClient) -> tuple[dict[str, FieldSpec], set[str]]:
     endpoint = endpoint_for(connector, object_name, "metadata")
     assert endpoint is not None
-    request = build_request(connector, "metadata", object_name, endpoint,
+    data = await _get(connector, object_name, "metadata", client)
+    listed = list(read_path(data, endpoint.response.records))
+    parsed = dict(p for rec in listed if (p := parse_field(rec, connector.metadata)))
+    names = {str(name) for rec in listed if (name := read_one(rec, connector.metadata.name))}
+    rules = connector.metadata.rules
+    if rules is not None and endpoint_for(connector, object_name, "field_rules") is not None:
+        for name, effect in (await _fetch_rules(connector, object_name, client, rules)).items():
+            if name in parsed:
+                parsed[name] = parsed[name].model_copy(update={"pattern": effect.pattern,
+                                                               "pattern_message": effect.message})
+    return merged_live(connector, object_name, parsed), names
+
+
+async def _get(connector: ConnectorSpec, object_name: str, kind: EndpointName, client: CrmClient) -> Any:
+    """The answer of the object's `metadata` or `field_rules` endpoint, or MetadataError."""
+    endpoint = endpoint_for(connector, object_name, kind)
+    assert endpoint is not None
+    request = build_request(connector, kind, object_name, endpoint,
                             base_context(connector, connector.objects[object_name]), client.base_url)
     sent = await client.send(request.method, request.url, headers=request.headers, kind="metadata",
                              safe_to_repeat=True)
     if sent.response is None or sent.response.status_code >= 400:
         detail = sent.error or (
             f"{sent.response.status_code} {str(body_of(sent.response))[:200]}")  # type: ignore[union-attr]
-        raise MetadataError(f"cannot read {object_name} metadata from {client.base_url}: {detail}")
-    data = sent.response.json()
-    listed = list(read_path(data, endpoint.response.records))
-    parsed = dict(p for rec in listed if (p := parse_field(rec, connector.metadata)))
-    names = {str(name) for rec in listed if (name := read_one(rec, connector.metadata.name))}
-    return merged_live(connector, object_name, parsed), names
+        what = "metadata" if kind == "metadata" else "field validation rules"
+        raise MetadataError(f"cannot read {object_name} {what} from {client.base_url}: {detail}")
+    return sent.response.json()
+
+
+async def _fetch_rules(connector: ConnectorSpec, object_name: str, client: CrmClient,
+                       rules: FieldRulesMap) -> dict[str, FieldRuleEffect]:
+    """Each field's validation rule crmsync checks before sending (the first of a kind it knows)."""
+    endpoint = endpoint_for(connector, object_name, "field_rules")
+    assert endpoint is not None
+    data = await _get(connector, object_name, "field_rules", client)
+    out: dict[str, FieldRuleEffect] = {}
+    for record in read_path(data, endpoint.response.records):
+        name = read_one(record, rules.field)
+        effects = [rules.kinds[str(kind)] for rule in read_path(record, rules.rules)
+                   if (kind := read_one(rule, rules.kind)) is not None and str(kind) in rules.kinds]
+        if name and effects:
+            out[str(name)] = effects[0]
+    return out
 
 
 def save(live: LiveFields, path: Path) -> None:

@@ -20,7 +20,7 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from engine.catalog import ProfileBundle
-from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec
+from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
 from engine.loader import Loc
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
 from engine.render import endpoint_for
@@ -301,7 +301,11 @@ class _Checker:
                                   at, stream, target)
             return
         kind = _constant_kind(value)
-        if spec.type not in FITS.get(kind, set()):
+        if spec.pattern and isinstance(value, str) and not compile_regex(spec.pattern).fullmatch(value):
+            rule = spec.pattern_message or f"it must match {spec.pattern}"
+            yield Finding("error", "constant_breaks_rule", f"the constant {value!r} breaks the rule of "
+                          f"{where}: {rule}; every record would be refused", at, stream, target)
+        elif spec.type not in FITS.get(kind, set()):
             yield Finding("error", "type_mismatch", f"the constant {value!r} is a {kind}, which cannot go "
                           f"into {where} ({spec.type})", at, stream, target)
         elif spec.max_length and len(str(value)) > spec.max_length:

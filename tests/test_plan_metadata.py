@@ -141,3 +141,45 @@ def test_saved_metadata_names_the_property_the_portal_lacks_offline(tmp_path: Pa
     assert offline.exit_code == 1, offline.output
     codes = [(f["code"], f["field"]) for f in json.loads(offline.stdout)["findings"]]
     assert codes == [("not_in_crm", "carrier_name")]
+
+
+def profile_with_the_url_rule_property(tmp_path: Path, mapping: str) -> Path:
+    """The shipped HubSpot profile, whose employers also write benefitflow_profile_url: a portal
+    property with a URL validation rule (Settings > Properties > Rules), declared as plain text."""
+    shipped = Path(__file__).resolve().parent.parent / "profiles" / "hubspot-benefitflow.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    contacts = "  contacts:\n    benefitflow_id:"
+    text = text.replace(contacts, f"    benefitflow_profile_url: {{type: string}}\n{contacts}", 1)
+    employer_end = "      lifecyclestage: {value: customer}\n"
+    text = text.replace(f"{employer_end}\n  employer_contact:",
+                        f"{employer_end}      benefitflow_profile_url: {mapping}\n\n  employer_contact:", 1)
+    path = tmp_path / "hubspot-url.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_value_breaking_the_portals_url_rule_is_invalid_in_the_plan_not_refused_by_the_crm(
+        examples: Path, tmp_path: Path) -> None:
+    profile = profile_with_the_url_rule_property(
+        tmp_path, '{template: "benefitflow-example.com/employers/{{ id }}"}')
+    with served("hubspot") as (_, url):
+        result = push("hubspot", examples, url, tmp_path / "state", profile=profile)
+        companies = records(url)["companies"]
+    emp = outcome(result, "emp-001")
+    assert emp.record.status == "invalid" and emp.action is None, emp
+    problem = emp.record.problems[0]
+    assert (problem.field, problem.code) == ("benefitflow_profile_url", "pattern")
+    assert "the property's validation rule in HubSpot" in problem.message
+    assert not any(str(c["properties"].get("benefitflow_id")).startswith("emp-") for c in companies)
+
+
+def test_validate_against_the_portal_names_a_constant_breaking_its_url_rule(tmp_path: Path) -> None:
+    profile = profile_with_the_url_rule_property(tmp_path, "{value: benefitflow-example.com}")
+    with served("hubspot") as (_, url):
+        checked = runner.invoke(app, ["validate", str(profile), "--base-url", url, "--format", "json"],
+                                env=ENV)
+    assert checked.exit_code == 1, checked.output
+    finding = next(f for f in json.loads(checked.stdout)["findings"] if f["code"] == "constant_breaks_rule")
+    line = line_of(profile, "benefitflow_profile_url: {value")
+    assert finding["where"] == f"{profile}:{line}:40" and finding["field"] == "benefitflow_profile_url"
+    assert "validation rule in HubSpot" in finding["message"]

@@ -362,6 +362,22 @@ def test_not_in_crm(tmp_path: Path) -> None:
     assert "the CRM has no field 'tier' on companies" in finding.message
 
 
+def test_constant_breaks_rule(tmp_path: Path) -> None:
+    """A constant that breaks a field's rule (the CRM's, read with live metadata: a HubSpot property's
+    URL validation rule; the served CRM case is in tests/test_plan_metadata.py)."""
+    from engine.connector import FieldSpec
+    from engine.metadata import LiveFields
+
+    path = tmp_path / "profile.yaml"
+    custom = "custom_fields:\n  companies:\n    home: {type: string}\n"
+    path.write_text(profile("name: $.name", "home: {value: example.com}", extra=custom), encoding="utf-8")
+    live = LiveFields({"companies": {"home": FieldSpec(type="string", pattern="https?://.+",
+                                                       pattern_message="a full URL")}})
+    finding = one(validate(load_profile(path), live), "constant_breaks_rule")
+    assert (finding.severity, finding.where, finding.field) == ("error", f"{path}:9:21", "home")
+    assert "the constant 'example.com' breaks the rule of companies.home: a full URL" in finding.message
+
+
 def test_every_finding_code_has_a_test_here() -> None:
     codes = finding_severities()
     assert len(codes) >= 20
