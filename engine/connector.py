@@ -386,6 +386,10 @@ class ResponseSpec(Strict):
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
                               "query parameter (GET) that takes the cursor")
+    carries: list[str] | None = Field(default=None, description="a look-up whose answer holds some fields "
+                                      "only, whatever is asked: the fields it holds (default: every field "
+                                      "asked for). A field it lacks is never known in the CRM, so with "
+                                      "overwrite off it is never written; validate warns of each")
 
     @model_validator(mode="after")
     def _check(self) -> ResponseSpec:

@@ -142,6 +142,7 @@ class _Checker:
             yield from self.check_target(name, stream.object, target, mapping, fields, identity_fields, loc)
             yield from self.check_mapping_source(name, target, mapping, unsafe, loc)
         yield from self.check_required(name, stream, fields, identity_fields)
+        yield from self.check_lookup_answer(name, stream, identity_fields)
         if stream.upsert_key is not None:
             yield from self.check_upsert_key(name, stream, obj, fields)
 
@@ -334,6 +335,22 @@ class _Checker:
         except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several exception types
             yield Finding("error", "bad_jsonpath", f"{path!r} is not a valid JSONPath: {exc}",
                           self.at(loc), stream, target)
+
+    def check_lookup_answer(self, name: str, stream: StreamSpec,
+                            identity_fields: set[str]) -> Iterator[Finding]:
+        """A mapped field the object's look-up answer does not carry (`response.carries`): its CRM value is
+        never known, so with overwrite off it is written on create only."""
+        lookup = endpoint_for(self.connector, stream.object, "lookup")
+        carries = lookup.response.carries if lookup else None
+        if carries is None:
+            return
+        for target, mapping in stream.fields.items():
+            if not mapping.overwrite and target not in carries and target not in identity_fields:
+                yield Finding("warning", "lookup_lacks_field", f"{stream.object}'s look-up answer does not "
+                              f"carry {target} (it holds only {', '.join(carries)}): its value in the CRM is "
+                              "never known, so an existing record never gets it (overwrite is off); set "
+                              "`overwrite: true` if the provider owns it",
+                              self.at(("streams", name, "fields", target), key=True), name, target)
 
     def check_required(self, name: str, stream: StreamSpec, fields: dict[str, FieldSpec],
                        identity_fields: set[str]) -> Iterator[Finding]:

@@ -378,6 +378,19 @@ def test_constant_breaks_rule(tmp_path: Path) -> None:
     assert "the constant 'example.com' breaks the rule of companies.home: a full URL" in finding.message
 
 
+def test_lookup_lacks_field(tmp_path: Path, root: Path) -> None:
+    """A connector whose company look-up answer carries three fields only (`response.carries`)."""
+    spec = (root / "connectors" / "hubspot.yaml").read_text(encoding="utf-8")
+    records = "      records: $.results[*]\n      id: $.id\n      fields: $.properties\n      next:"
+    assert spec.count(records) == 2  # the search look-up's answer, then the list's
+    carries = "      carries: [hs_object_id, domain, name]\n      next:"
+    spec = spec.replace(records, records.replace("      next:", carries), 1)
+    (tmp_path / "narrow.yaml").write_text(spec, encoding="utf-8")
+    text = profile("name: $.name", "phone: $.phone").replace("connector: hubspot", "connector: narrow.yaml")
+    check(tmp_path, text, "lookup_lacks_field", "warning", "9:7", "employer", "phone",
+          "look-up answer does not carry phone (it holds only hs_object_id, domain, name)")
+
+
 def test_every_finding_code_has_a_test_here() -> None:
     codes = finding_severities()
     assert len(codes) >= 20
