@@ -33,6 +33,7 @@ from engine.connector import (
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import (
     RANK_CURRENT,
+    RANK_HISTORICAL,
     RANK_OTHER_FIELD,
     Match,
     Matcher,
@@ -226,6 +227,8 @@ class Planner:
         self.lookups: list[Request] = []
         self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
         self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
+        # (object, current identity value) -> the first record of this run that has it (prepared so far)
+        self.current_owners: dict[tuple[str, str], str] = {}
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
 
@@ -336,7 +339,7 @@ class Planner:
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
-                self.claim(planned, match, key.parts[0].name)
+                self.claim(planned, match, key.parts[0])
                 self.resolve_parents(planned, p.parents, match)
             for p in pending:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
@@ -358,8 +361,11 @@ class Planner:
                                            f"{not_in_crm_message(record.object, name)} ({where})"))
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
-        return Pending(planned, record.problems, skip, record.parents, overwrite,
-                       self.current_values(record, key.parts[0]))
+        current = self.current_values(record, key.parts[0])
+        if self.consult and skip is None and not record.problems:  # only the CRM's answers are ranked
+            for value in planned.identity.get(key.parts[0].name, []) if current is None else current:
+                self.current_owners.setdefault((record.object, value), planned.ref)
+        return Pending(planned, record.problems, skip, record.parents, overwrite, current)
 
     def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
         """The normalised current values of the key's first part (its historical ones left out), or
@@ -451,21 +457,37 @@ class Planner:
                 out.append(Change(name, current, new))
         return out
 
-    def claim(self, planned: PlannedRecord, match: Match | None, part: str) -> None:
+    def claim(self, planned: PlannedRecord, match: Match | None, key_part: KeyPart) -> None:
         """One CRM record is written from one source record in a run: a second record matching it (a
-        historical email that is another contact's current one) is ambiguous, naming the first."""
+        historical email that is another contact's current one) is ambiguous, naming the first. A match
+        by a historical value only gives way to a record of this run (of any stream) whose current value
+        it is, whichever is decided first."""
         if planned.status not in ("update", "synced") or planned.crm_id is None or match is None:
             return
-        first = self.claimed.setdefault((planned.object, planned.crm_id), (planned.ref, match.rank))
+        part = key_part.name
+        how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
+        owner = self.current_owner(planned, match, key_part) if match.rank == RANK_HISTORICAL else None
+        first = (owner, RANK_CURRENT) if owner else self.claimed.setdefault(
+            (planned.object, planned.crm_id), (planned.ref, match.rank))
         if first[0] == planned.ref:
             return
-        how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
         planned.status, planned.changes, planned.associate = "ambiguous", [], []
         planned.candidates, planned.crm_id = [planned.crm_id], None
-        planned.notes.append(f"{planned.object} {planned.candidates[0]} is already the target of {first[0]} "
-                             f"in this run (matched by {how.get(first[1], f'a historical {part}')}); this "
-                             f"record matches it by {how.get(match.rank, f'a historical {part}')}: one CRM "
-                             "record is written from one source record; choose and link it")
+        planned.notes.append(f"{planned.object} {planned.candidates[0]} is the target of {first[0]} in this "
+                             f"run (matched by {how.get(first[1], f'a historical {part}')}); this record "
+                             f"matches it by {how.get(match.rank, f'a historical {part}')}: one CRM record "
+                             "is written from one source record; choose and link it")
+
+    def current_owner(self, planned: PlannedRecord, match: Match, key_part: KeyPart) -> str | None:
+        """Another record of this run whose current identity value is the matched CRM record's own."""
+        if match.linked or not match.candidates:
+            return None
+        crm = match.candidates[0]
+        for value in normalize(self.connector, planned.object, key_part, crm.fields.get(key_part.field)):
+            owner = self.current_owners.get((planned.object, value))
+            if owner is not None and owner != planned.ref:
+                return owner
+        return None
 
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one

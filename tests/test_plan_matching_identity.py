@@ -139,3 +139,25 @@ def test_two_source_contacts_sharing_one_email_make_one_crm_contact(crm: str, ex
     assert first.result == "success", first
     assert second.record.status == "skipped" and f"same identity as {first.record.ref}" in " ".join(
         second.record.notes), second
+
+
+@pytest.mark.parametrize("crm", CRMS)
+def test_a_historical_match_in_one_stream_gives_way_to_a_current_one_in_another(crm: str, examples: Path,
+                                                                               tmp_path: Path) -> None:
+    """Bo is a broker contact whose historical email is Ana's current one; Ana is an employer contact.
+    The two streams are decided side by side: whichever comes first, Ana's record is Ana's."""
+    source = two_people(copy_source(examples, tmp_path / "src"), [
+        {"id": "ec-902", "first_name": "Ana", "last_name": "Alm", "email": "ana.alm@acme-example.com"}])
+    bo = {"id": "bc-901", "broker_id": "brk-001", "broker_office_id": "bo-001", "first_name": "Bo",
+          "last_name": "Berg", "email": "bo.new@acme-example.com",
+          "historical_emails": ["ana.alm@acme-example.com"], "title": "Broker", "phone": None}
+    (source / "broker_contact.jsonl").write_text(json.dumps(bo) + "\n", encoding="utf-8")
+    with served(crm, seed=seed_person(crm, "ana.alm@acme-example.com", "Ana (typed)")) as (_, url):
+        result = push(crm, source, url, tmp_path / "state")
+        crm_people = people(crm, url)
+    ana, bo_done = outcome(result, "ec-902"), outcome(result, "bc-901")
+    assert ana.record.status in ("update", "synced") and ana.result in ("success", "unchanged"), ana
+    assert bo_done.record.status == "ambiguous", bo_done
+    assert "employer_contact/ec-902" in " ".join(bo_done.record.notes)
+    typed = [p for p in crm_people if p.get(EMAIL[crm]) == "ana.alm@acme-example.com"]
+    assert len(typed) == 1 and typed[0].get(BENEFITFLOW_ID[crm]) == "ec-902"
