@@ -277,7 +277,8 @@ def push(
 
         print_push(outcome, out)
     summary = outcome.summary()
-    raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped else 0)
+    raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped
+                     or outcome.stale else 0)
 
 
 @app.command("log")

@@ -395,6 +395,10 @@ class ResponseSpec(Strict):
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
                               "query parameter (GET) that takes the cursor")
+    carries: list[str] | None = Field(default=None, description="a look-up whose answer holds some fields "
+                                      "only, whatever is asked: the fields it holds (default: every field "
+                                      "asked for). A field it lacks is never known in the CRM, so with "
+                                      "overwrite off it is never written; validate warns of each")
 
     @model_validator(mode="after")
     def _check(self) -> ResponseSpec:
@@ -441,7 +445,7 @@ class Endpoint(Strict):
 
 
 EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "associations", "list",
-                       "metadata"]
+                       "metadata", "field_rules"]
 
 
 class EndpointsSpec(Strict):
@@ -455,6 +459,9 @@ class EndpointsSpec(Strict):
                                           "existing parent once, and never again")
     list: Endpoint = Field(description="page through an object's records (for pulling)")
     metadata: Endpoint = Field(description="the object's live field list (describe, properties...)")
+    field_rules: Endpoint | None = Field(default=None, description="the object's per-field validation "
+                                         "rules, where the CRM keeps them apart from the field list "
+                                         "(HubSpot's property validations); read with `metadata.rules`")
 
     def named(self) -> dict[str, Endpoint]:
         return {name: ep for name in type(self).model_fields if (ep := getattr(self, name)) is not None}
@@ -470,7 +477,25 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "associations": {"object", "id", "to_object", "items", "api_version"},
     "list": {"object", "fields", "limit", "api_version"},
     "metadata": {"object", "api_version"},
+    "field_rules": {"object", "api_version"},
 }
+
+
+class FieldRuleEffect(Strict):
+    """What one kind of the CRM's validation rule asks of a value, as a pattern the whole text matches."""
+
+    pattern: str = Field(description="a regular expression the whole text value must match")
+    message: str = Field(description="the rule in words, shown when a value breaks it")
+
+
+class FieldRulesMap(Strict):
+    """How to read the `field_rules` endpoint's answer; JSONPaths relative to one record of it."""
+
+    field: str = Field(description="JSONPath of the field's name")
+    rules: str = Field(description="JSONPath of the field's list of rules")
+    kind: str = Field(description="JSONPath, relative to one rule, of its kind")
+    kinds: dict[str, FieldRuleEffect] = Field(description="rule kind -> what it asks of a value; a kind not "
+                                              "listed is not checked before sending")
 
 
 class MetadataMap(Strict):
@@ -497,6 +522,7 @@ class MetadataMap(Strict):
     updatable: str | None = None
     read_only: str | None = None
     unique: str | None = None
+    rules: FieldRulesMap | None = Field(default=None, description="how to read `endpoints.field_rules`")
 
 
 class ErrorClass(Strict):

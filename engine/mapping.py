@@ -46,6 +46,9 @@ class MappedRecord:
     where: str
     values: dict[str, Any] = field(default_factory=dict)  # target field -> value (None: nothing to write)
     identity: dict[str, list[Any]] = field(default_factory=dict)  # part -> raw values, current first
+    # part -> how many of its leading values are current (from its first source path), for a part with
+    # several paths (current and historical emails); a part not named here has only current values
+    identity_current: dict[str, int] = field(default_factory=dict)
     parents: list[ParentRef] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skip_reason: str | None = None
@@ -119,7 +122,10 @@ class CompiledStream:
             except (TransformError, jinja2.TemplateError) as exc:
                 _field_problem(mapped, compiled, exc)
         for part, extractors in self.identity.items():
-            mapped.identity[part] = _flatten([extract(record.data) for extract in extractors])
+            found = [extract(record.data) for extract in extractors]
+            mapped.identity[part] = _flatten(found)
+            if len(found) > 1:
+                mapped.identity_current[part] = len(_flatten(found[:1]))
         for parent, extract in self.parents:
             parent_id = extract(record.data)
             if parent_id not in (None, ""):
@@ -146,13 +152,18 @@ def _where(mapped: MappedRecord, compiled: CompiledField) -> str:
 
 
 def _flatten(values: list[Any]) -> list[Any]:
+    """Identity values, lists flattened; a blank one (spaces, a tab) is missing, as an empty one is."""
     out: list[Any] = []
     for value in values:
         if isinstance(value, list):
-            out.extend(v for v in value if v not in (None, ""))
-        elif value not in (None, ""):
+            out.extend(v for v in value if not _blank(v))
+        elif not _blank(value):
             out.append(value)
     return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _producer(mapping: Mapping, env: SandboxedEnvironment) -> Extractor:

@@ -41,6 +41,20 @@ class Match:
     current: dict[str, Any] | None = None  # None: not known (no CRM consulted)
     candidates: list[CrmRecord] = field(default_factory=list)
     linked: bool = False
+    rank: int = 0  # how the candidates match: RANK_CURRENT, RANK_OTHER_FIELD or RANK_HISTORICAL
+
+
+# How a CRM record matches a source record, best first: the source's current value in the key's own
+# field; in another field the key also reads (an additional email); or only by a historical value.
+RANK_CURRENT, RANK_OTHER_FIELD, RANK_HISTORICAL = 2, 1, 0
+
+
+def by_rank(matches: list[Match | None]) -> list[int]:
+    """The positions of `matches`, best rank first (a linked match first of all), else in order."""
+    ranks = [(m.rank + 3 * m.linked) if m is not None else 0 for m in matches]
+    if len(set(ranks)) <= 1:
+        return list(range(len(matches)))
+    return sorted(range(len(matches)), key=lambda i: -ranks[i])
 
 
 def same(current: Any, new: Any) -> bool:
@@ -199,6 +213,7 @@ class CandidateIndex:
                  crm_records: list[CrmRecord]) -> None:
         self.key = key
         self.records = crm_records
+        self.connector, self.object_name = connector, object_name
         # the other parts' values, per record: only a composite key needs them (the first part's
         # values are in by_value)
         self.others: list[dict[str, set[str]]] = []
@@ -222,6 +237,21 @@ class CandidateIndex:
         return [self.records[p] for p in positions
                 if all(set(mine[part]) & self.others[p][part] for part in mine if part != first)]
 
+    def rank(self, crm: CrmRecord, mine: dict[str, list[str]], current: set[str] | None) -> int:
+        """How `crm` matches a record whose first key part has the values `mine` (of which `current`
+        are current; None: all)."""
+        if not self.key.parts:
+            return RANK_CURRENT
+        part = self.key.parts[0]
+        current = set(mine[part.name]) if current is None else current
+        if set(normalize(self.connector, self.object_name, part, crm.fields.get(part.field))) & current:
+            return RANK_CURRENT
+        if not part.also:
+            return RANK_HISTORICAL
+        also = {n for f in part.also for n in normalize(self.connector, self.object_name, part,
+                                                         crm.fields.get(f))}
+        return RANK_OTHER_FIELD if also & current else RANK_HISTORICAL
+
 
 class Matcher:
     """Pairs source records with their CRM counterparts, among the CRM records the look-ups returned
@@ -238,9 +268,11 @@ class Matcher:
         self.linked_to = {lk.crm_id: (lk.stream, lk.source_id) for lk in links.values()}
 
     def match(self, stream: str, source_id: str, mine: dict[str, list[str]],
-              values: dict[str, Any] | None = None) -> Match:
-        """The match of one source record, given its normalised identity (`record_identity`) and the
-        values it would write (which narrow several candidates by the unique fields)."""
+              values: dict[str, Any] | None = None, current: set[str] | None = None) -> Match:
+        """The match of one source record, given its normalised identity (`record_identity`), the
+        values it would write (which narrow several candidates by the unique fields) and which of its
+        identity values are current (None: all): candidates matching a current value outrank those
+        matching only a historical one."""
         link = self.links.get((stream, source_id))
         # a CRM record already linked to another source record is not a candidate (a broker's offices
         # share its domain)
@@ -248,7 +280,12 @@ class Matcher:
                       if self.linked_to.get(c.id, (stream, source_id)) == (stream, source_id)]
         if candidates and values and self.unique:
             candidates = agreeing(candidates, values, self.unique)
-        match = Match(current={} if self.consulted else None, candidates=candidates)
+        rank = RANK_HISTORICAL
+        if candidates:
+            ranks = [self.index.rank(c, mine, current) for c in candidates]
+            rank = max(ranks)
+            candidates = [c for c, r in zip(candidates, ranks, strict=True) if r == rank]
+        match = Match(current={} if self.consulted else None, candidates=candidates, rank=rank)
         if link is not None:
             match.crm_id, match.linked = link.crm_id, True
             linked = self.by_id.get(link.crm_id)

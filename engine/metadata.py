@@ -6,18 +6,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.address import Given, resolve_address
 from engine.catalog import ProfileBundle
 from engine.client import Credentials, CrmClient, body_of, open_client
-from engine.connector import ConnectorSpec, FieldSpec, MetadataMap
+from engine.connector import (
+    ConnectorSpec,
+    EndpointName,
+    FieldRuleEffect,
+    FieldRulesMap,
+    FieldSpec,
+    MetadataMap,
+)
 from engine.errors import CrmsyncError, LoadError
 from engine.render import base_context, build_request, endpoint_for, read_one, read_path
 from engine.store import default_state_dir
 
-LiveFields = dict[str, dict[str, FieldSpec]]
+
+class LiveFields(dict[str, dict[str, FieldSpec]]):
+    """What the CRM says, per object: the fields crmsync writes, as FieldSpecs. `listed`: per object,
+    the name of every field the CRM listed (of types crmsync does not read too), when known."""
+
+    def __init__(self, fields: dict[str, dict[str, FieldSpec]] | None = None, *,
+                 listed: dict[str, set[str]] | None = None) -> None:
+        super().__init__(fields or {})
+        self.listed = listed or {}
+
+
+LISTED_KEY = "_listed"  # in a saved metadata file: every field name the CRM listed, per object
 
 
 class MetadataError(CrmsyncError):
@@ -50,9 +69,10 @@ def parse_field(record: Any, mapping: MetadataMap) -> tuple[str, FieldSpec] | No
                      label=read_one(record, mapping.label) if mapping.label else None,
                      max_length=(int(max_length) if isinstance(max_length, int | float) and max_length > 0
                                  else None),
-                     options=options or None, restricted=restricted and bool(options), required=required,
+                     options=options or None, restricted=restricted and bool(options),
                      creatable=creatable, updatable=updatable,
-                     unique=bool(read_one(record, mapping.unique)) if mapping.unique else False)
+                     unique=bool(read_one(record, mapping.unique)) if mapping.unique else False,
+                     **({"required": required} if mapping.required else {}))  # said only if the CRM says
     return str(name), spec
 
 
@@ -64,14 +84,27 @@ def _flag(record: Any, path: str | None, default: bool) -> bool:
 
 
 def merge(standard: FieldSpec, live: FieldSpec) -> FieldSpec:
-    """A standard field keeps the spec's curated type; the CRM says which values, lengths and rules apply."""
+    """A standard field keeps the spec's curated type; the CRM says which values, lengths and rules apply,
+    in both directions: a picklist an admin made unrestricted takes any value, whatever the connector or
+    the profile declared, and one the CRM restricts takes only its values. What the CRM's metadata does
+    not say (options of a field it lists without any, whether it is required) stays as declared."""
     return standard.model_copy(update={
         "options": live.options or standard.options,
-        "restricted": live.restricted or standard.restricted,
+        "restricted": live.restricted if live.options else standard.restricted,
         "max_length": live.max_length or standard.max_length,
-        "required": live.required or standard.required,
+        "pattern": live.pattern or standard.pattern,
+        "pattern_message": live.pattern_message if live.pattern else standard.pattern_message,
+        "required": live.required if "required" in live.model_fields_set else standard.required,
         "creatable": live.creatable and standard.creatable,
         "updatable": live.updatable and standard.updatable})
+
+
+def absent_from_crm(live: LiveFields, object_name: str, targets: Iterable[str]) -> list[str]:
+    """The fields of `targets` the CRM's metadata does not list for the object (a custom property the
+    portal lacks, a field hidden from this user): every write of a value to one would be refused. Empty
+    when the CRM's metadata for the object is not known."""
+    known = getattr(live, "listed", {}).get(object_name)
+    return [name for name in targets if name not in known] if known else []
 
 
 def merged_live(connector: ConnectorSpec, object_name: str,
@@ -88,32 +121,67 @@ def objects_used(bundle: ProfileBundle) -> list[str]:
 
 async def fetch_live_fields(bundle: ProfileBundle, client: CrmClient) -> LiveFields:
     connector = bundle.connector.model
-    results = await asyncio.gather(*(_fetch_object(connector, name, client)
-                                     for name in objects_used(bundle)))
-    return dict(zip(objects_used(bundle), results, strict=True))
+    names = objects_used(bundle)
+    results = await asyncio.gather(*(_fetch_object(connector, name, client) for name in names))
+    return LiveFields({name: fields for name, (fields, _) in zip(names, results, strict=True)},
+                      listed={name: listed for name, (_, listed) in zip(names, results, strict=True)})
 
 
 async def _fetch_object(connector: ConnectorSpec, object_name: str,
-                        client: CrmClient) -> dict[str, FieldSpec]:
+                        client: CrmClient) -> tuple[dict[str, FieldSpec], set[str]]:
     endpoint = endpoint_for(connector, object_name, "metadata")
     assert endpoint is not None
-    request = build_request(connector, "metadata", object_name, endpoint,
+    data = await _get(connector, object_name, "metadata", client)
+    listed = list(read_path(data, endpoint.response.records))
+    parsed = dict(p for rec in listed if (p := parse_field(rec, connector.metadata)))
+    names = {str(name) for rec in listed if (name := read_one(rec, connector.metadata.name))}
+    rules = connector.metadata.rules
+    if rules is not None and endpoint_for(connector, object_name, "field_rules") is not None:
+        for name, effect in (await _fetch_rules(connector, object_name, client, rules)).items():
+            if name in parsed:
+                parsed[name] = parsed[name].model_copy(update={"pattern": effect.pattern,
+                                                               "pattern_message": effect.message})
+    return merged_live(connector, object_name, parsed), names
+
+
+async def _get(connector: ConnectorSpec, object_name: str, kind: EndpointName, client: CrmClient) -> Any:
+    """The answer of the object's `metadata` or `field_rules` endpoint, or MetadataError."""
+    endpoint = endpoint_for(connector, object_name, kind)
+    assert endpoint is not None
+    request = build_request(connector, kind, object_name, endpoint,
                             base_context(connector, connector.objects[object_name]), client.base_url)
     sent = await client.send(request.method, request.url, headers=request.headers, kind="metadata",
                              safe_to_repeat=True)
     if sent.response is None or sent.response.status_code >= 400:
         detail = sent.error or (
             f"{sent.response.status_code} {str(body_of(sent.response))[:200]}")  # type: ignore[union-attr]
-        raise MetadataError(f"cannot read {object_name} metadata from {client.base_url}: {detail}")
-    data = sent.response.json()
-    parsed = dict(p for rec in read_path(data, endpoint.response.records)
-                  if (p := parse_field(rec, connector.metadata)))
-    return merged_live(connector, object_name, parsed)
+        what = "metadata" if kind == "metadata" else "field validation rules"
+        raise MetadataError(f"cannot read {object_name} {what} from {client.base_url}: {detail}")
+    return sent.response.json()
+
+
+async def _fetch_rules(connector: ConnectorSpec, object_name: str, client: CrmClient,
+                       rules: FieldRulesMap) -> dict[str, FieldRuleEffect]:
+    """Each field's validation rule crmsync checks before sending (the first of a kind it knows)."""
+    endpoint = endpoint_for(connector, object_name, "field_rules")
+    assert endpoint is not None
+    data = await _get(connector, object_name, "field_rules", client)
+    out: dict[str, FieldRuleEffect] = {}
+    for record in read_path(data, endpoint.response.records):
+        name = read_one(record, rules.field)
+        effects = [rules.kinds[str(kind)] for rule in read_path(record, rules.rules)
+                   if (kind := read_one(rule, rules.kind)) is not None and str(kind) in rules.kinds]
+        if name and effects:
+            out[str(name)] = effects[0]
+    return out
 
 
 def save(live: LiveFields, path: Path) -> None:
-    data = {obj: {name: spec.model_dump(exclude_defaults=True) for name, spec in fields.items()}
-            for obj, fields in live.items()}
+    # unset, not default, values left out: a `required: false` the CRM said is kept
+    data: dict[str, Any] = {obj: {name: spec.model_dump(exclude_unset=True) for name, spec in fields.items()}
+                            for obj, fields in live.items()}
+    if getattr(live, "listed", None):
+        data[LISTED_KEY] = {obj: sorted(names) for obj, names in live.listed.items()}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -125,9 +193,10 @@ def load(path: Path) -> LiveFields:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LoadError(None, f"not a metadata file saved by crmsync: {exc}", path=path) from None
     try:
-        return {obj: {name: FieldSpec.model_validate(spec) for name, spec in fields.items()}
-                for obj, fields in data.items()}
-    except (AttributeError, ValueError) as exc:
+        listed = {obj: set(names) for obj, names in data.pop(LISTED_KEY, {}).items()}
+        return LiveFields({obj: {name: FieldSpec.model_validate(spec) for name, spec in fields.items()}
+                           for obj, fields in data.items()}, listed=listed)
+    except (AttributeError, ValueError, TypeError) as exc:
         raise LoadError(None, f"not a metadata file saved by crmsync: {exc}", path=path) from None
 
 

@@ -32,15 +32,29 @@ from engine.connector import (
     KeyPart,
 )
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
-from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
-from engine.metadata import LiveFields
+from engine.match import (
+    RANK_CURRENT,
+    RANK_HISTORICAL,
+    RANK_OTHER_FIELD,
+    Match,
+    Matcher,
+    by_rank,
+    crm_identity,
+    lookups_for,
+    normalize,
+    record_identity,
+    ref,
+    run_lookups,
+    same,
+)
+from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
-from engine.validate import effective_fields
+from engine.validate import effective_fields, not_in_crm_message
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
@@ -61,6 +75,7 @@ class Pending:
     skip: str | None  # why it cannot be matched (a missing identity part)
     parents: list[ParentRef]
     overwrite: dict[str, bool]
+    current: set[str] | None = None  # the identity's current values (see Planner.current_values)
 
     @property
     def matchable(self) -> bool:
@@ -85,6 +100,7 @@ class PlannedRecord:
     # (relation, parent ref, parent crm id or "")
     parents: list[tuple[str, str, str]] = field(default_factory=list)
     associate: list[str] = field(default_factory=list)  # association relations to make (once both exist)
+    merged_into: str | None = None  # the record of the same identity this one is written as, this run
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
@@ -197,7 +213,7 @@ class Planner:
         self.consult = base_url is not None
         self.links = links
         self.associations_due = associations_due or set()
-        self.live: LiveFields = {}
+        self.live: LiveFields = LiveFields()
         self._live_fetch: asyncio.Future[LiveFields] | None = None
         if isinstance(live_fields, dict):
             self.live = live_fields
@@ -214,6 +230,12 @@ class Planner:
         # records are decided and taken by check_associations with no await between (streams interleave)
         self.association_checks: list[AssociationCheck] = []
         self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
+        self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
+        self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
+        # (object, current identity value) -> the first record of this run that has it (prepared so far)
+        self.current_owners: dict[tuple[str, str], str] = {}
+        self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
+        self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -284,11 +306,12 @@ class Planner:
         key = self.connector.objects[spec.object].identity_keys[spec.identity.key]
         checker: Checker | None = None
         unique: list[str] = []
+        absent: dict[str, str] = {}  # mapped field the CRM lacks -> where the profile maps it
         # what each mapping may overwrite: the same for every record of the stream (identity fields,
         # which records add, are never changed on update), so the records' own copies are not kept
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
         identity_fields = {part.field for part in key.parts}
-        seen: dict[tuple[Any, ...], str] = {}
+        seen = self.seen  # shared by the streams of one object: two streams may hold one person
         out: list[PlannedRecord] = []
         yields = client is not None  # other streams' look-ups in flight go on while this one works
         for window, last in windows(iter(mapped)):
@@ -297,9 +320,14 @@ class Planner:
                 fields = self.fields(spec.object)
                 checker = Checker(self.connector, fields)
                 unique = [name for name, f in fields.items() if f.unique]
+                self.fixed[spec.object] = {name for name, f in fields.items() if not f.updatable}
+                absent = {target: str(self.bundle.profile.position(("streams", stream, "fields", target),
+                                                                   key=True))
+                          for target in absent_from_crm(self.live, spec.object, spec.fields)}
+                self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
             pending = []
             for record in window:
-                pending.append(self.prepare(record, key, checker, overwrite))
+                pending.append(self.prepare(record, key, checker, overwrite, absent))
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
             crm_records = None
@@ -312,28 +340,49 @@ class Planner:
                     crm_records = await run_lookups(self.connector, lookup, client)
             await turn.parents_decided(looked_up=last)
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
-            for p in pending:
-                match = matcher.match(stream, p.planned.source_id, p.planned.identity,
-                                      p.planned.values) if p.matchable else None
+            matches = [matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values,
+                                     p.current) if p.matchable else None for p in pending]
+            for position in by_rank(matches):  # a current-email match claims its CRM record first
+                p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
                 self.dedupe(planned, seen)
+                self.claim(planned, match, key.parts[0])
                 self.resolve_parents(planned, p.parents, match)
+            for p in pending:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned[planned.ref] = planned
-                out.append(planned)
+                    self.planned[p.planned.ref] = p.planned
+                out.append(p.planned)
             await self.check_associations(turn, client)
         turn.hand_over(stream, out)
         return out
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
-                overwrite: dict[str, bool]) -> Pending:
-        """A mapped record checked, with its identity normalised and its values as sent."""
+                overwrite: dict[str, bool], absent: dict[str, str] | None = None) -> Pending:
+        """A mapped record checked, with its identity normalised and its values as sent. `absent`: the
+        mapped fields the CRM lacks, with where the profile maps them; a value for one is a problem."""
         self.add_identity_values(record, key.parts, checker.fields)
         planned = PlannedRecord(record.stream, record.source_id, record.object, "net_new", record.where)
         planned.values = checker.check(record)
+        for name in sorted((absent or {}).keys() & planned.values.keys()):
+            where = (absent or {})[name]
+            record.problems.append(Problem(name, "not_in_crm", f"{record.stream} {record.source_id}: "
+                                           f"{not_in_crm_message(record.object, name)} ({where})"))
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
-        return Pending(planned, record.problems, skip, record.parents, overwrite)
+        current = self.current_values(record, key.parts[0])
+        if self.consult and skip is None and not record.problems:  # only the CRM's answers are ranked
+            for value in planned.identity.get(key.parts[0].name, []) if current is None else current:
+                self.current_owners.setdefault((record.object, value), planned.ref)
+        return Pending(planned, record.problems, skip, record.parents, overwrite, current)
+
+    def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
+        """The normalised current values of the key's first part (its historical ones left out), or
+        None when all its values are current."""
+        count = record.identity_current.get(part.name)
+        if count is None:
+            return None
+        return {n for raw in record.identity.get(part.name, [])[:count]
+                for n in normalize(self.connector, record.object, part, raw)}
 
     def add_identity_values(self, record: MappedRecord, parts: list[KeyPart],
                             fields: dict[str, FieldSpec] | None = None) -> None:
@@ -368,39 +417,95 @@ class Planner:
             return planned
         if match.crm_id is None:
             planned.changes = [Change(k, None, v) for k, v in planned.values.items()]
+            self.drop_unwritable(planned, self.later, "create")
             return planned
         planned.crm_id = match.crm_id
-        planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
+        unknown: list[str] = []
+        planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields, unknown)
+        if unknown:
+            planned.notes.append(f"not in the CRM's look-up answer, so their current values are unknown: "
+                                 f"{', '.join(unknown)} not written (overwrite is off)")
+        self.drop_unwritable(planned, self.fixed, "update")
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
             planned.notes.append("the CRM's current values are not known; "
                                  "only fields with overwrite on are written")
         return planned
 
+    def drop_unwritable(self, planned: PlannedRecord, unwritable: dict[str, set[str]], kind: str) -> None:
+        """A field this user may not set on this kind of write (field-level security, as the CRM's
+        metadata says: creatable but not updatable, or the reverse) is left out, with a note: the CRM
+        would refuse the whole record."""
+        fields = unwritable.get(planned.object)
+        if not fields or not any(c.field in fields for c in planned.changes):
+            return
+        for change in [c for c in planned.changes if c.field in fields]:
+            planned.changes.remove(change)
+            planned.notes.append(f"{change.field}: not writable on {kind} for this user (the CRM's metadata "
+                                 f"says so); {_shown(change.current)} in the CRM, {_shown(change.new)} "
+                                 "not written")
+
     def changes(self, overwrite: dict[str, bool], values: dict[str, Any], match: Match,
-                identity_fields: set[str]) -> list[Change]:
+                identity_fields: set[str], unknown: list[str] | None = None) -> list[Change]:
+        """The fields to write to the matched record. A field the look-up answer does not carry is not
+        known to be empty: with overwrite off it is not written, and named in `unknown`."""
         out = []
         for name, new in values.items():
             if name in identity_fields:
                 continue
             current = None if match.current is None else match.current.get(name)
             may_overwrite = overwrite.get(name, False)
-            if match.current is None:
+            if match.current is None or name not in match.current:
                 if may_overwrite:
                     out.append(Change(name, None, new))
+                elif match.current is not None and unknown is not None:
+                    unknown.append(name)
             elif ((current in (None, "") or (may_overwrite and not same(current, new)))
                   and not same(current, new)):
                 out.append(Change(name, current, new))
         return out
 
+    def claim(self, planned: PlannedRecord, match: Match | None, key_part: KeyPart) -> None:
+        """One CRM record is written from one source record in a run: a second record matching it (a
+        historical email that is another contact's current one) is ambiguous, naming the first. A match
+        by a historical value only gives way to a record of this run (of any stream) whose current value
+        it is, whichever is decided first."""
+        if planned.status not in ("update", "synced") or planned.crm_id is None or match is None:
+            return
+        part = key_part.name
+        how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
+        owner = self.current_owner(planned, match, key_part) if match.rank == RANK_HISTORICAL else None
+        first = (owner, RANK_CURRENT) if owner else self.claimed.setdefault(
+            (planned.object, planned.crm_id), (planned.ref, match.rank))
+        if first[0] == planned.ref:
+            return
+        planned.status, planned.changes, planned.associate = "ambiguous", [], []
+        planned.candidates, planned.crm_id = [planned.crm_id], None
+        planned.notes.append(f"{planned.object} {planned.candidates[0]} is the target of {first[0]} in this "
+                             f"run (matched by {how.get(first[1], f'a historical {part}')}); this record "
+                             f"matches it by {how.get(match.rank, f'a historical {part}')}: one CRM record "
+                             "is written from one source record; choose and link it")
+
+    def current_owner(self, planned: PlannedRecord, match: Match, key_part: KeyPart) -> str | None:
+        """Another record of this run whose current identity value is the matched CRM record's own."""
+        if match.linked or not match.candidates:
+            return None
+        crm = match.candidates[0]
+        for value in normalize(self.connector, planned.object, key_part, crm.fields.get(key_part.field)):
+            owner = self.current_owners.get((planned.object, value))
+            if owner is not None and owner != planned.ref:
+                return owner
+        return None
+
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
-        """Two source records with one identity in the same run: the second is skipped, naming the first."""
+        """Two source records with one identity in the same run (of one stream or of two streams of one
+        object): the second is skipped, naming the first, which its children are written under."""
         if planned.status not in ("net_new", "update", "synced"):
             return
         key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
         first = seen.setdefault(key, planned.ref)
         if first != planned.ref:
-            planned.status, planned.changes = "skipped", []
+            planned.status, planned.changes, planned.merged_into = "skipped", [], first
             planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")
 
     def resolve_parents(self, planned: PlannedRecord, parents: list[ParentRef],
@@ -408,7 +513,12 @@ class Planner:
         for parent in parents:
             parent_ref = ref(parent.stream, parent.source_id)
             target = self.planned.get(parent_ref)
-            link = self.links.get((parent.stream, parent.source_id))
+            if target is not None and target.merged_into is not None:  # written as the record it merged into
+                planned.notes.append(f"parent {parent_ref} is written as {target.merged_into} "
+                                     "(same identity)")
+                parent_ref, target = target.merged_into, self.planned.get(target.merged_into)
+            link = self.links.get((target.stream, target.source_id) if target else
+                                  (parent.stream, parent.source_id))
             crm_id = (target.crm_id if target else None) or (link.crm_id if link else None)
             pending = target is not None and target.status == "net_new"
             if crm_id is None and not pending:
@@ -466,8 +576,8 @@ class Planner:
         whose overwrite is off. Only a parent the look-up read can be compared (a field relation, a bind
         relation that says where it is read)."""
         read = self.connector.objects[planned.object].relations[relation_name].read_as
-        if read is None or match is None or match.current is None:
-            return
+        if read is None or match is None or match.current is None or read not in match.current:
+            return  # a parent the look-up answer does not carry is not known to be empty
         current = match.current.get(read)
         if current in (None, ""):
             self.add_relation_change(planned, relation_name, parent_ref, crm_id)
@@ -557,6 +667,10 @@ class Planner:
                      for record, parent_ref, parent_id in members)
             requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
         return requests
+
+
+def _shown(value: Any) -> str:
+    return "empty" if value in (None, "") else repr(value)
 
 
 def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class PushResult:
     associations: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
     interrupted: bool = False  # stopped by Ctrl-C
+    stale: list[str] = field(default_factory=list)  # push --plan: records changed since, not written
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -101,7 +102,7 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "interrupted": self.interrupted,
+                "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "records": [o.as_dict() for o in self.outcomes]}
 
 

@@ -49,9 +49,11 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
     return data
 
 
-def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -> None:
-    """Write only what the saved plan said; a record whose plan changed since is re-planned, reported and
-    not written blind. Called per stream, as each is decided."""
+def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -> list[str]:
+    """Write only what the saved plan said; a record whose plan changed since (the CRM's current values
+    too: someone edited a field the plan updates) is re-planned, reported and not written blind. Called
+    per stream, as each is decided; returns the refs of the records held back as changed."""
+    held: list[str] = []
     before = {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
     for record in records:
         old = before.get(record.ref)
@@ -60,20 +62,37 @@ def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -
             record.notes.append(f"changed since the plan was made: it now has associations to make "
                                 f"({', '.join(record.associate)}); re-plan and review before writing")
             record.status, record.associate = "skipped", []
+            held.append(record.ref)
         if record.status not in ("net_new", "update"):
             continue
         if old is None:
             record.notes.append("not in the saved plan; not written")
             record.status = "skipped"
             continue
-        new_changes = sorted((c.field, json.dumps(c.new, default=str)) for c in record.changes)
-        old_changes = sorted((c["field"], json.dumps(c["new"], default=str)) for c in old.get("changes", []))
+        new_changes = sorted((c.field, _wire(c.current), _wire(c.new)) for c in record.changes)
+        old_changes = sorted((c["field"], _wire(c.get("current")), _wire(c["new"]))
+                             for c in old.get("changes", []))
         if (old["status"] != record.status or old_changes != new_changes
                 or record.associate != old.get("associate", record.associate)):
+            edited = _edited_in_crm(old_changes, new_changes)
             record.notes.append(f"changed since the plan was made: it was {old['status']}, "
-                                f"now {record.status} "
-                                f"with {len(record.changes)} change(s); re-plan and review before writing")
+                                f"now {record.status} with {len(record.changes)} change(s)"
+                                + (f"; edited in the CRM since: {', '.join(edited)}" if edited else "")
+                                + "; re-plan and review before writing")
             record.status = "skipped"
+            held.append(record.ref)
+    return held
+
+
+def _wire(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _edited_in_crm(old: list[tuple[str, str, str]], new: list[tuple[str, str, str]]) -> list[str]:
+    """The fields the plan would change whose CRM value is not the one the plan saw."""
+    seen = {name: current for name, current, _ in old}
+    return [f"{name} (planned on {seen[name]}, now {current})" for name, current, _ in new
+            if name in seen and seen[name] != current]
 
 
 class _Progress:
@@ -146,9 +165,11 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                 daily_reserve: float, recreate_deleted: bool = False) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
+    stale: list[str] = []
+
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
         if saved is not None:
-            restrict_to_saved(records, saved)
+            stale.extend(restrict_to_saved(records, saved))
         progress.start(stream, records)
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
@@ -157,6 +178,11 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream, on_done=progress.done,
                                    recreate_deleted=recreate_deleted)
+    if stale:
+        result.stale = stale
+        result.notices.append(f"the plan is stale: {len(stale)} record(s) changed since it was made (in the "
+                              "CRM or the source) were re-planned and not written; make a new plan, review "
+                              "it and push that")
     return result
 
 

@@ -20,7 +20,7 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from engine.catalog import ProfileBundle
-from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec
+from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
 from engine.loader import Loc
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
 from engine.render import endpoint_for
@@ -142,6 +142,7 @@ class _Checker:
             yield from self.check_target(name, stream.object, target, mapping, fields, identity_fields, loc)
             yield from self.check_mapping_source(name, target, mapping, unsafe, loc)
         yield from self.check_required(name, stream, fields, identity_fields)
+        yield from self.check_lookup_answer(name, stream, identity_fields)
         if stream.upsert_key is not None:
             yield from self.check_upsert_key(name, stream, obj, fields)
 
@@ -223,6 +224,12 @@ class _Checker:
 
     def check_target(self, stream: str, object_name: str, target: str, mapping: Mapping,
                      fields: dict[str, FieldSpec], identity_fields: set[str], loc: Loc) -> Iterator[Finding]:
+        from engine.metadata import absent_from_crm
+
+        if absent_from_crm(self.live, object_name, [target]):
+            yield Finding("error", "not_in_crm", not_in_crm_message(object_name, target),
+                          self.at(loc, key=True), stream, target)
+            return
         spec = fields.get(target)
         if spec is None:
             hint = _did_you_mean(target, fields)
@@ -295,7 +302,11 @@ class _Checker:
                                   at, stream, target)
             return
         kind = _constant_kind(value)
-        if spec.type not in FITS.get(kind, set()):
+        if spec.pattern and isinstance(value, str) and not compile_regex(spec.pattern).fullmatch(value):
+            rule = spec.pattern_message or f"it must match {spec.pattern}"
+            yield Finding("error", "constant_breaks_rule", f"the constant {value!r} breaks the rule of "
+                          f"{where}: {rule}; every record would be refused", at, stream, target)
+        elif spec.type not in FITS.get(kind, set()):
             yield Finding("error", "type_mismatch", f"the constant {value!r} is a {kind}, which cannot go "
                           f"into {where} ({spec.type})", at, stream, target)
         elif spec.max_length and len(str(value)) > spec.max_length:
@@ -325,6 +336,22 @@ class _Checker:
             yield Finding("error", "bad_jsonpath", f"{path!r} is not a valid JSONPath: {exc}",
                           self.at(loc), stream, target)
 
+    def check_lookup_answer(self, name: str, stream: StreamSpec,
+                            identity_fields: set[str]) -> Iterator[Finding]:
+        """A mapped field the object's look-up answer does not carry (`response.carries`): its CRM value is
+        never known, so with overwrite off it is written on create only."""
+        lookup = endpoint_for(self.connector, stream.object, "lookup")
+        carries = lookup.response.carries if lookup else None
+        if carries is None:
+            return
+        for target, mapping in stream.fields.items():
+            if not mapping.overwrite and target not in carries and target not in identity_fields:
+                yield Finding("warning", "lookup_lacks_field", f"{stream.object}'s look-up answer does not "
+                              f"carry {target} (it holds only {', '.join(carries)}): its value in the CRM is "
+                              "never known, so an existing record never gets it (overwrite is off); set "
+                              "`overwrite: true` if the provider owns it",
+                              self.at(("streams", name, "fields", target), key=True), name, target)
+
     def check_required(self, name: str, stream: StreamSpec, fields: dict[str, FieldSpec],
                        identity_fields: set[str]) -> Iterator[Finding]:
         relation_fields = {r.field for r in self.connector.objects[stream.object].relations.values()
@@ -335,6 +362,11 @@ class _Checker:
                 yield Finding("error", "required_unmapped", f"{stream.object}.{field_name} is required on "
                               "create and nothing maps it; every new record would be refused",
                               self.at(("streams", name, "fields")), name, field_name)
+
+
+def not_in_crm_message(object_name: str, target: str) -> str:
+    return (f"the CRM has no field {target!r} on {object_name} (its metadata does not list it: create it "
+            "there, or give this user access to it, or remove the mapping); every value would be refused")
 
 
 def _constant_kind(value: Any) -> str:

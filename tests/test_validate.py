@@ -346,6 +346,51 @@ def test_upsert_unavailable(tmp_path: Path, root: Path) -> None:
           "has no native upsert for companies")
 
 
+def test_not_in_crm(tmp_path: Path) -> None:
+    """A mapped field the CRM's metadata does not list (a custom property the portal lacks); the served
+    CRM case is in tests/test_plan_metadata.py."""
+    from engine.connector import FieldSpec
+    from engine.metadata import LiveFields
+
+    path = tmp_path / "profile.yaml"
+    custom = "custom_fields:\n  companies:\n    tier: {type: string}\n"
+    path.write_text(profile("name: $.name", "tier: $.tier", extra=custom), encoding="utf-8")
+    live = LiveFields({"companies": {"name": FieldSpec(type="string")}},
+                      listed={"companies": {"name", "domain", "hs_object_id"}})
+    finding = one(validate(load_profile(path), live), "not_in_crm")
+    assert (finding.severity, finding.where, finding.field) == ("error", f"{path}:9:7", "tier")
+    assert "the CRM has no field 'tier' on companies" in finding.message
+
+
+def test_constant_breaks_rule(tmp_path: Path) -> None:
+    """A constant that breaks a field's rule (the CRM's, read with live metadata: a HubSpot property's
+    URL validation rule; the served CRM case is in tests/test_plan_metadata.py)."""
+    from engine.connector import FieldSpec
+    from engine.metadata import LiveFields
+
+    path = tmp_path / "profile.yaml"
+    custom = "custom_fields:\n  companies:\n    home: {type: string}\n"
+    path.write_text(profile("name: $.name", "home: {value: example.com}", extra=custom), encoding="utf-8")
+    live = LiveFields({"companies": {"home": FieldSpec(type="string", pattern="https?://.+",
+                                                       pattern_message="a full URL")}})
+    finding = one(validate(load_profile(path), live), "constant_breaks_rule")
+    assert (finding.severity, finding.where, finding.field) == ("error", f"{path}:9:21", "home")
+    assert "the constant 'example.com' breaks the rule of companies.home: a full URL" in finding.message
+
+
+def test_lookup_lacks_field(tmp_path: Path, root: Path) -> None:
+    """A connector whose company look-up answer carries three fields only (`response.carries`)."""
+    spec = (root / "connectors" / "hubspot.yaml").read_text(encoding="utf-8")
+    records = "      records: $.results[*]\n      id: $.id\n      fields: $.properties\n      next:"
+    assert spec.count(records) == 2  # the search look-up's answer, then the list's
+    carries = "      carries: [hs_object_id, domain, name]\n      next:"
+    spec = spec.replace(records, records.replace("      next:", carries), 1)
+    (tmp_path / "narrow.yaml").write_text(spec, encoding="utf-8")
+    text = profile("name: $.name", "phone: $.phone").replace("connector: hubspot", "connector: narrow.yaml")
+    check(tmp_path, text, "lookup_lacks_field", "warning", "9:7", "employer", "phone",
+          "look-up answer does not carry phone (it holds only hs_object_id, domain, name)")
+
+
 def test_every_finding_code_has_a_test_here() -> None:
     codes = finding_severities()
     assert len(codes) >= 20
