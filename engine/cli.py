@@ -205,18 +205,27 @@ def plan(
     except CrmsyncError as exc:
         raise fail(exc) from None
     if fmt is PlanFormat.html:
-        out_file.write_text(html_report(result), encoding="utf-8")  # type: ignore[union-attr]
-        err.print(f"wrote {out_file}")
+        _write_report(out_file, html_report(result))  # type: ignore[arg-type]
     elif fmt is PlanFormat.json:
         text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
         if out_file:
-            out_file.write_text(text, encoding="utf-8")
-            err.print(f"wrote {out_file}")
+            _write_report(out_file, text)
         else:
             sys.stdout.write(text)
     else:
         print_plan(result, out)
     raise typer.Exit(1 if result.summary()["invalid"] else 0)
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write a report, making its folder if need be; a path that cannot be written is bad usage."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    err.print(f"wrote {path}", markup=False, highlight=False)
 
 
 class LogFormat(StrEnum):

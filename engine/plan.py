@@ -312,7 +312,7 @@ class Planner:
                 self.dedupe(planned, seen)
                 self.resolve_parents(planned, p.parents, match)
                 if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned[planned.ref] = planned
+                    self.planned.setdefault(planned.ref, planned)
                 out.append(planned)
         turn.hand_over(stream, out)
         return out
@@ -386,7 +386,14 @@ class Planner:
         return out
 
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
-        """Two source records with one identity in the same run: the second is skipped, naming the first."""
+        """Two source records with one identity in the same run: the second is skipped, naming the first.
+        So is a source id given twice in a stream (a line repeated): it is one record, written once."""
+        first_where = seen.setdefault(("source id", planned.ref), planned.where)
+        if first_where != planned.where:
+            planned.status, planned.changes, planned.associate = "skipped", [], []
+            planned.notes.append(f"{planned.where}: source id {planned.source_id} again (first at "
+                                 f"{first_where}); it is written once, from the first")
+            return
         if planned.status not in ("net_new", "update", "synced"):
             return
         key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))

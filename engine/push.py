@@ -219,7 +219,9 @@ class Pusher:
         for record in records:
             if record.ref not in self.outcomes:
                 self.outcomes[record.ref] = self.unsent(record, result.stopped)
-        result.outcomes = [self.outcomes[r.ref] for r in records]
+        # a source id repeated in a stream is one ref: its repeats are skipped, not counted as written
+        result.outcomes = [o if (o := self.outcomes[r.ref]).record is r else self.unsent(r, result.stopped)
+                           for r in records]
         result.associations = self.association_counts
         return plan, result
 
