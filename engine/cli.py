@@ -238,11 +238,13 @@ class Action(StrEnum):
     insert = "insert"
     update = "update"
     associate = "associate"  # an association made after both records exist (HubSpot)
+    none = "none"  # a record refused or held back before anything was sent
 
 
 class Result(StrEnum):
     success = "success"
     error = "error"
+    skipped = "skipped"  # held back before sending (its identity incomplete, a repeat, a parent missing)
 
 
 @app.command()
@@ -285,8 +287,11 @@ def push(
 
 @app.command("log")
 def log_command(
-    since: Annotated[str | None, typer.Option("--since", help="ISO date or time")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="ISO date or time")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="ISO date or time (UTC unless it says), or back from now: 30m, 2h, 2d, 1w, "
+        "yesterday")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="ISO date or time, or back from now: 2d, yesterday (a day: to its end)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="who triggered the run")] = None,
     object_name: Annotated[str | None, typer.Option("--object")] = None,
     action: Annotated[Action | None, typer.Option("--action")] = None,
@@ -298,9 +303,12 @@ def log_command(
     """The activity log: every operation a push attempted."""
     from engine.activity import print_log, query_log
 
-    rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
-                     action=action.value if action else None, result=result.value if result else None,
-                     run_id=run)
+    try:
+        rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
+                         action=action.value if action else None, result=result.value if result else None,
+                         run_id=run)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
     print_log(rows, fmt.value, out)
 
 

@@ -222,8 +222,18 @@ class Pusher:
         # a source id repeated in a stream is one ref: its repeats are skipped, not counted as written
         result.outcomes = [o if (o := self.outcomes[r.ref]).record is r else self.unsent(r, result.stopped)
                            for r in records]
+        self.log_unsent(result.outcomes)
         result.associations = self.association_counts
         return plan, result
+
+    def log_unsent(self, outcomes: list[Outcome]) -> None:
+        """Records refused or held back before anything was sent (invalid, skipped, cut off by a stop) are
+        rows of the activity log too, with the reason: `log --result error` shows every failure."""
+        self.store.log({"at": now(), "run_id": self.run_id, "triggered_by": self.triggered_by,
+                        "object": o.record.object, "action": "none", "result": o.result,
+                        "crm_id": o.crm_id, "error_code": o.error_code, "error": o.error,
+                        "stream": o.record.stream, "source_id": o.record.source_id}
+                       for o in outcomes if o.action is None and o.result in ("error", "skipped"))
 
     async def until_stopped(self, work: Awaitable[None]) -> None:
         """A stream's writes or associations, ended by a stop (a token refused, the daily reserve
