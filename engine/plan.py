@@ -76,6 +76,7 @@ class PlannedRecord:
     where: str
     crm_id: str | None = None
     changes: list[Change] = field(default_factory=list)
+    kept: list[Change] = field(default_factory=list)  # held back by overwrite off: the CRM's value stays
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
@@ -93,6 +94,7 @@ class PlannedRecord:
         return {"stream": self.stream, "source_id": self.source_id, "object": self.object,
                 "status": self.status, "crm_id": self.crm_id, "where": self.where,
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
+                "kept": [{"field": c.field, "current": c.current, "new": c.new} for c in self.kept],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
                 "candidates": self.candidates, "associate": self.associate}
 
@@ -363,6 +365,7 @@ class Planner:
             return planned
         planned.crm_id = match.crm_id
         planned.changes = self.changes(pending.overwrite, planned.values, match, identity_fields)
+        planned.kept = kept_back(pending.overwrite, planned.values, match, identity_fields)
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
             planned.notes.append("the CRM's current values are not known; "
@@ -534,6 +537,17 @@ class Planner:
                      for record, parent_ref, parent_id in members)
             requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
         return requests
+
+
+def kept_back(overwrite: dict[str, bool], values: dict[str, Any], match: Match,
+              identity_fields: set[str]) -> list[Change]:
+    """The changes `overwrite: false` holds back: the CRM has another value there, which stays. Shown,
+    so that a user sees why a change did not go."""
+    if match.current is None:
+        return []
+    return [Change(name, current, new) for name, new in values.items()
+            if name not in identity_fields and not overwrite.get(name, False) and new not in (None, "")
+            and (current := match.current.get(name)) not in (None, "") and not same(current, new)]
 
 
 def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:

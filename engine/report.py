@@ -26,7 +26,9 @@ def describe(record: PlannedRecord) -> str:
     if record.problems:
         return "; ".join(p.message for p in record.problems)
     parts = [f"{c.field}: {short(c.current, 24)} → {short(c.new)}" for c in record.changes]
-    return "; ".join(parts + record.notes)
+    kept = [f"kept (overwrite off) {c.field}: {short(c.current, 24)}, not {short(c.new)}"
+            for c in record.kept]
+    return "; ".join(parts + kept + record.notes)
 
 
 def daily_line(budget: dict[str, Any]) -> str:
@@ -72,7 +74,7 @@ th,td{border-bottom:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-
 th{background:#f3f5f9} .tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0}
 .tab{padding:.35rem .8rem;border-radius:1rem;background:#eef1f6;text-decoration:none;color:inherit}
 .tab b{margin-left:.3rem} .old{color:#a33;text-decoration:line-through} .new{color:#185f2b}
-.problem{color:#a33} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
+.problem{color:#a33} .kept{color:#6b5a12} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
 details{margin:.3rem 0}
 </style></head><body>
 <h1>Plan for <code>{{ plan.profile }}</code> → {{ plan.connector }}</h1>
@@ -99,6 +101,8 @@ about {{ d.needed }}
 {% for c in r.changes %}<div><b>{{ c.field }}</b>: <span class="old">
 {{- c.current if c.current is not none else "" }}</span> → <span class="new">{{ c.new }}</span></div>
 {%- endfor %}
+{% for c in r.kept %}<div class="kept">kept (overwrite off) <b>{{ c.field }}</b>: {{ c.current }},
+not <span class="old">{{ c.new }}</span></div>{% endfor %}
 {% for n in r.notes %}<div>{{ n }}</div>{% endfor %}
 </td></tr>{% endfor %}</table>{% endif %}{% endfor %}
 <h2 id="requests">Requests ({{ requests|length }})</h2>
