@@ -132,3 +132,21 @@ def test_a_line_repeated_in_one_file_is_written_and_counted_once(tmp_path: Path)
         assert [r["result"] for r in repeats] == ["success", "skipped"]
         assert "again (first at" in repeats[1]["error"]
         assert sum(c["properties"].get("benefitflow_id") == "emp-900" for c in in_crm["companies"]) == 1
+
+
+def test_a_5000_digit_number_in_a_csv_refuses_that_record_alone(tmp_path: Path) -> None:
+    source = copy_source(EXAMPLES, tmp_path / "data")
+    (source / "employer.jsonl").unlink()
+    header = "id,name,website,phone,address.street,address.city,address.state,address.zip,industry," \
+             "employee_count,plan_year_start,funding_type,ein,broker_id\n"
+    rows = ["emp-1,Huge Co,huge-example.com,(415) 555-0101,1 A St,Oakland,CA,94607,Retail,"
+            f"{'9' * 5000},2025-01-01,Fully Insured,94-1,brk-001",
+            "emp-2,Small Co,small-example.com,(415) 555-0102,2 B St,Oakland,CA,94607,Retail,"
+            "12,2025-01-01,Fully Insured,94-2,brk-001"]
+    (source / "employer.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    code, plan, _ = plan_json(source, tmp_path)
+    huge, small = (by_where(plan, f"employer.csv:{n}") for n in (2, 3))
+    assert huge["status"] == "invalid" and huge["problems"][0]["field"] == "numberofemployees"
+    assert "digits" in huge["problems"][0]["message"] and len(huge["problems"][0]["message"]) < 300
+    assert small["status"] == "net_new"
+    assert code == 1
