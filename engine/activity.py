@@ -16,6 +16,7 @@ from rich.table import Table
 
 from engine.errors import UsageError
 from engine.store import Store, default_state_dir
+from engine.terminal import visible
 
 COLUMNS = ("at", "run_id", "triggered_by", "object", "action", "result", "crm_id", "record_url", "error")
 
@@ -56,14 +57,14 @@ def _iso_time(option: str, value: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # the log is kept in UTC
 
 
-# query_log's filter -> (its option, the log's column it selects on, what a value names)
-NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "object", "object"),
-         "by": ("--by", "triggered_by", "user")}
+# query_log's filter -> (its option, the log's column it selects on, what a value names). Not `--by`:
+# a user who has not pushed yet is no mistake, and their log is empty.
+NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "object", "object")}
 
 
 def check_names(store: Store, filters: dict[str, Any]) -> None:
-    """A filter naming a run, an object or a user the log has never seen is a mistake (a typo, another
-    state dir): say so, with what the log knows, instead of an empty answer."""
+    """A filter naming a run or an object the log has never seen is a mistake (a typo, an object of
+    another CRM, another state dir): say so, with what the log knows, instead of an empty answer."""
     for name, (option, column, what) in NAMED.items():
         value = filters.get(name)
         if value is None:
@@ -108,12 +109,13 @@ def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
     shared = {key: rows[0][key] for key in ("run_id", "triggered_by")
               if rows and all(r[key] == rows[0][key] for r in rows)}
     if shared:
-        console.print("  ".join(f"{key}: {value}" for key, value in shared.items()), highlight=False)
+        console.print("  ".join(f"{key}: {visible(value)}" for key, value in shared.items()), highlight=False)
     columns = [c for c in ("at", "run_id", "triggered_by") if c not in shared]
     table = Table(*columns, "object", "action", "result", "source", "crm id", "error / record url")
     for r in rows:
         at = [r["at"].replace("T", " ")[:19] if c == "at" else r[c] for c in columns]
-        table.add_row(*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
-                      r["crm_id"] or "", r["error"] or r["record_url"] or "")
+        cells = [*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
+                 r["crm_id"] or "", r["error"] or r["record_url"] or ""]
+        table.add_row(*(visible(cell) for cell in cells))
     console.print(table)
     console.print(f"{len(rows)} operation(s)")

@@ -175,6 +175,9 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="default .crmsync/ or $CRMSYNC_HOME")]
 CredentialsFile = Annotated[Path | None, typer.Option("--credentials", help="JSON file of client_id, "
                                                       "client_secret, refresh_token or access_token")]
+AllowMissing = Annotated[bool, typer.Option(
+    "--allow-missing", help="accept a source that lost data (a stream's file missing, a mapped path that "
+    "matched no record): plan and send what there is; the findings are still shown")]
 
 
 @app.command()
@@ -188,6 +191,7 @@ def plan(
     credentials: CredentialsFile = None,
     metadata: Annotated[Path | None, typer.Option(
         "--metadata", help="without --base-url: check against live metadata saved to a file")] = None,
+    allow_missing: AllowMissing = False,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -201,9 +205,10 @@ def plan(
         raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
-                         credentials_file=credentials, metadata_file=metadata)
+                         credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing)
     except CrmsyncError as exc:
         raise fail(exc) from None
+    findings = result.input_findings()
     if fmt is PlanFormat.html:
         _write_report(out_file, html_report(result))  # type: ignore[arg-type]
     elif fmt is PlanFormat.json:
@@ -214,7 +219,10 @@ def plan(
             sys.stdout.write(text)
     else:
         print_plan(result, out)
-    raise typer.Exit(1 if result.summary()["invalid"] else 0)
+    if fmt is not PlanFormat.table:  # the table says them itself
+        for finding in findings:
+            err.print(f"source: {finding}", markup=False, highlight=False)
+    raise typer.Exit(1 if result.summary()["invalid"] or (findings and not allow_missing) else 0)
 
 
 def _write_report(path: Path, text: str) -> None:
@@ -261,6 +269,7 @@ def push(
     daily_reserve: Annotated[int, typer.Option(
         "--daily-reserve", min=0, max=100, help="percent of the CRM's daily API allocation to leave to the "
         "org's other integrations: the run stops sending once only that is left")] = 10,
+    allow_missing: AllowMissing = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -270,7 +279,8 @@ def push(
         raise typer.Exit(2)
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
-                          progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100)
+                          progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
+                          allow_missing=allow_missing)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -282,7 +292,8 @@ def push(
 
         print_push(outcome, out)
     summary = outcome.summary()
-    raise typer.Exit(1 if summary["failed"] or outcome.stopped else 0)
+    held_back = outcome.input_findings and not allow_missing
+    raise typer.Exit(1 if summary["failed"] or outcome.stopped or held_back else 0)
 
 
 @app.command("log")

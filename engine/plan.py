@@ -30,6 +30,7 @@ from engine.connector import (
     IdentityKey,
     KeyPart,
 )
+from engine.coverage import StreamSource, stream_source
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
 from engine.metadata import LiveFields
@@ -112,6 +113,11 @@ class Plan:
     cost: dict[str, Any]
     profile_path: str = ""
     source_dir: str = ""
+    sources: list[StreamSource] = field(default_factory=list)  # what each stream's source gave
+
+    def input_findings(self) -> list[str]:
+        """Where the input lost data (a file missing, a path that matched nothing)."""
+        return [finding for source in self.sources for finding in source.findings()]
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -127,7 +133,8 @@ class Plan:
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
-                "cost": self.cost, "records": [r.as_dict() for r in self.records],
+                "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
+                "input_findings": self.input_findings(), "records": [r.as_dict() for r in self.records],
                 "requests": [{**r.as_dict(),
                               "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
                              for r in self.lookups + self.writes]}
@@ -187,10 +194,11 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                 associations_due: set[tuple[str, str]] | None = None) -> None:
+                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
-        earlier push meant to make and did not."""
+        earlier push meant to make and did not. `allow_missing`: a stream whose source lost data (a
+        mapped path that matched nothing) is planned all the same, not held back."""
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
@@ -211,6 +219,8 @@ class Planner:
                              for relation, spec in obj.relations.items()
                              if isinstance(spec, AssociationRelation)}
         self.lookups: list[Request] = []
+        self.allow_missing = allow_missing
+        self.sources: dict[str, StreamSource] = {}
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -238,7 +248,8 @@ class Planner:
         stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
         streams in stream order. `render_writes` off (a push, which renders each chunk as it sends it):
         the plan lists no writes, and its cost counts only the look-ups."""
-        compiled = compile_profile(self.profile)
+        compiled = self.compiled = compile_profile(self.profile)
+        self.source_dir = source_dir
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
@@ -267,6 +278,7 @@ class Planner:
         plan.cost = estimate_cost(self.connector, plan)
         plan.profile_path = str(self.bundle.profile.path.resolve())
         plan.source_dir = str(source_dir.resolve())
+        plan.sources = [self.sources[stream] for stream in order]
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
@@ -316,8 +328,24 @@ class Planner:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
                     self.planned.setdefault(planned.ref, planned)
                 out.append(planned)
+        self.take_stock(stream, out)
         turn.hand_over(stream, out)
         return out
+
+    def take_stock(self, stream: str, records: list[PlannedRecord]) -> None:
+        """Once a stream is read: what each mapped path matched. A stream whose source lost data is held
+        back (not written) unless that is allowed: its records would go with fields silently empty."""
+        spec = self.profile.streams[stream]
+        source = self.compiled[stream].source(stream_source(self.source_dir, stream, spec.file))
+        self.sources[stream] = source
+        unmatched = [path for _, path, matched in source.paths if not matched]
+        if self.allow_missing or not unmatched:
+            return
+        for record in records:
+            if record.status in ("net_new", "update", "synced"):
+                record.status, record.changes, record.associate = "skipped", [], []
+                record.notes.append(f"held back: {', '.join(unmatched)} matched no record of {source.file}; "
+                                    "fix the profile or the file, or --allow-missing to write it anyway")
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
                 overwrite: dict[str, bool]) -> Pending:
@@ -579,9 +607,10 @@ def daily_budget(usage: tuple[int, int], needed: int, reserve: float) -> dict[st
 async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                    associations_due: set[tuple[str, str]] | None = None) -> Plan:
+                    associations_due: set[tuple[str, str]] | None = None,
+                    allow_missing: bool = False) -> Plan:
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
-                      associations_due=associations_due)
+                      associations_due=associations_due, allow_missing=allow_missing)
     return await planner.run(source_dir, client)
 
 

@@ -68,6 +68,7 @@ class PushResult:
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
+    input_findings: list[str] = field(default_factory=list)  # where the source lost data
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -91,7 +92,8 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "records": [o.as_dict() for o in self.outcomes]}
+                "notices": self.notices, "input_findings": self.input_findings,
+                "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -715,7 +717,8 @@ def new_run_id() -> str:
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
-               on_done: Callable[[str], None] | None = None) -> tuple[Plan | None, PushResult]:
+               on_done: Callable[[str], None] | None = None,
+               allow_missing: bool = False) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
     created twice. `before_stream` sees each stream's decided records before any is sent."""
@@ -728,12 +731,13 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
 
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
                       live_fields=fetch_live_fields(bundle, client),  # read while the source is mapped
-                      associations_due=store.associations_due(profile))
+                      associations_due=store.associations_due(profile), allow_missing=allow_missing)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
     with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
         plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
     result.notices = list(client.auth.notices)
+    result.input_findings = [f for stream in planner.sources.values() for f in stream.findings()]
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result

@@ -19,6 +19,7 @@ from engine.errors import CrmsyncError, UsageError
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.store import Store, default_state_dir, push_lock
+from engine.terminal import visible
 
 
 @dataclass
@@ -32,6 +33,7 @@ class PushRequest:
     credentials_file: Path | None = None
     progress: bool = True
     daily_reserve: float = DEFAULT_DAILY_RESERVE  # of the CRM's daily API allocation, left to others
+    allow_missing: bool = False  # send what the source gave although a stream's file or a path is missing
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -113,11 +115,25 @@ class _Progress:
             self.progress.stop()
 
 
+class InputMissing(CrmsyncError):
+    """A stream's source file is missing: nothing is sent (exit 1), unless --allow-missing."""
+
+
+def refuse_missing_files(bundle: ProfileBundle, source: Path) -> None:
+    from engine.coverage import missing_files
+
+    streams = {name: spec.file for name, spec in bundle.profile.model.streams.items()}
+    if source.is_dir() and (missing := missing_files(source, streams)):
+        raise InputMissing("nothing was sent: the source is incomplete\n" + "\n".join(missing))
+
+
 def run_push(request: PushRequest, console: Console) -> PushResult:
     saved = load_saved_plan(request.plan_file) if request.plan_file else None
     profile_path = Path(saved["profile_path"]) if saved else request.profile
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
+    if not request.allow_missing:
+        refuse_missing_files(bundle, source)  # type: ignore[arg-type]
     base_url = request.base_url or (saved or {}).get("base_url") or bundle.connector.model.base_url
     state_dir = request.state_dir or default_state_dir()
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
@@ -128,7 +144,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         progress = _Progress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
-                                     progress, request.daily_reserve))
+                                     progress, request.daily_reserve, request.allow_missing))
         finally:
             progress.stop()
             store.close()
@@ -136,7 +152,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
-                daily_reserve: float) -> PushResult:
+                daily_reserve: float, allow_missing: bool = False) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
@@ -147,7 +163,8 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
         _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                               connection=connection, before_stream=before_stream, on_done=progress.done)
+                               connection=connection, before_stream=before_stream, on_done=progress.done,
+                               allow_missing=allow_missing)
     return result
 
 
@@ -168,16 +185,18 @@ def print_push(result: PushResult, console: Console) -> None:
                   highlight=False)
     for outcome in result.outcomes:
         r = outcome.record
+        who = visible(f"{r.stream} {r.source_id} ({r.object})")
         if outcome.result == "error":
-            console.print(f"  [red]failed[/] {r.stream} {r.source_id} ({r.object}): {outcome.error_code}: "
-                          f"{outcome.error}", highlight=False)
-        for warning in outcome.warnings:
-            console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}",
+            console.print(f"  [red]failed[/] {who}: {visible(outcome.error_code)}: {visible(outcome.error)}",
                           highlight=False)
+        for warning in outcome.warnings:
+            console.print(f"  [yellow]warning[/] {who}: {visible(warning)}", highlight=False)
     for notice in result.notices:
-        console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+        console.print(f"[yellow]notice:[/] {visible(notice)}", highlight=False)
+    for finding in result.input_findings:
+        console.print(f"[red]source:[/] {visible(finding)}", highlight=False)
     if result.stopped:
-        console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
+        console.print(f"[red]stopped:[/] {visible(result.stopped)}", highlight=False)
     if result.unplanned:
         console.print(f"[red]not planned[/] (the run stopped before deciding them; "
                       f"nothing of them was sent): "

@@ -194,12 +194,12 @@ class Store:
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def known(self, column: str) -> set[str]:
-        """Every value of one of the activity log's name columns (run_id, object, triggered_by); run ids
-        also of runs that logged nothing."""
-        assert column in ("run_id", "object", "triggered_by")
+        """Every value of one of the activity log's name columns (run_id, object); run ids also of runs
+        that logged nothing."""
+        assert column in ("run_id", "object")
         values = {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM activity")}
-        if column != "object":
-            values |= {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM runs")}
+        if column == "run_id":
+            values |= {r[0] for r in self.db.execute("SELECT run_id FROM runs")}
         return values
 
     def activity(self, *, since: str | None = None, until: str | None = None, by: str | None = None,
