@@ -114,10 +114,13 @@ def _read_csv(path: Path, stream: str) -> Iterator[SourceRecord]:
             if not _encodable(row):
                 yield SourceRecord(stream, {}, where, "not UTF-8 text")
                 continue
+            if None in row:  # values beyond the header's columns: an unquoted separator shifts the rest
+                columns = len(reader.fieldnames or ())
+                yield SourceRecord(stream, {}, where, f"{columns + len(row[None])} values for {columns} "
+                                                      "columns (a separator inside a value not quoted?)")
+                continue
             data: dict[str, Any] = {}
             for column, value in row.items():
-                if column is None:
-                    continue
                 target = data
                 *parents, leaf = column.split(".")
                 for parent in parents:

@@ -150,3 +150,35 @@ def test_a_5000_digit_number_in_a_csv_refuses_that_record_alone(tmp_path: Path) 
     assert "digits" in huge["problems"][0]["message"] and len(huge["problems"][0]["message"]) < 300
     assert small["status"] == "net_new"
     assert code == 1
+
+
+CSV_HEADER = "id,name,website,phone,address.street,address.city,address.state,address.zip,funding_type\n"
+
+
+def csv_source(tmp_path: Path, body: bytes) -> Path:
+    source = copy_source(EXAMPLES, tmp_path / "data")
+    (source / "employer.jsonl").unlink()
+    (source / "employer.csv").write_bytes(CSV_HEADER.encode("utf-8") + body)
+    return source
+
+
+def test_a_csv_row_that_is_not_utf8_is_refused_alone(tmp_path: Path) -> None:
+    latin1 = "emp-1,Caf\u00e9 Ol\u00e9,cafe-example.com,,1 A St,Oakland,CA,94607,Self-Funded\n"
+    latin1 = latin1.encode("latin-1")
+    fine = b"emp-2,Small Co,small-example.com,,2 B St,Oakland,CA,94607,Self-Funded\n"
+    code, plan, _ = plan_json(csv_source(tmp_path, latin1 + fine), tmp_path, "--allow-missing")
+    refused = by_where(plan, "employer.csv:2")
+    assert refused["status"] == "invalid" and "not UTF-8" in refused["problems"][0]["message"]
+    assert by_where(plan, "employer.csv:3")["status"] == "net_new"
+    assert code == 1
+
+
+def test_a_csv_row_with_more_values_than_columns_is_refused_alone(tmp_path: Path) -> None:
+    shifted = b"emp-1,Smith, Jones & Co,smith-jones-example.com,,1 A St,Oakland,CA,94607,Self-Funded\n"
+    fine = b"emp-2,Small Co,small-example.com,,2 B St,Oakland,CA,94607,Self-Funded\n"
+    code, plan, _ = plan_json(csv_source(tmp_path, shifted + fine), tmp_path, "--allow-missing")
+    refused = by_where(plan, "employer.csv:2")
+    assert refused["status"] == "invalid"
+    assert "10 values for 9 columns" in refused["problems"][0]["message"]
+    assert by_where(plan, "employer.csv:3")["status"] == "net_new"
+    assert code == 1
