@@ -66,7 +66,7 @@ def _read_jsonl(path: Path, stream: str) -> Iterator[SourceRecord]:
 def _parse_line(raw: bytes) -> tuple[dict[str, Any], str | None]:
     """One JSON Lines line, or why it cannot be read: the line is refused alone, never the file."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
         return {}, "not UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -80,6 +80,12 @@ def _parse_line(raw: bytes) -> tuple[dict[str, Any], str | None]:
     if b"\\u" in raw and _ESCAPED_SURROGATE.search(raw) and not _encodable(data):
         return {}, "a lone surrogate escape (such as \\ud800) is not a character: it cannot be sent"
     return data, None
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity, which Python's json reads but JSON has not: sent on, they make a request body
+    that is not JSON, refused whole by the CRM."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")

@@ -182,3 +182,15 @@ def test_a_csv_row_with_more_values_than_columns_is_refused_alone(tmp_path: Path
     assert "10 values for 9 columns" in refused["problems"][0]["message"]
     assert by_where(plan, "employer.csv:3")["status"] == "net_new"
     assert code == 1
+
+
+def test_nan_and_infinity_refuse_that_line_alone(tmp_path: Path) -> None:
+    nan = json.dumps({**EMPLOYER, "id": "emp-nan", "address": {**EMPLOYER["address"], "zip": float("nan")}})
+    assert "NaN" in nan  # Python writes it, and reads it back; JSON has no such value
+    source = source_with(tmp_path, nan, json.dumps(EMPLOYER))
+    code, plan, _ = plan_json(source, tmp_path)
+    lines = line_count(source / "employer.jsonl")
+    refused = by_where(plan, f"employer.jsonl:{lines - 1}")
+    assert refused["status"] == "invalid" and "NaN is not a JSON value" in refused["problems"][0]["message"]
+    assert by_where(plan, f"employer.jsonl:{lines}")["status"] == "net_new"
+    assert code == 1
