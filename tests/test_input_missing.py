@@ -154,3 +154,14 @@ def test_a_semicolon_or_tab_csv_is_read_by_its_columns(tmp_path: Path, separator
     assert {c["field"]: c["new"] for c in employer["changes"]}["name"] == "Acme, Tools"
     _, table, _ = cli("plan", str(profile), "--source", str(source))
     assert f"read as {separator!r}-separated" in table
+
+
+def test_the_html_report_shows_what_each_path_matched(tmp_path: Path) -> None:
+    profile, source = setup(tmp_path, name_path="legal_nmae")
+    report = tmp_path / "plan.html"
+    code, _, _ = cli("plan", str(profile), "--source", str(source), "--format", "html", "--out", str(report))
+    page = report.read_text(encoding="utf-8")
+    assert code == 1
+    assert '<div class="problem"><code>$.legal_nmae</code> (name): 0</div>' in page
+    assert "<code>$.phone</code> (phone): 2</div>" in page
+    assert "$.legal_nmae (name) matched none of its 3 records" in page
