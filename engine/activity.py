@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,23 +14,74 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from engine.errors import UsageError
 from engine.store import Store, default_state_dir
+from engine.terminal import visible
 
 COLUMNS = ("at", "run_id", "triggered_by", "object", "action", "result", "crm_id", "record_url", "error")
 
 
-def _bound(value: str | None, end: bool) -> str | None:
-    """A bare date covers the whole day."""
-    if value and len(value) == 10:
-        return value + ("T23:59:59.999Z" if end else "T00:00:00.000Z")
-    return value
+SPAN = re.compile(r"(\d+)\s*(s|m|h|d|w)", re.IGNORECASE)
+SPAN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+TIME_FORMS = ("an ISO date (2026-12-01, a UTC day), an ISO time (2026-12-01T08:30:00Z, "
+              "2026-12-01 08:30+02:00) or a time back from now (30m, 12h, 2d, 1w, today, yesterday)")
+
+
+def parse_bound(option: str, value: str | None, end: bool, clock: dt.datetime | None = None) -> str | None:
+    """A `--since`/`--until` value as the log's UTC timestamps are written; a bare day (a date, `today`,
+    `yesterday`) covers the whole day. What cannot be read is bad usage, never an empty log."""
+    if value is None:
+        return None
+    now = clock or dt.datetime.now(dt.UTC)
+    text = value.strip().casefold()
+    day = {"today": now.date(), "yesterday": now.date() - dt.timedelta(days=1)}.get(text)
+    if day is None and len(text) == 10:
+        with contextlib.suppress(ValueError):
+            day = dt.date.fromisoformat(text)
+    if day is not None:
+        moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min, dt.UTC)
+    elif text == "now":
+        moment = now
+    elif match := SPAN.fullmatch(text):
+        moment = now - dt.timedelta(**{SPAN_UNITS[match[2]]: int(match[1])})
+    else:
+        moment = _iso_time(option, value)
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _iso_time(option: str, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{option} {value!r}: not a time crmsync can read; give {TIME_FORMS}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # the log is kept in UTC
+
+
+# query_log's filter -> (its option, the log's column it selects on, what a value names). Not `--by`:
+# a user who has not pushed yet is no mistake, and their log is empty.
+NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "object", "object")}
+
+
+def check_names(store: Store, filters: dict[str, Any]) -> None:
+    """A filter naming a run or an object the log has never seen is a mistake (a typo, an object of
+    another CRM, another state dir): say so, with what the log knows, instead of an empty answer."""
+    for name, (option, column, what) in NAMED.items():
+        value = filters.get(name)
+        if value is None:
+            continue
+        known = store.known(column)
+        if value not in known:
+            listed = ", ".join(sorted(known)[:12]) or "none: nothing was pushed with this state dir yet"
+            raise UsageError(f"{option} {value}: no {what} of that name in the activity log in "
+                             f"{store.path.parent} (known: {listed})")
 
 
 def query_log(state_dir: Path | None, **filters: Any) -> list[dict[str, Any]]:
     store = Store(state_dir or default_state_dir())
     try:
-        filters["since"] = _bound(filters.get("since"), end=False)
-        filters["until"] = _bound(filters.get("until"), end=True)
+        filters["since"] = parse_bound("--since", filters.get("since"), end=False)
+        filters["until"] = parse_bound("--until", filters.get("until"), end=True)
+        check_names(store, filters)
         rows = store.activity(**filters)
     finally:
         store.close()
@@ -55,12 +109,13 @@ def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
     shared = {key: rows[0][key] for key in ("run_id", "triggered_by")
               if rows and all(r[key] == rows[0][key] for r in rows)}
     if shared:
-        console.print("  ".join(f"{key}: {value}" for key, value in shared.items()), highlight=False)
+        console.print("  ".join(f"{key}: {visible(value)}" for key, value in shared.items()), highlight=False)
     columns = [c for c in ("at", "run_id", "triggered_by") if c not in shared]
     table = Table(*columns, "object", "action", "result", "source", "crm id", "error / record url")
     for r in rows:
         at = [r["at"].replace("T", " ")[:19] if c == "at" else r[c] for c in columns]
-        table.add_row(*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
-                      r["crm_id"] or "", r["error"] or r["record_url"] or "")
+        cells = [*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
+                 r["crm_id"] or "", r["error"] or r["record_url"] or ""]
+        table.add_row(*(visible(cell) for cell in cells))
     console.print(table)
     console.print(f"{len(rows)} operation(s)")

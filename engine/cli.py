@@ -175,6 +175,9 @@ def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="default .crmsync/ or $CRMSYNC_HOME")]
 CredentialsFile = Annotated[Path | None, typer.Option("--credentials", help="JSON file of client_id, "
                                                       "client_secret, refresh_token or access_token")]
+AllowMissing = Annotated[bool, typer.Option(
+    "--allow-missing", help="accept a source that lost data (a stream's file missing, a mapped path that "
+    "matched no record): plan and send what there is; the findings are still shown")]
 
 
 @app.command()
@@ -188,6 +191,7 @@ def plan(
     credentials: CredentialsFile = None,
     metadata: Annotated[Path | None, typer.Option(
         "--metadata", help="without --base-url: check against live metadata saved to a file")] = None,
+    allow_missing: AllowMissing = False,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -201,22 +205,35 @@ def plan(
         raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
-                         credentials_file=credentials, metadata_file=metadata)
+                         credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing)
     except CrmsyncError as exc:
         raise fail(exc) from None
+    findings = result.input_findings()
     if fmt is PlanFormat.html:
-        out_file.write_text(html_report(result), encoding="utf-8")  # type: ignore[union-attr]
-        err.print(f"wrote {out_file}")
+        _write_report(out_file, html_report(result))  # type: ignore[arg-type]
     elif fmt is PlanFormat.json:
         text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
         if out_file:
-            out_file.write_text(text, encoding="utf-8")
-            err.print(f"wrote {out_file}")
+            _write_report(out_file, text)
         else:
             sys.stdout.write(text)
     else:
         print_plan(result, out)
-    raise typer.Exit(1 if result.summary()["invalid"] else 0)
+    if fmt is not PlanFormat.table:  # the table says them itself
+        for finding in findings:
+            err.print(f"source: {finding}", markup=False, highlight=False)
+    raise typer.Exit(1 if result.summary()["invalid"] or (findings and not allow_missing) else 0)
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write a report, making its folder if need be; a path that cannot be written is bad usage."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    err.print(f"wrote {path}", markup=False, highlight=False)
 
 
 class LogFormat(StrEnum):
@@ -229,11 +246,13 @@ class Action(StrEnum):
     insert = "insert"
     update = "update"
     associate = "associate"  # an association made after both records exist (HubSpot)
+    none = "none"  # a record refused or held back before anything was sent
 
 
 class Result(StrEnum):
     success = "success"
     error = "error"
+    skipped = "skipped"  # held back before sending (its identity incomplete, a repeat, a parent missing)
 
 
 @app.command()
@@ -255,6 +274,7 @@ def push(
     recreate_deleted: Annotated[bool, typer.Option(
         "--recreate-deleted", help="create again a record deleted in the CRM behind its link (counted "
         "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
+    allow_missing: AllowMissing = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -265,7 +285,7 @@ def push(
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
                           progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
-                          recreate_deleted=recreate_deleted)
+                          recreate_deleted=recreate_deleted, allow_missing=allow_missing)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -277,14 +297,18 @@ def push(
 
         print_push(outcome, out)
     summary = outcome.summary()
+    held_back = outcome.input_findings and not allow_missing
     raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped
-                     or outcome.stale else 0)
+                     or outcome.stale or held_back else 0)
 
 
 @app.command("log")
 def log_command(
-    since: Annotated[str | None, typer.Option("--since", help="ISO date or time")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="ISO date or time")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="ISO date or time (UTC unless it says), or back from now: 30m, 2h, 2d, 1w, "
+        "yesterday")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="ISO date or time, or back from now: 2d, yesterday (a day: to its end)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="who triggered the run")] = None,
     object_name: Annotated[str | None, typer.Option("--object")] = None,
     action: Annotated[Action | None, typer.Option("--action")] = None,
@@ -296,9 +320,12 @@ def log_command(
     """The activity log: every operation a push attempted."""
     from engine.activity import print_log, query_log
 
-    rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
-                     action=action.value if action else None, result=result.value if result else None,
-                     run_id=run)
+    try:
+        rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
+                         action=action.value if action else None, result=result.value if result else None,
+                         run_id=run)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
     print_log(rows, fmt.value, out)
 
 

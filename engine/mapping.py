@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.coverage import Present, Probe, StreamSource, presence
 from engine.paths import finder, getter
 from engine.profile import ConstantMapping, Mapping, Profile, SourceMapping, StreamSpec
 from engine.read import SourceRecord
@@ -86,24 +87,31 @@ class CompiledField:
     mapping: Mapping
     produce: Extractor
     transform: Callable[[Any], Any] | None = None  # the mapping's transform, bound to its arguments
+    present: Present | None = None  # a source path: whether it finds anything (counted in `matched`)
+    default: Any = None  # a source path's value when it finds nothing
+    matched: int = 0  # records the source path matched
 
     def __post_init__(self) -> None:
         spec = self.mapping.transform
         if spec is not None and self.transform is None:
             named = TRANSFORMS.get(spec.name)
             self.transform = named.bind(**spec.args) if named else lambda value: TRANSFORMS[spec.name](value)
+        if isinstance(self.mapping, SourceMapping) and self.present is None:
+            self.present, self.default = presence(self.mapping.source), self.mapping.default
 
 
 @dataclass
 class CompiledStream:
     name: str
     spec: StreamSpec
-    id_of: Extractor
+    id_of: Probe
     fields: list[CompiledField]
-    identity: dict[str, list[Extractor]]
-    parents: list[tuple[Any, Extractor]]
+    identity: dict[str, list[Probe]]
+    parents: list[tuple[Any, Probe]]
+    records: int = 0  # records mapped
 
     def map(self, record: SourceRecord) -> MappedRecord:
+        self.records += 1
         source_id = self.id_of(record.data)
         mapped = MappedRecord(self.name, str(source_id) if source_id is not None else f"@{record.where}",
                               self.spec.object, record.where)
@@ -116,6 +124,11 @@ class CompiledStream:
         for compiled in self.fields:  # runs for every field of every record: kept inline
             try:
                 value = compiled.produce(data)
+                if value is not None:
+                    compiled.matched += 1
+                elif compiled.present is not None:  # a source path: found empty, or not found at all
+                    compiled.matched += compiled.present(data)
+                    value = compiled.default
                 if value is not None and compiled.transform is not None:
                     value = compiled.transform(value)
                 values[compiled.target] = value
@@ -132,6 +145,16 @@ class CompiledStream:
                 mapped.parents.append(ParentRef(parent.stream, str(parent_id), parent.relation,
                                                 parent.required))
         return mapped
+
+    def source(self, source: StreamSource) -> StreamSource:
+        """What the stream's records matched, once they are all mapped."""
+        probes = [self.id_of, *(p for probes in self.identity.values() for p in probes),
+                  *(probe for _, probe in self.parents)]
+        source.records = self.records
+        source.paths = [(probe.what, probe.path, probe.matched) for probe in probes] + [
+            (f.target, f.mapping.source, f.matched) for f in self.fields
+            if isinstance(f.mapping, SourceMapping)]
+        return source
 
 
 def _field_problem(mapped: MappedRecord, compiled: CompiledField, exc: Exception) -> None:
@@ -167,17 +190,17 @@ def _blank(value: Any) -> bool:
 
 
 def _producer(mapping: Mapping, env: SandboxedEnvironment) -> Extractor:
-    if isinstance(mapping, SourceMapping):
-        extract = path_extractor(mapping.source)
-        default = mapping.default
-        if default is None:
-            return extract
-        return lambda data: v if (v := extract(data)) is not None else default
+    if isinstance(mapping, SourceMapping):  # its default is the caller's: it counts what the path matched
+        return path_extractor(mapping.source)
     if isinstance(mapping, ConstantMapping):
         constant = mapping.value
         return lambda data: constant
     template = env.from_string(mapping.template)
     return lambda data: template.render(**data)
+
+
+def probe(what: str, path: str) -> Probe:
+    return Probe(what, path, path_extractor(path), presence(path))
 
 
 def compile_profile(profile: Profile) -> dict[str, CompiledStream]:
@@ -187,11 +210,11 @@ def compile_profile(profile: Profile) -> dict[str, CompiledStream]:
     for name, spec in profile.streams.items():
         paths = spec.identity.source
         compiled[name] = CompiledStream(
-            name=name, spec=spec, id_of=path_extractor(spec.id),
+            name=name, spec=spec, id_of=probe("id", spec.id),
             fields=[CompiledField(t, m, _producer(m, env)) for t, m in spec.fields.items()],
-            identity={part: [path_extractor(p) for p in ([ps] if isinstance(ps, str) else ps)]
+            identity={part: [probe(f"identity {part}", p) for p in ([ps] if isinstance(ps, str) else ps)]
                       for part, ps in paths.items()},
-            parents=[(p, path_extractor(p.source)) for p in spec.parents],
+            parents=[(p, probe(f"parent {p.stream}", p.source)) for p in spec.parents],
         )
     return compiled
 

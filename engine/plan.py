@@ -31,6 +31,7 @@ from engine.connector import (
     IdentityKey,
     KeyPart,
 )
+from engine.coverage import StreamSource, stream_source
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import (
     RANK_CURRENT,
@@ -92,6 +93,7 @@ class PlannedRecord:
     where: str
     crm_id: str | None = None
     changes: list[Change] = field(default_factory=list)
+    kept: list[Change] = field(default_factory=list)  # held back by overwrite off: the CRM's value stays
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
@@ -110,6 +112,7 @@ class PlannedRecord:
         return {"stream": self.stream, "source_id": self.source_id, "object": self.object,
                 "status": self.status, "crm_id": self.crm_id, "where": self.where,
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
+                "kept": [{"field": c.field, "current": c.current, "new": c.new} for c in self.kept],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
                 "candidates": self.candidates, "associate": self.associate}
 
@@ -127,6 +130,11 @@ class Plan:
     cost: dict[str, Any]
     profile_path: str = ""
     source_dir: str = ""
+    sources: list[StreamSource] = field(default_factory=list)  # what each stream's source gave
+
+    def input_findings(self) -> list[str]:
+        """Where the input lost data (a file missing, a path that matched nothing)."""
+        return [finding for source in self.sources for finding in source.findings()]
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -142,7 +150,8 @@ class Plan:
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
-                "cost": self.cost, "records": [r.as_dict() for r in self.records],
+                "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
+                "input_findings": self.input_findings(), "records": [r.as_dict() for r in self.records],
                 "requests": [{**r.as_dict(),
                               "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
                              for r in self.lookups + self.writes]}
@@ -202,10 +211,11 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                 associations_due: set[tuple[str, str]] | None = None) -> None:
+                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
-        earlier push meant to make and did not."""
+        earlier push meant to make and did not. `allow_missing`: a stream whose source lost data (a
+        mapped path that matched nothing) is planned all the same, not held back."""
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
@@ -236,6 +246,8 @@ class Planner:
         self.current_owners: dict[tuple[str, str], str] = {}
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
+        self.allow_missing = allow_missing
+        self.sources: dict[str, StreamSource] = {}
 
     def stream_names(self) -> list[str]:
         return stream_order(self.profile)
@@ -263,7 +275,8 @@ class Planner:
         stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
         streams in stream order. `render_writes` off (a push, which renders each chunk as it sends it):
         the plan lists no writes, and its cost counts only the look-ups."""
-        compiled = compile_profile(self.profile)
+        compiled = self.compiled = compile_profile(self.profile)
+        self.source_dir = source_dir
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
@@ -294,6 +307,7 @@ class Planner:
         plan.cost = estimate_cost(self.connector, plan)
         plan.profile_path = str(self.bundle.profile.path.resolve())
         plan.source_dir = str(source_dir.resolve())
+        plan.sources = [self.sources[stream] for stream in order]
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
@@ -350,11 +364,27 @@ class Planner:
                 self.resolve_parents(planned, p.parents, match)
             for p in pending:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned[p.planned.ref] = p.planned
+                    self.planned.setdefault(p.planned.ref, p.planned)
                 out.append(p.planned)
             await self.check_associations(turn, client)
+        self.take_stock(stream, out)
         turn.hand_over(stream, out)
         return out
+
+    def take_stock(self, stream: str, records: list[PlannedRecord]) -> None:
+        """Once a stream is read: what each mapped path matched. A stream whose source lost data is held
+        back (not written) unless that is allowed: its records would go with fields silently empty."""
+        spec = self.profile.streams[stream]
+        source = self.compiled[stream].source(stream_source(self.source_dir, stream, spec.file))
+        self.sources[stream] = source
+        unmatched = [path for _, path, matched in source.paths if not matched]
+        if self.allow_missing or not unmatched:
+            return
+        for record in records:
+            if record.status in ("net_new", "update", "synced"):
+                record.status, record.changes, record.associate = "skipped", [], []
+                record.notes.append(f"held back: {', '.join(unmatched)} matched no record of {source.file}; "
+                                    "fix the profile or the file, or --allow-missing to write it anyway")
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
                 overwrite: dict[str, bool], absent: dict[str, str] | None = None) -> Pending:
@@ -426,6 +456,7 @@ class Planner:
             planned.notes.append(f"not in the CRM's look-up answer, so their current values are unknown: "
                                  f"{', '.join(unknown)} not written (overwrite is off)")
         self.drop_unwritable(planned, self.fixed, "update")
+        planned.kept = kept_back(pending.overwrite, planned.values, match, identity_fields)
         planned.status = "update" if planned.changes else "synced"
         if match.current is None:
             planned.notes.append("the CRM's current values are not known; "
@@ -499,7 +530,14 @@ class Planner:
 
     def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one
-        object): the second is skipped, naming the first, which its children are written under."""
+        object): the second is skipped, naming the first, which its children are written under. So is a
+        source id given twice in a stream (a line repeated): it is one record, written once."""
+        first_where = seen.setdefault(("source id", planned.ref), planned.where)
+        if first_where != planned.where:
+            planned.status, planned.changes, planned.associate = "skipped", [], []
+            planned.notes.append(f"{planned.where}: source id {planned.source_id} again (first at "
+                                 f"{first_where}); it is written once, from the first")
+            return
         if planned.status not in ("net_new", "update", "synced"):
             return
         key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
@@ -673,6 +711,17 @@ def _shown(value: Any) -> str:
     return "empty" if value in (None, "") else repr(value)
 
 
+def kept_back(overwrite: dict[str, bool], values: dict[str, Any], match: Match,
+              identity_fields: set[str]) -> list[Change]:
+    """The changes `overwrite: false` holds back: the CRM has another value there, which stays. Shown,
+    so that a user sees why a change did not go."""
+    if match.current is None:
+        return []
+    return [Change(name, current, new) for name, new in values.items()
+            if name not in identity_fields and not overwrite.get(name, False) and new not in (None, "")
+            and (current := match.current.get(name)) not in (None, "") and not same(current, new)]
+
+
 def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
     """Requests by kind and the least time the CRM's published rate limits allow for them."""
     requests = plan.lookups + plan.writes
@@ -703,9 +752,10 @@ def daily_budget(usage: tuple[int, int], needed: int, reserve: float) -> dict[st
 async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | None = None,
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                    associations_due: set[tuple[str, str]] | None = None) -> Plan:
+                    associations_due: set[tuple[str, str]] | None = None,
+                    allow_missing: bool = False) -> Plan:
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
-                      associations_due=associations_due)
+                      associations_due=associations_due, allow_missing=allow_missing)
     return await planner.run(source_dir, client)
 
 

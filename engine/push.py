@@ -75,6 +75,7 @@ class PushResult:
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
     interrupted: bool = False  # stopped by Ctrl-C
     stale: list[str] = field(default_factory=list)  # push --plan: records changed since, not written
+    input_findings: list[str] = field(default_factory=list)  # where the source lost data
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -103,6 +104,7 @@ class PushResult:
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
+                "input_findings": self.input_findings,
                 "records": [o.as_dict() for o in self.outcomes]}
 
 
@@ -240,9 +242,21 @@ class Pusher:
         for record in records:
             if record.ref not in self.outcomes:
                 self.outcomes[record.ref] = self.unsent(record, result.stopped)
-        result.outcomes = [self.outcomes[r.ref] for r in records]
+        # a source id repeated in a stream is one ref: its repeats are skipped, not counted as written
+        result.outcomes = [o if (o := self.outcomes[r.ref]).record is r else self.unsent(r, result.stopped)
+                           for r in records]
+        self.log_unsent(result.outcomes)
         result.associations = self.association_counts
         return plan, result
+
+    def log_unsent(self, outcomes: list[Outcome]) -> None:
+        """Records refused or held back before anything was sent (invalid, skipped, cut off by a stop) are
+        rows of the activity log too, with the reason: `log --result error` shows every failure."""
+        self.store.log({"at": now(), "run_id": self.run_id, "triggered_by": self.triggered_by,
+                        "object": o.record.object, "action": "none", "result": o.result,
+                        "crm_id": o.crm_id, "error_code": o.error_code, "error": o.error,
+                        "stream": o.record.stream, "source_id": o.record.source_id}
+                       for o in outcomes if o.action is None and o.result in ("error", "skipped"))
 
     async def until_stopped(self, work: Awaitable[None]) -> None:
         """A stream's writes or associations, ended by a stop (a token refused, the daily reserve
@@ -820,7 +834,7 @@ def new_run_id() -> str:
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
                on_done: Callable[[str], None] | None = None,
-               recreate_deleted: bool = False) -> tuple[Plan | None, PushResult]:
+               recreate_deleted: bool = False, allow_missing: bool = False) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
     created twice. `before_stream` sees each stream's decided records before any is sent."""
@@ -833,7 +847,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
 
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
                       live_fields=fetch_live_fields(bundle, client),  # read while the source is mapped
-                      associations_due=store.associations_due(profile))
+                      associations_due=store.associations_due(profile), allow_missing=allow_missing)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
     pusher.recreate_deleted = recreate_deleted
@@ -850,5 +864,6 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     result.notices = list(client.auth.notices)
     result.interrupted = isinstance(pusher.stopped, Interrupted)
     ended = "interrupted" if result.interrupted else "stopped" if result.stopped else "finished"
+    result.input_findings = [f for stream in planner.sources.values() for f in stream.findings()]
     store.finish_run(run_id, ended)
     return plan, result

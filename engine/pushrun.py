@@ -21,6 +21,7 @@ from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.store import Store, default_state_dir, push_lock
+from engine.terminal import visible
 
 
 @dataclass
@@ -35,6 +36,7 @@ class PushRequest:
     progress: bool = True
     daily_reserve: float = DEFAULT_DAILY_RESERVE  # of the CRM's daily API allocation, left to others
     recreate_deleted: bool = False  # a record deleted in the CRM behind its link is created again
+    allow_missing: bool = False  # send what the source gave although a stream's file or a path is missing
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -135,11 +137,25 @@ class _Progress:
             self.progress.stop()
 
 
+class InputMissing(CrmsyncError):
+    """A stream's source file is missing: nothing is sent (exit 1), unless --allow-missing."""
+
+
+def refuse_missing_files(bundle: ProfileBundle, source: Path) -> None:
+    from engine.coverage import missing_files
+
+    streams = {name: spec.file for name, spec in bundle.profile.model.streams.items()}
+    if source.is_dir() and (missing := missing_files(source, streams)):
+        raise InputMissing("nothing was sent: the source is incomplete\n" + "\n".join(missing))
+
+
 def run_push(request: PushRequest, console: Console) -> PushResult:
     saved = load_saved_plan(request.plan_file) if request.plan_file else None
     profile_path = Path(saved["profile_path"]) if saved else request.profile
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
+    if not request.allow_missing:
+        refuse_missing_files(bundle, source)  # type: ignore[arg-type]
     state_dir = request.state_dir or default_state_dir()
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
                                    names=bundle.credential_names)
@@ -152,7 +168,8 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         progress = _Progress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
-                                     progress, request.daily_reserve, request.recreate_deleted))
+                                     progress, request.daily_reserve, request.recreate_deleted,
+                                     request.allow_missing))
         except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
             raise Interrupted(SECOND) from None
         finally:
@@ -162,7 +179,8 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
-                daily_reserve: float, recreate_deleted: bool = False) -> PushResult:
+                daily_reserve: float, recreate_deleted: bool = False,
+                allow_missing: bool = False) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
     stale: list[str] = []
@@ -177,7 +195,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
         with stop_on_ctrl_c(client):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream, on_done=progress.done,
-                                   recreate_deleted=recreate_deleted)
+                                   recreate_deleted=recreate_deleted, allow_missing=allow_missing)
     if stale:
         result.stale = stale
         result.notices.append(f"the plan is stale: {len(stale)} record(s) changed since it was made (in the "
@@ -215,16 +233,18 @@ def print_push(result: PushResult, console: Console) -> None:
                   highlight=False)
     for outcome in result.outcomes:
         r = outcome.record
+        who = visible(f"{r.stream} {r.source_id} ({r.object})")
         if outcome.result == "error":
-            console.print(f"  [red]failed[/] {r.stream} {r.source_id} ({r.object}): {outcome.error_code}: "
-                          f"{outcome.error}", highlight=False)
-        for warning in outcome.warnings:
-            console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}",
+            console.print(f"  [red]failed[/] {who}: {visible(outcome.error_code)}: {visible(outcome.error)}",
                           highlight=False)
+        for warning in outcome.warnings:
+            console.print(f"  [yellow]warning[/] {who}: {visible(warning)}", highlight=False)
     for notice in result.notices:
-        console.print(f"[yellow]notice:[/] {notice}", highlight=False)
+        console.print(f"[yellow]notice:[/] {visible(notice)}", highlight=False)
+    for finding in result.input_findings:
+        console.print(f"[red]source:[/] {visible(finding)}", highlight=False)
     if result.stopped:
-        console.print(f"[red]stopped:[/] {result.stopped}", highlight=False)
+        console.print(f"[red]stopped:[/] {visible(result.stopped)}", highlight=False)
     if result.unplanned:
         console.print(f"[red]not planned[/] (the run stopped before deciding them; "
                       f"nothing of them was sent): "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,32 +57,79 @@ def _read_jsonl(path: Path, stream: str) -> Iterator[SourceRecord]:
             where = prefix + str(number)
             if not raw.strip():
                 continue
-            try:
-                data = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                yield SourceRecord(stream, {}, where, "not UTF-8 text")
-                continue
-            except json.JSONDecodeError as exc:
-                yield SourceRecord(stream, {}, where, f"not JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(data, dict):
-                yield SourceRecord(stream, {}, where, "a line must be a JSON object")
-                continue
-            yield SourceRecord(stream, data, where)
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):  # as written by Windows tools
+                raw = raw[len(codecs.BOM_UTF8):]
+            data, error = _parse_line(raw)
+            yield SourceRecord(stream, data if error is None else {}, where, error)
+
+
+def _parse_line(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """One JSON Lines line, or why it cannot be read: the line is refused alone, never the file."""
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError:
+        return {}, "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return {}, f"not JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return {}, "not readable: JSON nested too deeply"
+    except ValueError as exc:  # a number of more digits than Python converts (4,300)
+        return {}, f"not readable: {str(exc).split(';')[0]}"
+    if not isinstance(data, dict):
+        return {}, "a line must be a JSON object"
+    if b"\\u" in raw and _ESCAPED_SURROGATE.search(raw) and not _encodable(data):
+        return {}, "a lone surrogate escape (such as \\ud800) is not a character: it cannot be sent"
+    return data, None
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity, which Python's json reads but JSON has not: sent on, they make a request body
+    that is not JSON, refused whole by the CRM."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(data: Any) -> bool:
+    """Whether every string in the record is real Unicode text (no half of a surrogate pair)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def csv_delimiter(path: Path) -> str:
+    """The header's separator: `,`, or `;` / tab for a header holding no comma (a spreadsheet saved with
+    a locale whose decimal mark is the comma writes `;`). Read as commas, such a file is one column."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = handle.readline()
+    if "," in header:
+        return ","
+    return next((d for d in (";", "\t", "|") if d in header), ",")
 
 
 def _read_csv(path: Path, stream: str) -> Iterator[SourceRecord]:
-    """CSV columns become keys; a dotted header (`address.city`) becomes a nested key."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
+    """CSV columns become keys; a dotted header (`address.city`) becomes a nested key. A row that is not
+    UTF-8 text is refused alone."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=csv_delimiter(path))
         for number, row in enumerate(reader, start=2):
+            where = f"{path}:{number}"
+            if not _encodable(row):
+                yield SourceRecord(stream, {}, where, "not UTF-8 text")
+                continue
+            if None in row:  # values beyond the header's columns: an unquoted separator shifts the rest
+                columns = len(reader.fieldnames or ())
+                yield SourceRecord(stream, {}, where, f"{columns + len(row[None])} values for {columns} "
+                                                      "columns (a separator inside a value not quoted?)")
+                continue
             data: dict[str, Any] = {}
             for column, value in row.items():
-                if column is None:
-                    continue
                 target = data
                 *parents, leaf = column.split(".")
                 for parent in parents:
                     target = target.setdefault(parent, {})
                 target[leaf] = value if value != "" else None
-            yield SourceRecord(stream, data, f"{path}:{number}")
+            yield SourceRecord(stream, data, where)

@@ -10,7 +10,9 @@ import jinja2
 from rich.console import Console
 from rich.table import Table
 
+from engine.coverage import StreamSource
 from engine.plan import STATUSES, Plan, PlannedRecord
+from engine.terminal import visible
 
 TITLES = {"net_new": "Net New", "update": "Updates", "synced": "Synced", "invalid": "Invalid",
           "skipped": "Skipped", "restricted": "Restricted", "ambiguous": "Ambiguous"}
@@ -26,7 +28,9 @@ def describe(record: PlannedRecord) -> str:
     if record.problems:
         return "; ".join(p.message for p in record.problems)
     parts = [f"{c.field}: {short(c.current, 24)} → {short(c.new)}" for c in record.changes]
-    return "; ".join(parts + record.notes)
+    kept = [f"kept (overwrite off) {c.field}: {short(c.current, 24)}, not {short(c.new)}"
+            for c in record.kept]
+    return "; ".join(parts + kept + record.notes)
 
 
 def daily_line(budget: dict[str, Any]) -> str:
@@ -40,7 +44,8 @@ def daily_line(budget: dict[str, Any]) -> str:
 def print_plan(plan: Plan, console: Console) -> None:
     summary = plan.summary()
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
-    console.print(f"[bold]Plan[/] for profile [bold]{plan.profile}[/] → {plan.connector} at {where}",
+    console.print(f"[bold]Plan[/] for profile [bold]{visible(plan.profile)}[/] → {visible(plan.connector)} "
+                  f"at {visible(where)}",
                   highlight=False)
     console.print("  ".join(f"{TITLES[s]}: [bold]{summary[s]}[/]" for s in STATUSES), highlight=False)
     cost = plan.cost
@@ -50,6 +55,7 @@ def print_plan(plan: Plan, console: Console) -> None:
                   highlight=False)
     if budget := cost.get("daily_allocation"):
         console.print(daily_line(budget), highlight=False)
+    print_sources(plan, console)
     for status in STATUSES:
         rows = [r for r in plan.records if r.status == status]
         if not rows:
@@ -58,9 +64,36 @@ def print_plan(plan: Plan, console: Console) -> None:
         for column in ("stream", "source id", "object", "crm id", "details"):
             table.add_column(column, overflow="fold")
         for record in rows:
-            table.add_row(record.stream, record.source_id, record.object, record.crm_id or "",
-                          describe(record))
+            table.add_row(visible(record.stream), visible(record.source_id), visible(record.object),
+                          visible(record.crm_id or ""), visible(describe(record)))
         console.print(table)
+
+
+def source_details(source: StreamSource) -> str:
+    """The paths that matched fewer than all records, with their counts; the rest said in one word."""
+    if source.file is None:
+        return "no file: " + ", ".join(source.looked_for)
+    short_of = [f"{path} ({what}): {matched} of {source.records}" for what, path, matched in source.paths
+                if matched < source.records]
+    every = len(source.paths) - len(short_of)
+    delimiter = source.delimiter()
+    read_as = [f"read as {delimiter!r}-separated"] if delimiter not in (None, ",") else []
+    return "; ".join([*read_as, *short_of, f"{every} path(s) matched every record"])
+
+
+def print_sources(plan: Plan, console: Console) -> None:
+    """Per stream: the file read, its records, and what each mapped path matched; then the findings."""
+    if not plan.sources:
+        return
+    table = Table(title="Source", title_justify="left")
+    for column in ("stream", "file", "records", "paths"):
+        table.add_column(column, overflow="fold")
+    for source in plan.sources:
+        table.add_row(visible(source.stream), visible(source.file or "—"), str(source.records),
+                      visible(source_details(source)))
+    console.print(table)
+    for finding in plan.input_findings():
+        console.print(f"[red]source:[/] {visible(finding)}", highlight=False)
 
 
 HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>
@@ -72,7 +105,7 @@ th,td{border-bottom:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-
 th{background:#f3f5f9} .tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0}
 .tab{padding:.35rem .8rem;border-radius:1rem;background:#eef1f6;text-decoration:none;color:inherit}
 .tab b{margin-left:.3rem} .old{color:#a33;text-decoration:line-through} .new{color:#185f2b}
-.problem{color:#a33} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
+.problem{color:#a33} .kept{color:#6b5a12} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
 details{margin:.3rem 0}
 </style></head><body>
 <h1>Plan for <code>{{ plan.profile }}</code> → {{ plan.connector }}</h1>
@@ -87,6 +120,13 @@ at least {{ plan.cost.min_seconds }} s within the published limits.</p>
 about {{ d.needed }}
 {%- if not d.enough %}: not enough, it would stop after about {{ d.usable }} requests{% endif %}.</p>
 {%- endif %}
+<h2 id="source">Source</h2>
+<table><tr><th>stream</th><th>file</th><th>records</th><th>paths: records matched</th></tr>
+{% for s in plan.sources %}<tr><td>{{ s.stream }}</td><td>{{ s.file or "no file" }}</td>
+<td>{{ s.records }}</td><td>{% for what, path, matched in s.paths %}
+<div{% if not matched %} class="problem"{% endif %}><code>{{ path }}</code> ({{ what }}): {{ matched }}</div>
+{%- endfor %}</td></tr>{% endfor %}</table>
+{% for f in plan.input_findings() %}<p class="problem">{{ f }}</p>{% endfor %}
 <nav class="tabs">
 {%- for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>
 {%- endfor %}</nav>
@@ -99,6 +139,8 @@ about {{ d.needed }}
 {% for c in r.changes %}<div><b>{{ c.field }}</b>: <span class="old">
 {{- c.current if c.current is not none else "" }}</span> → <span class="new">{{ c.new }}</span></div>
 {%- endfor %}
+{% for c in r.kept %}<div class="kept">kept (overwrite off) <b>{{ c.field }}</b>: {{ c.current }},
+not <span class="old">{{ c.new }}</span></div>{% endfor %}
 {% for n in r.notes %}<div>{{ n }}</div>{% endfor %}
 </td></tr>{% endfor %}</table>{% endif %}{% endfor %}
 <h2 id="requests">Requests ({{ requests|length }})</h2>

@@ -193,6 +193,15 @@ class Store:
                             "record_url, error_code, error, stream, source_id, request) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def known(self, column: str) -> set[str]:
+        """Every value of one of the activity log's name columns (run_id, object); run ids also of runs
+        that logged nothing."""
+        assert column in ("run_id", "object")
+        values = {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM activity")}
+        if column == "run_id":
+            values |= {r[0] for r in self.db.execute("SELECT run_id FROM runs")}
+        return values
+
     def activity(self, *, since: str | None = None, until: str | None = None, by: str | None = None,
                  object_name: str | None = None, action: str | None = None, result: str | None = None,
                  run_id: str | None = None) -> list[dict[str, Any]]:

@@ -357,8 +357,21 @@ def _integer(value: Any) -> int:
         return int(value)
     text = value.strip() if isinstance(value, str) else None
     if text is None or not _INTEGER.fullmatch(text):
-        raise TransformError(f"{value!r} is not a whole number")
-    return int(text.split(".")[0].replace(",", ""))
+        raise TransformError(f"{short_repr(value)} is not a whole number")
+    digits = text.split(".")[0].replace(",", "")
+    if len(digits) > MAX_DIGITS:
+        raise TransformError(f"a number of {len(digits):,} digits ({short_repr(value)}) is not a whole "
+                             f"number a field can hold")
+    return int(digits)
+
+
+MAX_DIGITS = 4_300  # Python's limit on converting text to int (sys.get_int_max_str_digits)
+
+
+def short_repr(value: Any, width: int = 40) -> str:
+    """A value as a message shows it: cut, so a huge value does not make a huge message."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width]}…"
 
 
 # ----- text --------------------------------------------------------------------------------------
