@@ -39,7 +39,7 @@ from engine.render import Request, render_batches
 from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
-from engine.validate import effective_fields
+from engine.validate import effective_fields, refuse_unplannable
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
@@ -188,7 +188,8 @@ class Planner:
                  associations_due: set[tuple[str, str]] | None = None) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
-        earlier push meant to make and did not."""
+        earlier push meant to make and did not. A profile no plan can be made with is refused here."""
+        refuse_unplannable(bundle)
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
