@@ -110,6 +110,7 @@ class Plan:
     cost: dict[str, Any]
     profile_path: str = ""
     source_dir: str = ""
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile, every run (validate's)
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -125,7 +126,7 @@ class Plan:
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
-                "cost": self.cost, "records": [r.as_dict() for r in self.records],
+                "cost": self.cost, "warnings": self.warnings, "records": [r.as_dict() for r in self.records],
                 "requests": [{**r.as_dict(),
                               "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
                              for r in self.lookups + self.writes]}
@@ -189,7 +190,7 @@ class Planner:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
         earlier push meant to make and did not. A profile no plan can be made with is refused here."""
-        refuse_unplannable(bundle)
+        self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
@@ -266,6 +267,7 @@ class Planner:
         plan.cost = estimate_cost(self.connector, plan)
         plan.profile_path = str(self.bundle.profile.path.resolve())
         plan.source_dir = str(source_dir.resolve())
+        plan.warnings = self.warnings
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,

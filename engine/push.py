@@ -68,6 +68,7 @@ class PushResult:
     requests_sent: int = 0
     associations: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile (validate's findings)
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -91,7 +92,8 @@ class PushResult:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned,
                 "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "records": [o.as_dict() for o in self.outcomes]}
+                "notices": self.notices, "warnings": self.warnings,
+                "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -723,5 +725,6 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
         plan, result = await pusher.plan_and_run(source_dir, before_stream)
     result.requests_sent = client.sent
     result.notices = list(client.auth.notices)
+    result.warnings = planner.warnings
     store.finish_run(run_id, "stopped" if result.stopped else "finished")
     return plan, result

@@ -18,6 +18,7 @@ from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.errors import CrmsyncError, UsageError
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
+from engine.report import warning_line
 from engine.store import Store, default_state_dir, push_lock
 
 
@@ -174,6 +175,8 @@ def print_push(result: PushResult, console: Console) -> None:
         for warning in outcome.warnings:
             console.print(f"  [yellow]warning[/] {r.stream} {r.source_id} ({r.object}): {warning}",
                           highlight=False)
+    for warning in result.warnings:
+        console.print(warning_line(warning), highlight=False)
     for notice in result.notices:
         console.print(f"[yellow]notice:[/] {notice}", highlight=False)
     if result.stopped:

@@ -100,11 +100,14 @@ class NotPlannable(CrmsyncError):
                                                "(`crmsync validate PROFILE` lists every finding)"]))
 
 
-def refuse_unplannable(bundle: ProfileBundle) -> None:
-    """Raise NotPlannable when the profile has a BLOCKING finding (no data is read before)."""
-    blocking = [f for f in validate(bundle) if f.code in BLOCKING and f.severity == "error"]
+def refuse_unplannable(bundle: ProfileBundle) -> list[Finding]:
+    """Raise NotPlannable when the profile has a BLOCKING finding (no data is read before). Otherwise the
+    warnings every plan and push repeats: mappings of fields that must not be sent (`unsafe_source`)."""
+    findings = validate(bundle)
+    blocking = [f for f in findings if f.code in BLOCKING and f.severity == "error"]
     if blocking:
         raise NotPlannable(blocking)
+    return [f for f in findings if f.code == "unsafe_source"]
 
 
 def validate(bundle: ProfileBundle,
