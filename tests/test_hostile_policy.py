@@ -57,7 +57,8 @@ def test_every_plan_warns_of_policy_fields_in_each_format(tmp_path: Path) -> Non
     assert [(w["where"], w["field"], w["code"]) for w in plan["warnings"]] == [
         (f"{profile}:{where}", field, "unsafe_source") for where, field, _ in WARNED]
     html = tmp_path / "plan.html"
-    runner.invoke(app, ["plan", str(profile), "--source", str(source), "--format", "html", "--out", str(html)])
+    runner.invoke(app, ["plan", str(profile), "--source", str(source), "--format", "html",
+                        "--out", str(html)])
     assert_warned(html.read_text(encoding="utf-8").replace("warning ", ""), profile)
 
 
