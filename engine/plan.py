@@ -30,6 +30,7 @@ from engine.connector import (
     IdentityKey,
     KeyPart,
 )
+from engine.errors import CrmsyncError
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import Match, Matcher, crm_identity, lookups_for, record_identity, ref, run_lookups, same
 from engine.metadata import LiveFields
@@ -190,7 +191,12 @@ class Planner:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
         earlier push meant to make and did not. A profile no plan can be made with is refused here."""
-        self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
+        try:
+            self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
+        except CrmsyncError:
+            if asyncio.iscoroutine(live_fields):  # its fetch never starts
+                live_fields.close()
+            raise
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model

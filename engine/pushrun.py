@@ -20,6 +20,7 @@ from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.report import warning_line
 from engine.store import Store, default_state_dir, push_lock
+from engine.validate import refuse_unplannable
 
 
 @dataclass
@@ -119,6 +120,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     profile_path = Path(saved["profile_path"]) if saved else request.profile
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
+    refuse_unplannable(bundle)  # before a run is recorded or a credential read
     base_url = request.base_url or (saved or {}).get("base_url") or bundle.connector.model.base_url
     state_dir = request.state_dir or default_state_dir()
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,

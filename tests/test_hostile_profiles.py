@@ -82,3 +82,4 @@ def test_push_of_a_profile_with_a_parent_cycle_sends_nothing(tmp_path: Path) -> 
         assert result.exit_code == 2, result.output
         assert f"{profile}:11:24: error employer: the parent streams form a cycle" in result.output
         assert records(url)["companies"] == []
+    assert not (tmp_path / "state" / "state.sqlite3").exists()  # no run left open: none was started
