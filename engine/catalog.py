@@ -14,7 +14,7 @@ import httpx
 
 from engine.connector import ConnectorSpec, reference_problems
 from engine.errors import LoadError
-from engine.loader import Loaded, load_model
+from engine.loader import ForeignFile, Loaded, load_model
 from engine.profile import Profile
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -68,7 +68,8 @@ def load_profile(path: Path) -> ProfileBundle:
     try:
         connector = load_connector(profile.model.connector, relative_to=path.parent)
     except LoadError as exc:
-        if exc.position is None:  # the connector could not be found at all: point at the profile key
+        if exc.position is None or isinstance(exc, ForeignFile):  # not found, or not a connector at all:
+            # point at the profile's key
             message = f"connector {exc.path}: {exc.message}" if exc.path else exc.message
             raise LoadError(profile.position(("connector",)), message) from None
         raise

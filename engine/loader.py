@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from engine.errors import LoadError, LoadErrors, Position
+from engine.yamlsafe import MAX_DEPTH, NotReadable, bounded_yaml, read_bounded
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -48,9 +49,11 @@ class Loaded(Generic[M]):
 def read_yaml(path: Path) -> Any:
     """The round-trip document of a YAML file (positions kept)."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
     except FileNotFoundError:
         raise LoadError(None, "file not found", path=path) from None
+    except NotReadable as exc:
+        raise LoadError(None, f"cannot read: {exc}", path=path) from None
     except OSError as exc:
         raise LoadError(None, f"cannot read: {exc.strerror}", path=path) from None
     try:
@@ -61,10 +64,8 @@ def read_yaml(path: Path) -> Any:
         col = len(raw[line_start: exc.start].decode("utf-8")) + 1  # in characters, as editors count
         raise LoadError(Position(path, line, col), "not UTF-8 text (byte "
                         f"0x{raw[exc.start]:02x}); save the file as UTF-8") from None
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
     try:
-        document = yaml.load(text)
+        document = bounded_yaml().load(text)
     except DuplicateKeyError as exc:
         raise LoadError(_mark_position(path, exc.problem_mark), _duplicate_message(text, exc)) from None
     except MarkedYAMLError as exc:
@@ -74,11 +75,28 @@ def read_yaml(path: Path) -> Any:
             problem += " (YAML indents with spaces; replace the tab)"
         if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != mark.line:
             problem += f", {exc.context} started at {exc.context_mark.line + 1}:{exc.context_mark.column + 1}"
-        raise LoadError(_mark_position(path, mark), f"malformed YAML: {problem}") from None
+        raise LoadError(_mark_position(path, mark), f"malformed YAML: {_plain(problem)}") from None
+    except ReaderError as exc:
+        raise LoadError(_offset_position(path, text, exc.position), f"character U+{exc.character:04X} is not "
+                        "allowed in a YAML file (a NUL or another control character); remove it") from None
+    except RecursionError:
+        raise LoadError(Position(path, 1, 1), "malformed YAML: nested too deeply") from None
     if document is None:
         empty = "the file is empty" if not text.strip() else "the file holds only comments"
         raise LoadError(Position(path, 1, 1), f"{empty}; expected a mapping of keys")
     return document
+
+
+def _plain(problem: str) -> str:
+    """ruamel's depth message tells a programmer which attribute to raise; a user gets the limit."""
+    if problem.startswith("maximum depth of data structure exceeded"):
+        return f"nested more than {MAX_DEPTH} levels deep"
+    return problem
+
+
+def _offset_position(path: Path, text: str, offset: int) -> Position:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Position(path, text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
 def _duplicate_message(text: str, exc: DuplicateKeyError) -> str:
@@ -86,7 +104,7 @@ def _duplicate_message(text: str, exc: DuplicateKeyError) -> str:
     not the first key, so the first key is found in the composed (unconstructed) node tree."""
     mark = exc.problem_mark
     try:
-        root = YAML(typ="rt").compose(text)
+        root = bounded_yaml().compose(text)
     except MarkedYAMLError:
         root = None
     for node in _mapping_nodes(root):
@@ -123,6 +141,11 @@ def load_model(path: Path, model: type[M],
     document = read_yaml(path)
     if not isinstance(document, CommentedMap):
         raise LoadError(Position(path, 1, 1), f"expected a mapping of keys at the top, got {_kind(document)}")
+    if document and not any(key in model.model_fields for key in document):
+        # another kind of file (a path mistyped, /etc/shadow): nothing of it is quoted, not even its keys
+        kind = _NOUNS.get(model.__name__, "file")
+        raise ForeignFile(Position(path, 1, 1), f"not a crmsync {kind}: none of its top-level keys is one "
+                          f"of {', '.join(sorted(model.model_fields))}")
     try:
         checked = model.model_validate(to_plain(document))
     except ValidationError as exc:
@@ -135,6 +158,13 @@ def load_model(path: Path, model: type[M],
         if problems:
             raise LoadErrors(problems)
     return loaded
+
+
+class ForeignFile(LoadError):
+    """A readable YAML file that is not of the kind asked for: it is named, never quoted."""
+
+
+_NOUNS = {"ConnectorSpec": "connector spec", "Profile": "profile"}
 
 
 def to_plain(node: Any) -> Any:

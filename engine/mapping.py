@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.coverage import Present, Probe, StreamSource, presence
 from engine.paths import finder, getter
 from engine.profile import ConstantMapping, Mapping, Profile, SourceMapping, StreamSpec
+from engine.profile_templates import BoundedEnvironment, render
 from engine.read import SourceRecord
 from engine.transforms import TRANSFORMS, TransformError
 
@@ -59,9 +60,7 @@ Extractor = Callable[[dict[str, Any]], Any]
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.globals.pop("range", None)  # no unbounded loops from a profile
-    return env
+    return BoundedEnvironment()
 
 
 def path_extractor(path: str) -> Extractor:
@@ -196,7 +195,7 @@ def _producer(mapping: Mapping, env: SandboxedEnvironment) -> Extractor:
         constant = mapping.value
         return lambda data: constant
     template = env.from_string(mapping.template)
-    return lambda data: template.render(**data)
+    return lambda data: render(template, data)
 
 
 def probe(what: str, path: str) -> Probe:

@@ -32,6 +32,7 @@ from engine.connector import (
     KeyPart,
 )
 from engine.coverage import StreamSource, stream_source
+from engine.errors import CrmsyncError
 from engine.mapping import MappedRecord, ParentRef, Problem, compile_profile, stream_order
 from engine.match import (
     RANK_CURRENT,
@@ -55,7 +56,7 @@ from engine.render import Request, render_batches
 from engine.store import Link
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
-from engine.validate import effective_fields, not_in_crm_message
+from engine.validate import effective_fields, not_in_crm_message, refuse_unplannable
 
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
@@ -135,6 +136,7 @@ class Plan:
     def input_findings(self) -> list[str]:
         """Where the input lost data (a file missing, a path that matched nothing)."""
         return [finding for source in self.sources for finding in source.findings()]
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile, every run (validate's)
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -151,7 +153,8 @@ class Plan:
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
                 "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
-                "input_findings": self.input_findings(), "records": [r.as_dict() for r in self.records],
+                "input_findings": self.input_findings(), "warnings": self.warnings,
+                "records": [r.as_dict() for r in self.records],
                 "requests": [{**r.as_dict(),
                               "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
                              for r in self.lookups + self.writes]}
@@ -215,7 +218,14 @@ class Planner:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
         earlier push meant to make and did not. `allow_missing`: a stream whose source lost data (a
-        mapped path that matched nothing) is planned all the same, not held back."""
+        mapped path that matched nothing) is planned all the same, not held back. A profile no plan can
+        be made with is refused here."""
+        try:
+            self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
+        except CrmsyncError:
+            if asyncio.iscoroutine(live_fields):  # its fetch never starts
+                live_fields.close()
+            raise
         self.bundle = bundle
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
@@ -308,6 +318,7 @@ class Planner:
         plan.profile_path = str(self.bundle.profile.path.resolve())
         plan.source_dir = str(source_dir.resolve())
         plan.sources = [self.sources[stream] for stream in order]
+        plan.warnings = self.warnings
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,

@@ -76,6 +76,7 @@ class PushResult:
     interrupted: bool = False  # stopped by Ctrl-C
     stale: list[str] = field(default_factory=list)  # push --plan: records changed since, not written
     input_findings: list[str] = field(default_factory=list)  # where the source lost data
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile (validate's findings)
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -105,6 +106,7 @@ class PushResult:
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "input_findings": self.input_findings,
+                "warnings": self.warnings,
                 "records": [o.as_dict() for o in self.outcomes]}
 
 
@@ -865,5 +867,6 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     result.interrupted = isinstance(pusher.stopped, Interrupted)
     ended = "interrupted" if result.interrupted else "stopped" if result.stopped else "finished"
     result.input_findings = [f for stream in planner.sources.values() for f in stream.findings()]
+    result.warnings = planner.warnings
     store.finish_run(run_id, ended)
     return plan, result

@@ -20,8 +20,10 @@ from engine.errors import CrmsyncError, UsageError
 from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
+from engine.report import warning_line
 from engine.store import Store, default_state_dir, push_lock
 from engine.terminal import visible
+from engine.validate import refuse_unplannable
 
 
 @dataclass
@@ -154,6 +156,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     profile_path = Path(saved["profile_path"]) if saved else request.profile
     source = Path(saved["source_dir"]) if saved else request.source
     bundle = load_profile(profile_path)  # type: ignore[arg-type]
+    refuse_unplannable(bundle)  # before a run is recorded or a credential read
     if not request.allow_missing:
         refuse_missing_files(bundle, source)  # type: ignore[arg-type]
     state_dir = request.state_dir or default_state_dir()
@@ -239,6 +242,8 @@ def print_push(result: PushResult, console: Console) -> None:
                           highlight=False)
         for warning in outcome.warnings:
             console.print(f"  [yellow]warning[/] {who}: {visible(warning)}", highlight=False)
+    for warning in result.warnings:
+        console.print(warning_line(warning), highlight=False)
     for notice in result.notices:
         console.print(f"[yellow]notice:[/] {visible(notice)}", highlight=False)
     for finding in result.input_findings:

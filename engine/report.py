@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.coverage import StreamSource
@@ -41,6 +42,13 @@ def daily_line(budget: dict[str, Any]) -> str:
     return f"{line}: [red]not enough: it would stop after about {budget['usable']:,} requests[/]"
 
 
+def warning_line(finding: dict[str, Any]) -> str:
+    """A profile warning (a validate finding) as one line of rich markup, its text escaped."""
+    what = ".".join(p for p in (finding.get("stream"), finding.get("field")) if p)
+    return (f"[yellow]warning[/] {escape(finding['where'])}: {escape(what)}: {escape(finding['message'])} "
+            f"({escape(finding['code'])})")
+
+
 def print_plan(plan: Plan, console: Console) -> None:
     summary = plan.summary()
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
@@ -56,6 +64,8 @@ def print_plan(plan: Plan, console: Console) -> None:
     if budget := cost.get("daily_allocation"):
         console.print(daily_line(budget), highlight=False)
     print_sources(plan, console)
+    for warning in plan.warnings:
+        console.print(warning_line(warning), highlight=False)
     for status in STATUSES:
         rows = [r for r in plan.records if r.status == status]
         if not rows:
@@ -106,7 +116,7 @@ th{background:#f3f5f9} .tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0
 .tab{padding:.35rem .8rem;border-radius:1rem;background:#eef1f6;text-decoration:none;color:inherit}
 .tab b{margin-left:.3rem} .old{color:#a33;text-decoration:line-through} .new{color:#185f2b}
 .problem{color:#a33} .kept{color:#6b5a12} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
-details{margin:.3rem 0}
+details{margin:.3rem 0} .warning{color:#8a5a00}
 </style></head><body>
 <h1>Plan for <code>{{ plan.profile }}</code> → {{ plan.connector }}</h1>
 <p>{{ plan.base_url }}
@@ -127,6 +137,9 @@ about {{ d.needed }}
 <div{% if not matched %} class="problem"{% endif %}><code>{{ path }}</code> ({{ what }}): {{ matched }}</div>
 {%- endfor %}</td></tr>{% endfor %}</table>
 {% for f in plan.input_findings() %}<p class="problem">{{ f }}</p>{% endfor %}
+{%- for w in plan.warnings %}
+<p class="warning">warning {{ w.where }}: {{ w.stream }}.{{ w.field }}: {{ w.message }} ({{ w.code }})</p>
+{%- endfor %}
 <nav class="tabs">
 {%- for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>
 {%- endfor %}</nav>

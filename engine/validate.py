@@ -11,18 +11,19 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
-import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from engine.catalog import ProfileBundle
 from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
+from engine.errors import CrmsyncError
 from engine.loader import Loc
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
+from engine.profile_templates import BoundedEnvironment, template_problems
 from engine.render import endpoint_for
 from engine.sources import unsafe_fields
 from engine.transforms import TRANSFORMS, TransformError
@@ -72,7 +73,41 @@ FITS: dict[str, set[str]] = {
 ADVISED_TRANSFORM = {"url": "url", "state_code": "state_code", "month_name": "month_name",
                      "phone": "phone_e164", "date": "date"}
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+_ENV = BoundedEnvironment()
+
+
+# Findings that make a plan impossible (or wrong beyond one record): a plan or push refuses to start on
+# them. The others (a constant off a picklist, a read-only field...) are findings of each record.
+BLOCKING = frozenset({
+    "unknown_object", "unknown_identity_key", "identity_part_unmapped", "unknown_identity_part",
+    "unknown_stream", "unknown_relation", "relation_mismatch", "self_parent", "parent_cycle",
+    "unknown_transform", "bad_template", "template_loads", "template_format_map", "template_too_large",
+    "bad_jsonpath", "upsert_unavailable", "upsert_key_unmapped", "upsert_key_constant",
+    "upsert_key_not_unique",
+})
+
+
+class NotPlannable(CrmsyncError):
+    """A profile with findings no plan can be made with; each line is one, located."""
+
+    exit_code = 2
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        lines = [f"{f.where}: error {'.'.join(p for p in (f.stream, f.field) if p)}: {f.message} ({f.code})"
+                 for f in findings]
+        super().__init__("\n".join([*lines, "no plan is made until these are fixed "
+                                               "(`crmsync validate PROFILE` lists every finding)"]))
+
+
+def refuse_unplannable(bundle: ProfileBundle) -> list[Finding]:
+    """Raise NotPlannable when the profile has a BLOCKING finding (no data is read before). Otherwise the
+    warnings every plan and push repeats: mappings of fields that must not be sent (`unsafe_source`)."""
+    findings = validate(bundle)
+    blocking = [f for f in findings if f.code in BLOCKING and f.severity == "error"]
+    if blocking:
+        raise NotPlannable(blocking)
+    return [f for f in findings if f.code == "unsafe_source"]
 
 
 def validate(bundle: ProfileBundle,
@@ -111,6 +146,23 @@ class _Checker:
                 yield self.unknown_object(("custom_fields", obj_name), obj_name, None, key=True)
         for stream_name, stream in self.profile.streams.items():
             yield from self.check_stream(stream_name, stream)
+        yield from self.check_parent_cycle()
+
+    def check_parent_cycle(self) -> Iterator[Finding]:
+        """Streams whose parents lead back to themselves: none of them could be written first. (A stream
+        that is its own parent is `self_parent`.)"""
+        streams = self.profile.streams
+        graph = {name: {p.stream for p in spec.parents if p.stream in streams and p.stream != name}
+                 for name, spec in streams.items()}
+        try:
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            cycle: list[str] = exc.args[1]  # each stream is a parent of the next
+            child, parent = cycle[1], cycle[0]
+            index = next(i for i, p in enumerate(streams[child].parents) if p.stream == parent)
+            yield Finding("error", "parent_cycle", f"the parent streams form a cycle ({' → '.join(cycle)}): "
+                          "a record's parent is written before it, so none of them could be",
+                          self.at(("streams", child, "parents", index, "stream")), child)
 
     def check_connection(self) -> Iterator[Finding]:
         for key in self.profile.connection:
@@ -320,11 +372,10 @@ class _Checker:
             yield from self.check_path(mapping.source, (*loc, "source"), stream, target)
             names = _path_names(mapping.source)
         elif isinstance(mapping, TemplateMapping):
-            try:
-                names = set(meta.find_undeclared_variables(_ENV.parse(mapping.template)))
-            except jinja2.TemplateSyntaxError as exc:
-                yield Finding("error", "bad_template", f"template syntax error: {exc.message} (template line "
-                              f"{exc.lineno})", self.at((*loc, "template")), stream, target)
+            tree, problems = template_problems(mapping.template, _ENV)
+            names = set(meta.find_undeclared_variables(tree)) if tree is not None else set()
+            for code, message in problems:
+                yield Finding("error", code, message, self.at((*loc, "template")), stream, target)
         for name in sorted(names & set(unsafe)):
             yield Finding("warning", "unsafe_source", f"maps source field {name!r}: {unsafe[name]}",
                           self.at(loc), stream, target)

@@ -305,6 +305,14 @@ def test_self_parent(tmp_path: Path) -> None:
           "a stream cannot be its own parent")
 
 
+def test_parent_cycle(tmp_path: Path) -> None:
+    """employer's parent is office, office's is employer: neither could be written first."""
+    text = profile("name: $.name", extra="    parents:\n      - {stream: office, source: $.o, relation: "
+                   "parent_company}\n") + PARENTS % ("employer", "parent_company")
+    check(tmp_path, text, "parent_cycle", "error", "15:18", "office", None,
+          "the parent streams form a cycle (employer → office → employer)")
+
+
 def finding_severities() -> dict[str, str]:
     """Every finding code engine/validate.py can report, with its severity."""
     source = inspect.getsource(validate_module)

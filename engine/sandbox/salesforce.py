@@ -1,5 +1,5 @@
 """Local emulator of the Salesforce REST API: OAuth token endpoint, versions and resources, sObject
-describe and rows, upsert by external id, sObject Collections, SOQL query/queryAll with paging,
+describe and rows, upsert by external id, sObject Collections, Composite, SOQL query/queryAll with paging,
 limits, duplicate rules, and Salesforce's error bodies.
 
 Written from Salesforce's REST API Developer Guide, SOQL and SOSL Reference and Object Reference
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 
 from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SandboxConfigError
 from engine.sandbox.salesforce_collections import CollectionsMixin, all_or_none
+from engine.sandbox.salesforce_composite import CompositeMixin
 from engine.sandbox.salesforce_ids import normalize, object_of
 from engine.sandbox.salesforce_org import ConcurrencyLimit, OrgMixin
 from engine.sandbox.salesforce_query import QueryMixin
@@ -47,7 +48,9 @@ FIRST_NUMBER = 1_000_000_000  # record numbers start where base 62 mixes cases, 
 DEFAULT_MATCH = {"Account": ("Name", "Website"), "Contact": ("Email",), "Lead": ("Email",)}
 
 
-class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMixin, RecordsMixin, Sandbox):
+class SalesforceSandbox(
+    OrgMixin, SObjectRoutesMixin, CompositeMixin, CollectionsMixin, QueryMixin, RecordsMixin, Sandbox
+):
     """Salesforce REST API emulator. Options (all keyword):
 
     token_ttl_s: access token lifetime, the org's session timeout (7200 = 2 hours, the default).
@@ -255,6 +258,8 @@ class SalesforceSandbox(OrgMixin, SObjectRoutesMixin, CollectionsMixin, QueryMix
             return self.route_query(request, head == "queryAll", rest)
         if head == "limits" and not rest:
             return self.limits() if method == "GET" else method_not_allowed(method, "GET")
+        if head == "composite" and not rest:
+            return self.composite(request, body) if method == "POST" else method_not_allowed(method, "POST")
         if head == "composite" and rest[:1] == ["sobjects"]:
             return self.route_collections(request, rest[1:], body, options)
         raise not_found()
