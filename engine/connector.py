@@ -382,6 +382,10 @@ class ResponseSpec(Strict):
     success: str | None = Field(default=None, description="JSONPath of a per-result boolean")
     errors: str | None = Field(default=None, description="JSONPath of per-result errors (a list)")
     created: str | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    empty_body: Literal["no_result", "all_succeeded"] = Field(
+        default="no_result", description="what a success answer without a body means for the records sent: "
+        "no_result (each failed, its result missing) or all_succeeded (every one was written: an "
+        "all-or-nothing batch update answering 204 No Content)")
     next: str | None = Field(default=None, description="JSONPath of the next page URL or cursor")
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
@@ -609,6 +613,11 @@ def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tu
         if obj_name not in spec.objects:
             problems.append(((*here, "objects", i), f"unknown object {obj_name!r}"))
     allowed = PLACEHOLDERS[ep_name]
+    if ep_name in ("create", "upsert") and ep.response.empty_body == "all_succeeded" \
+            and not ep.response.id_header:
+        problems.append(((*here, "response", "empty_body"), "an answer without a body gives no ids of the "
+                         "records it created; all_succeeded is for update and associate endpoints, or with "
+                         "id_header"))
     for i, name in enumerate(ep.escape):
         if name not in allowed:
             problems.append(((*here, "escape", i), f"unknown placeholder {name!r}; this endpoint has "

@@ -437,6 +437,9 @@ class Pusher:
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         spec = endpoint.response  # type: ignore[union-attr]
         data = body_of(response) if response.content else None
+        if data is None and spec.empty_body == "all_succeeded":
+            self.all_succeeded(kind, items, by_ref, response, spec)
+            return
         results = read_path(data, spec.records) if spec.records else ([data] if data is not None else [])
         if spec.order == "key":
             key_path = fill(spec.key or "", items[0][1])  # an upsert's key may name {key_field}
@@ -472,6 +475,15 @@ class Pusher:
             created = read_one(result, spec.created) if spec.created and trust_created else None
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
                         created if isinstance(created, bool) else None)
+
+    def all_succeeded(self, kind: str, items: list[tuple[str, dict[str, Any]]],
+                      by_ref: dict[str, PlannedRecord], response: httpx.Response, spec: Any) -> None:
+        """A success answer without a body that the endpoint says means every record sent was written."""
+        for ref, item in items:
+            record = by_ref[ref]
+            crm_id = record.crm_id if kind == "update" else (
+                self.id_from_header(response, spec) if spec.id_header and len(items) == 1 else None)
+            self.finish(record, kind, crm_id, None, None, item)
 
     def pair_by_identity(self, object_name: str, items: list[tuple[str, dict[str, Any]]],
                          by_ref: dict[str, PlannedRecord], results: list[Any],
