@@ -244,6 +244,20 @@ class ObjectSpec(Strict):
                                                     "endpoints, replacing the connector-wide ones")
     notes: str | None = None
 
+    # endpoint id -> (that endpoint, it with this object's vars); the endpoint is kept so its id stays its own
+    _filled: dict[int, tuple[Endpoint, Endpoint]] = PrivateAttr(default_factory=dict)
+
+    def with_vars(self, endpoint: Endpoint) -> Endpoint:
+        """`endpoint` with its response paths' {vars.*} filled in for this object, made once."""
+        known = self._filled.get(id(endpoint))
+        if known is not None and known[0] is endpoint:
+            return known[1]
+        filled = endpoint
+        if any(n.startswith("vars.") for names in endpoint.response.placeholders().values() for n in names):
+            filled = endpoint.model_copy(update={"response": endpoint.response.with_vars(self.vars)})
+        self._filled[id(endpoint)] = (endpoint, filled)
+        return filled
+
 
 # ----- auth ------------------------------------------------------------------------------------
 
@@ -363,8 +377,11 @@ class Batch(Strict):
                               "so a failed batch is split to find the bad items")
 
 
+INLINE_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
 class ResponseSpec(Strict):
-    """How to read a response."""
+    """How to read a response. Its JSONPaths may use the object's {vars.*}."""
 
     records: str | None = Field(default=None, description="JSONPath to the list of records or results")
     id: str | None = Field(default=None, description="JSONPath, relative to one result, of the record id")
@@ -382,6 +399,9 @@ class ResponseSpec(Strict):
     success: str | None = Field(default=None, description="JSONPath of a per-result boolean")
     errors: str | None = Field(default=None, description="JSONPath of per-result errors (a list)")
     created: str | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    created_statuses: list[int] = Field(default_factory=list, description="answer statuses meaning the "
+                                        "record was created; any other success: it was updated (an upsert "
+                                        "answering 201 or 200)")
     empty_body: Literal["no_result", "all_succeeded"] = Field(
         default="no_result", description="what a success answer without a body means for the records sent: "
         "no_result (each failed, its result missing) or all_succeeded (every one was written: an "
@@ -390,6 +410,21 @@ class ResponseSpec(Strict):
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
                               "query parameter (GET) that takes the cursor")
+
+    def placeholders(self) -> dict[str, set[str]]:
+        """Key -> the {names} its JSONPath uses: the object's {vars.*} (`$.{vars.id_field}`: one endpoint
+        reads each object's id column), and in `key` the record's own values (`{key_field}`)."""
+        return {key: set(INLINE_PLACEHOLDER.findall(value)) for key, value in self.model_dump().items()
+                if isinstance(value, str) and INLINE_PLACEHOLDER.search(value)}
+
+    def with_vars(self, values: dict[str, str]) -> ResponseSpec:
+        """The JSONPaths with an object's vars filled in (the record's own values are filled per answer)."""
+        def filled(match: re.Match[str]) -> str:
+            name = match[1]
+            return values[name[len("vars."):]] if name.startswith("vars.") else match[0]
+        return self.model_copy(update={key: INLINE_PLACEHOLDER.sub(filled, getattr(self, key))
+                                       for key, names in self.placeholders().items()
+                                       if any(n.startswith("vars.") for n in names)})
 
     @model_validator(mode="after")
     def _check(self) -> ResponseSpec:
@@ -624,6 +659,12 @@ def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tu
                                                    f"{', '.join(sorted(allowed))}"))
     used = template_placeholders([ep.path, ep.query, ep.headers, ep.body, ep.item])
     used |= template_placeholders(ep.value_item) - {"value"}
+    for key, names in ep.response.placeholders().items():
+        for name in sorted(names):
+            if not name.startswith("vars.") and (key != "key" or name not in allowed):
+                problems.append(((*here, "response", key), f"unknown placeholder {{{name}}}; response paths "
+                                 "may use the object's {vars.*}, and `key` this endpoint's placeholders"))
+            used.add(name)
     for name in sorted(used):
         if name.startswith("vars."):
             var = name[len("vars."):]
@@ -643,7 +684,7 @@ def _used_at(ep: Endpoint, name: str) -> tuple[str | int, ...]:
         found = _find_placeholder(getattr(ep, key), name)
         if found is not None:
             return (key, *found)
-    return ()
+    return next((("response", key) for key, names in ep.response.placeholders().items() if name in names), ())
 
 
 def _find_placeholder(template: Any, name: str) -> tuple[str | int, ...] | None:

@@ -473,6 +473,8 @@ class Pusher:
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
             created = read_one(result, spec.created) if spec.created and trust_created else None
+            if spec.created_statuses and trust_created:
+                created = response.status_code in spec.created_statuses
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
                         created if isinstance(created, bool) else None)
 
@@ -512,8 +514,10 @@ class Pusher:
         value = response.headers.get(spec.id_header)
         if value is None:
             return None
-        found = re.search(spec.id_pattern, value) if spec.id_pattern else None
-        return found.group(1) if found else value
+        if not spec.id_pattern:
+            return value
+        found = re.search(spec.id_pattern, value)  # no match: it names the record otherwise (by a key)
+        return found.group(1) if found else None
 
     def batch_error_for(self, data: Any, spec: Any, ref: str, item: dict[str, Any]) -> tuple[str | None, str]:
         for error in read_path(data, spec.errors) if spec.errors else []:

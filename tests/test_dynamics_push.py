@@ -57,3 +57,49 @@ def test_an_update_of_several_records_exits_0_through_the_cli(examples: Path, tm
         failed = {r["source_id"]: r["error_code"] for r in result["records"] if r["result"] == "error"}
         assert "no_result" not in failed.values()
         assert set(failed) == {"emp-008", "emp-009", "emp-010"}  # invalid on purpose, never sent
+
+
+def upsert_profile(tmp_path: Path) -> Path:
+    """The shipped profile with every stream's new records written by upsert on the alternate key
+    bf_benefitflowid (PATCH accounts(bf_benefitflowid='brk-001'))."""
+    text = PROFILES["dynamics"].read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(    object: (account|contact)\n)", r"\1    upsert_key: bf_benefitflowid\n", text)
+    path = tmp_path / "dynamics-upsert.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_upsert_by_alternate_key_links_the_records_guid(examples: Path, tmp_path: Path) -> None:
+    """Dataverse's upsert names the record by its key in OData-EntityId
+    (accounts(bf_benefitflowid='brk-001')): the record's GUID is read from the representation asked
+    for, so children bind to their parents and a second push finds every record by its link."""
+    profile = upsert_profile(tmp_path)
+    with served("dynamics") as (emulator, url):
+        first = push("dynamics", examples, url, tmp_path / "state", profile)
+        written = [o for o in first.outcomes if o.action == "insert"]
+        assert written and all(o.result == "success" for o in written), [o.error for o in written]
+        assert all(GUID.match(o.crm_id or "") for o in written)
+        assert any(r["method"] == "PATCH" and "bf_benefitflowid=" in r["path"] for r in emulator.requests)
+        crm = records(url)
+        accounts = {a["accountid"]: a for a in crm["accounts"]}
+        by_key = {a["bf_benefitflowid"]: a for a in crm["accounts"]}
+        assert by_key["bo-001"]["parentaccountid"] == by_key["brk-001"]["accountid"]
+        contacts = {c["bf_benefitflowid"]: c for c in crm["contacts"]}
+        assert accounts[contacts["ec-001"]["parentcustomerid"]]["bf_benefitflowid"] == "emp-001"
+        assert accounts[contacts["bc-001"]["parentcustomerid"]]["bf_benefitflowid"] == "bo-001"
+        second = push("dynamics", examples, url, tmp_path / "state", profile)
+        assert second.summary()["created"] == 0 and second.summary()["updated"] == 0
+        assert not [o for o in second.outcomes if o.result == "error" and o.record.status != "invalid"]
+
+
+def test_an_upsert_that_finds_its_key_taken_is_counted_updated(examples: Path, tmp_path: Path) -> None:
+    """A populated environment: an account already holds emp-001's alternate key under another website,
+    so the plan (by domain) calls it new; Dataverse updates it and answers 200, not 201."""
+    seed = {"accounts": [{"name": "Bluebird (old)", "websiteurl": "https://old-bluebird-example.com",
+                          "bf_benefitflowid": "emp-001"}]}
+    with served("dynamics", seed=seed) as (_, url):
+        result = push("dynamics", examples, url, tmp_path / "state", upsert_profile(tmp_path))
+        [bluebird] = [o for o in result.outcomes if o.record.source_id == "emp-001"]
+        assert (bluebird.action, bluebird.result) == ("update", "success")
+        [account] = [a for a in records(url)["accounts"] if a.get("bf_benefitflowid") == "emp-001"]
+        assert bluebird.crm_id == account["accountid"] and account["name"] == "Bluebird Bakery Co."
