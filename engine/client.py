@@ -29,7 +29,7 @@ import httpx
 from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec, RateLimit
 from engine.errors import CrmsyncError
 from engine.render import read_path
-from engine.templating import fill
+from engine.templating import TemplateContextError, fill
 
 SECRET_KEYS = ("client_secret", "refresh_token", "access_token", "token", "password", "authorization")
 
@@ -194,9 +194,13 @@ class TokenAuth(httpx.Auth):
 
         creds = self.credentials
         flow = self._usable_flow()
-        token_url = fill(flow.token_url or "", self.connection)
+        try:
+            token_url = fill(flow.token_url or "", self.connection)
+            scope = fill(flow.scope, self.connection) if flow.scope else None
+        except TemplateContextError as exc:  # a caller that did not pass the profile's connection settings
+            raise CrmsyncError(f"{self.connector.label}: the token request needs the connection settings "
+                               f"{sorted(self.connector.connection)}: {exc.args[0]}") from None
         url = token_url if token_url.startswith("http") else self.base_url + token_url
-        scope = fill(flow.scope, self.connection) if flow.scope else None
         async with AsyncOAuth2Client(creds.client_id, creds.client_secret, scope=scope,
                                      token_endpoint_auth_method="client_secret_post", timeout=30,
                                      verify=tls_context()) as oauth:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import ProfileBundle
+from engine.catalog import ProfileBundle, connection_settings
 from engine.client import Credentials, CrmClient, body_of, open_client
 from engine.connector import ConnectorSpec, FieldSpec, MetadataMap
 from engine.errors import CrmsyncError, LoadError
@@ -138,8 +138,12 @@ def live_fields(bundle: ProfileBundle, *, base_url: str | None, metadata_file: P
     credentials = Credentials.load(credentials_file, state_dir=state_dir or default_state_dir(),
                                    names=bundle.credential_names)
 
+    # the token URL and scope are made of the connection settings (Entra's login host and tenant), as a push's
+    connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
+
     async def fetch() -> LiveFields:
-        async with open_client(bundle.connector.model, base_url, credentials) as client:
+        async with open_client(bundle.connector.model, base_url, credentials,
+                               connection=connection) as client:
             return await fetch_live_fields(bundle, client)
 
     return asyncio.run(fetch())

@@ -4,13 +4,18 @@ OData-EntityId names the key, not the record's GUID), and `validate --base-url`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from engine.catalog import load_connector
 from engine.cli import app
+from engine.client import Credentials, open_client
+from engine.errors import CrmsyncError
 from tests.pushkit import PROFILES, copy_source, credentials_file, push, records, rewrite, served
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -103,3 +108,27 @@ def test_an_upsert_that_finds_its_key_taken_is_counted_updated(examples: Path, t
         assert (bluebird.action, bluebird.result) == ("update", "success")
         [account] = [a for a in records(url)["accounts"] if a.get("bf_benefitflowid") == "emp-001"]
         assert bluebird.crm_id == account["accountid"] and account["name"] == "Bluebird Bakery Co."
+
+
+def test_validate_against_the_environment_reads_its_metadata(tmp_path: Path) -> None:
+    """`validate --base-url` signs in as a push does (Entra's token URL is made of the connection settings
+    login_url and tenant) and reads the live table definitions, instead of a TemplateContextError."""
+    with served("dynamics") as (emulator, url):
+        creds = credentials_file("dynamics", tmp_path / "creds")
+        result = CliRunner().invoke(app, ["validate", str(PROFILES["dynamics"]), "--base-url", url,
+                                          "--credentials", str(creds), "--format", "json"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["valid"] is True
+        assert any("EntityDefinitions" in r["path"] and r["status"] == 200 for r in emulator.requests)
+
+
+def test_a_client_without_the_connection_settings_says_which_it_needs(tmp_path: Path) -> None:
+    """A caller that forgets the settings gets a located message, not a TemplateContextError traceback."""
+    async def first_request(url: str) -> None:
+        creds = Credentials.read(credentials_file("dynamics", tmp_path / "creds"))
+        async with open_client(load_connector("dynamics").model, url, creds) as client:
+            await client.send("GET", f"{url}/WhoAmI")
+
+    with served("dynamics") as (_, url), pytest.raises(CrmsyncError, match="login_url"):
+        asyncio.run(first_request(url))
