@@ -664,7 +664,8 @@ def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tu
             if not name.startswith("vars.") and (key != "key" or name not in allowed):
                 problems.append(((*here, "response", key), f"unknown placeholder {{{name}}}; response paths "
                                  "may use the object's {vars.*}, and `key` this endpoint's placeholders"))
-            used.add(name)
+            elif name.startswith("vars."):
+                used.add(name)  # each object served must set it, checked below
     for name in sorted(used):
         if name.startswith("vars."):
             var = name[len("vars."):]
