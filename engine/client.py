@@ -31,7 +31,7 @@ from engine.connector import ConnectorSpec, ErrorMatch, LimitHeaders, LimitsSpec
 from engine.credfile import CredentialsMissing, clean_value, read_credentials_file, write_private_json
 from engine.errors import CrmsyncError
 from engine.render import read_one, read_path
-from engine.templating import fill
+from engine.templating import TemplateContextError, fill
 
 SECRET_KEYS = ("client_secret", "refresh_token", "access_token", "token", "password", "authorization")
 
@@ -52,6 +52,10 @@ class Interrupted(RunStopped):
     """The user pressed Ctrl-C: nothing more is sent, the requests in flight are answered and recorded."""
 
     exit_code = 130  # as a shell reports a command ended by SIGINT
+
+
+class ThrottleStopped(RunStopped):
+    """The CRM's service protection kept refusing a request for longer than a run waits for it."""
 
 
 TOKEN_TRIES = 3  # access tokens tried for one request, each fetched when the CRM said the last had expired
@@ -239,9 +243,13 @@ class TokenAuth(httpx.Auth):
 
         creds = self.credentials
         flow = self._usable_flow()
-        token_url = fill(flow.token_url or "", self.connection)
+        try:
+            token_url = fill(flow.token_url or "", self.connection)
+            scope = fill(flow.scope, self.connection) if flow.scope else None
+        except TemplateContextError as exc:  # a caller that did not pass the profile's connection settings
+            raise CrmsyncError(f"{self.connector.label}: the token request needs the connection settings "
+                               f"{sorted(self.connector.connection)}: {exc.args[0]}") from None
         url = token_url if token_url.startswith("http") else self.base_url + token_url
-        scope = fill(flow.scope, self.connection) if flow.scope else None
         async with AsyncOAuth2Client(creds.client_id, creds.client_secret, scope=scope,
                                      token_endpoint_auth_method="client_secret_post", timeout=30,
                                      verify=tls_context()) as oauth:
@@ -380,6 +388,9 @@ class RateLimiter:
         self.daily_reserve = daily_reserve
         self.spent: str | None = None  # why no more may be sent (the daily allocation's reserve reached)
         self.daily: tuple[int, int] | None = None  # (used, allocation), as the CRM last said
+        self.active = 0  # requests holding a slot
+        self.cap: int | None = None  # most requests at once since the CRM last throttled; None: no cap
+        self.let_through = 0  # answers not throttled since the cap last grew
 
     async def acquire(self, endpoint_kind: str, path: str) -> Slot:
         if self.spent:
@@ -387,6 +398,9 @@ class RateLimiter:
         windows = [w for w in self.windows if w.rule.applies(endpoint_kind, path)]
         while True:
             now = time.monotonic()
+            if self.cap is not None and self.active >= self.cap:
+                await self._answered.wait()
+                continue
             waits = [w.wait(now) for w in windows]
             if None in waits:
                 await self._answered.wait()
@@ -397,10 +411,30 @@ class RateLimiter:
             await asyncio.sleep(wait)
         for window in windows:
             window.in_flight += 1
+        self.active += 1
         return Slot(windows)
+
+    def throttled(self, wait_s: float) -> None:
+        """The CRM refused a request for its service protection and said how long to wait: nothing is
+        sent until then (Dataverse extends the wait of a client that keeps sending, and counts every
+        request of the user), and then at most half as many requests at once as were out."""
+        self.pause_until = max(self.pause_until, time.monotonic() + wait_s)
+        self.cap = max(1, min(self.active, self.cap or self.active) // 2)
+        self.let_through = 0
+
+    def admitted(self, bound: int) -> None:
+        """An answer the service protection let through: after as many as may be out at once, one more
+        may be (additive increase, as TCP's congestion avoidance), up to the client's bound."""
+        if self.cap is None:
+            return
+        self.let_through += 1
+        if self.let_through >= self.cap:
+            self.let_through = 0
+            self.cap = None if self.cap + 1 >= bound else self.cap + 1
 
     def release(self, slot: Slot) -> None:
         """The request was answered (or failed): its places free a period from now."""
+        self.active -= 1
         now = time.monotonic()
         for window in slot.windows:
             window.in_flight -= 1
@@ -475,6 +509,9 @@ class Sent:
 
 
 DEFAULT_DAILY_RESERVE = 0.1  # of the CRM's daily API allocation, left to the org's other integrations
+# how long one request waits, in all, for a CRM that keeps throttling it (Dataverse's waits last up to its
+# 5-minute window, and longer for a client that kept sending) before the run stops and says so
+DEFAULT_MAX_THROTTLE_WAIT_S = 1800.0
 
 
 def tls_context() -> ssl.SSLContext:
@@ -498,12 +535,15 @@ class CrmClient:
                  *, concurrency: int | None = None, max_attempts: int = 6,
                  transport: httpx.AsyncBaseTransport | None = None, backoff_s: float = 0.5,
                  connection: dict[str, str] | None = None,
-                 daily_reserve: float = DEFAULT_DAILY_RESERVE) -> None:
+                 daily_reserve: float = DEFAULT_DAILY_RESERVE,
+                 max_throttle_wait_s: float = DEFAULT_MAX_THROTTLE_WAIT_S) -> None:
         self.connector = connector
         self.base_url = base_url.rstrip("/")
         self.auth = TokenAuth(connector, credentials, base_url, connection)
         self.limiter = RateLimiter(connector.limits, daily_reserve)
         bound = self.concurrency_bound(connector.limits, concurrency)
+        self.bound = bound
+        self.max_throttle_wait_s = max_throttle_wait_s
         self.semaphore = asyncio.Semaphore(bound)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -542,6 +582,7 @@ class CrmClient:
         not apply them (a 429, a connect failure); a lost response is reported as `maybe_applied`."""
         repeatable = safe_to_repeat if safe_to_repeat is not None else method in ("GET", "PUT", "DELETE")
         attempt = 0
+        throttles, throttled_s = 0, 0.0  # how often and how long this request waited for the CRM's limits
         while True:
             attempt += 1
             try:
@@ -560,10 +601,14 @@ class CrmClient:
             refused = self.auth.refusal(response)  # the token was refreshed if it could be: stop, and say why
             if refused is not None:
                 raise refused
-            # a 429 was surely not applied; any other 5xx on a create might have been, so it is not
-            # repeated here: the caller reconciles by looking the records up first
-            if (status in self.RETRY_STATUSES and attempt < self.max_attempts
-                    and (repeatable or status == 429)):
+            if status == 429:  # surely not applied: sent again once the CRM says, however often it says so
+                throttles, attempt = throttles + 1, attempt - 1
+                throttled_s += self.throttled(response, throttles, throttled_s, url)
+                continue
+            self.limiter.admitted(self.bound)
+            # any other 5xx on a create might have been applied, so it is not repeated here: the caller
+            # reconciles by looking the records up first
+            if status in self.RETRY_STATUSES and attempt < self.max_attempts and repeatable:
                 header = self.connector.limits.headers.retry_after
                 await asyncio.sleep(self._backoff(attempt, retry_after(response, header)))
                 continue
@@ -584,6 +629,19 @@ class CrmClient:
             return response
         finally:
             self.limiter.release(slot)
+
+    def throttled(self, response: httpx.Response, times: int, waited_s: float, url: str) -> float:
+        """A 429: every request waits as long as the CRM says (or backs off), unless this one has waited
+        longer than a run waits for it, which stops the run (what was sent stands)."""
+        wait = self._backoff(times, retry_after(response, self.connector.limits.headers.retry_after))
+        if waited_s + wait > self.max_throttle_wait_s:
+            raise ThrottleStopped(
+                f"{self.connector.label} kept refusing requests for its rate limits (HTTP 429) for "
+                f"{waited_s:.0f} s and asks for {wait:.0f} s more ({urlsplit(url).path}): the run stops "
+                "here; push again later (nothing sent is lost), or lower the load other integrations put "
+                "on the same user")
+        self.limiter.throttled(wait)
+        return wait
 
     def _backoff(self, attempt: int, server_says: float | None) -> float:
         if server_says is not None:

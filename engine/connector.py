@@ -244,6 +244,20 @@ class ObjectSpec(Strict):
                                                     "endpoints, replacing the connector-wide ones")
     notes: str | None = None
 
+    # endpoint id -> (that endpoint, it with this object's vars); the endpoint is kept so its id stays its own
+    _filled: dict[int, tuple[Endpoint, Endpoint]] = PrivateAttr(default_factory=dict)
+
+    def with_vars(self, endpoint: Endpoint) -> Endpoint:
+        """`endpoint` with its response paths' {vars.*} filled in for this object, made once."""
+        known = self._filled.get(id(endpoint))
+        if known is not None and known[0] is endpoint:
+            return known[1]
+        filled = endpoint
+        if any(n.startswith("vars.") for names in endpoint.response.placeholders().values() for n in names):
+            filled = endpoint.model_copy(update={"response": endpoint.response.with_vars(self.vars)})
+        self._filled[id(endpoint)] = (endpoint, filled)
+        return filled
+
 
 # ----- auth ------------------------------------------------------------------------------------
 
@@ -366,8 +380,11 @@ class Batch(Strict):
                               "so a failed batch is split to find the bad items")
 
 
+INLINE_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
 class ResponseSpec(Strict):
-    """How to read a response."""
+    """How to read a response. Its JSONPaths may use the object's {vars.*}."""
 
     records: str | None = Field(default=None, description="JSONPath to the list of records or results")
     id: str | None = Field(default=None, description="JSONPath, relative to one result, of the record id")
@@ -385,6 +402,13 @@ class ResponseSpec(Strict):
     success: str | None = Field(default=None, description="JSONPath of a per-result boolean")
     errors: str | None = Field(default=None, description="JSONPath of per-result errors (a list)")
     created: str | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    created_statuses: list[int] = Field(default_factory=list, description="answer statuses meaning the "
+                                        "record was created; any other success: it was updated (an upsert "
+                                        "answering 201 or 200)")
+    empty_body: Literal["no_result", "all_succeeded"] = Field(
+        default="no_result", description="what a success answer without a body means for the records sent: "
+        "no_result (each failed, its result missing) or all_succeeded (every one was written: an "
+        "all-or-nothing batch update answering 204 No Content)")
     next: str | None = Field(default=None, description="JSONPath of the next page URL or cursor")
     to: str | None = Field(default=None, description="associations read: JSONPath, relative to one result, "
                            "of the records it is associated with (its own id is at `id`)")
@@ -399,6 +423,21 @@ class ResponseSpec(Strict):
                                       "only, whatever is asked: the fields it holds (default: every field "
                                       "asked for). A field it lacks is never known in the CRM, so with "
                                       "overwrite off it is never written; validate warns of each")
+
+    def placeholders(self) -> dict[str, set[str]]:
+        """Key -> the {names} its JSONPath uses: the object's {vars.*} (`$.{vars.id_field}`: one endpoint
+        reads each object's id column), and in `key` the record's own values (`{key_field}`)."""
+        return {key: set(INLINE_PLACEHOLDER.findall(value)) for key, value in self.model_dump().items()
+                if isinstance(value, str) and INLINE_PLACEHOLDER.search(value)}
+
+    def with_vars(self, values: dict[str, str]) -> ResponseSpec:
+        """The JSONPaths with an object's vars filled in (the record's own values are filled per answer)."""
+        def filled(match: re.Match[str]) -> str:
+            name = match[1]
+            return values[name[len("vars."):]] if name.startswith("vars.") else match[0]
+        return self.model_copy(update={key: INLINE_PLACEHOLDER.sub(filled, getattr(self, key))
+                                       for key, names in self.placeholders().items()
+                                       if any(n.startswith("vars.") for n in names)})
 
     @model_validator(mode="after")
     def _check(self) -> ResponseSpec:
@@ -709,12 +748,24 @@ def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tu
         if obj_name not in spec.objects:
             problems.append(((*here, "objects", i), f"unknown object {obj_name!r}"))
     allowed = PLACEHOLDERS[ep_name]
+    if ep_name in ("create", "upsert") and ep.response.empty_body == "all_succeeded" \
+            and not ep.response.id_header:
+        problems.append(((*here, "response", "empty_body"), "an answer without a body gives no ids of the "
+                         "records it created; all_succeeded is for update and associate endpoints, or with "
+                         "id_header"))
     for i, name in enumerate(ep.escape):
         if name not in allowed:
             problems.append(((*here, "escape", i), f"unknown placeholder {name!r}; this endpoint has "
                                                    f"{', '.join(sorted(allowed))}"))
     used = template_placeholders([ep.path, ep.query, ep.headers, ep.body, ep.item])
     used |= template_placeholders(ep.value_item) - {"value"}
+    for key, names in ep.response.placeholders().items():
+        for name in sorted(names):
+            if not name.startswith("vars.") and (key != "key" or name not in allowed):
+                problems.append(((*here, "response", key), f"unknown placeholder {{{name}}}; response paths "
+                                 "may use the object's {vars.*}, and `key` this endpoint's placeholders"))
+            elif name.startswith("vars."):
+                used.add(name)  # each object served must set it, checked below
     for name in sorted(used):
         if name.startswith("vars."):
             var = name[len("vars."):]
@@ -734,7 +785,7 @@ def _used_at(ep: Endpoint, name: str) -> tuple[str | int, ...]:
         found = _find_placeholder(getattr(ep, key), name)
         if found is not None:
             return (key, *found)
-    return ()
+    return next((("response", key) for key, names in ep.response.placeholders().items() if name in names), ())
 
 
 def _find_placeholder(template: Any, name: str) -> tuple[str | int, ...] | None:

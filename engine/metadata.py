@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.address import Given, resolve_address
-from engine.catalog import ProfileBundle
+from engine.catalog import ProfileBundle, connection_settings
 from engine.client import Credentials, CrmClient, body_of, open_client
 from engine.connector import (
     ConnectorSpec,
@@ -209,8 +209,12 @@ def live_fields(bundle: ProfileBundle, *, base_url: str | None, metadata_file: P
                                    names=bundle.credential_names)
     base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
 
+    # the token URL and scope are made of the connection settings (Entra's login host and tenant), as a push's
+    connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
+
     async def fetch() -> LiveFields:
-        async with open_client(bundle.connector.model, base_url, credentials) as client:
+        async with open_client(bundle.connector.model, base_url, credentials,
+                               connection=connection) as client:
             return await fetch_live_fields(bundle, client)
 
     return asyncio.run(fetch())

@@ -523,6 +523,9 @@ class Pusher:
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         spec = endpoint.response  # type: ignore[union-attr]
         data = body_of(response) if response.content else None
+        if data is None and spec.empty_body == "all_succeeded":
+            self.all_succeeded(kind, items, by_ref, response, spec)
+            return
         results = read_path(data, spec.records) if spec.records else ([data] if data is not None else [])
         if spec.order == "key":
             key_path = fill(spec.key or "", items[0][1])  # an upsert's key may name {key_field}
@@ -569,9 +572,20 @@ class Pusher:
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
             created = read_one(result, spec.created) if spec.created and trust_created else None
+            if spec.created_statuses and trust_created:
+                created = response.status_code in spec.created_statuses
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
                         created if isinstance(created, bool) else None)
         return refused
+
+    def all_succeeded(self, kind: str, items: list[tuple[str, dict[str, Any]]],
+                      by_ref: dict[str, PlannedRecord], response: httpx.Response, spec: Any) -> None:
+        """A success answer without a body that the endpoint says means every record sent was written."""
+        for ref, item in items:
+            record = by_ref[ref]
+            crm_id = record.crm_id if kind == "update" else (
+                self.id_from_header(response, spec) if spec.id_header and len(items) == 1 else None)
+            self.finish(record, kind, crm_id, None, None, item)
 
     def pair_by_identity(self, object_name: str, items: list[tuple[str, dict[str, Any]]],
                          by_ref: dict[str, PlannedRecord], results: list[Any],
@@ -600,8 +614,10 @@ class Pusher:
         value = response.headers.get(spec.id_header)
         if value is None:
             return None
-        found = re.search(spec.id_pattern, value) if spec.id_pattern else None
-        return found.group(1) if found else value
+        if not spec.id_pattern:
+            return value
+        found = re.search(spec.id_pattern, value)  # no match: it names the record otherwise (by a key)
+        return found.group(1) if found else None
 
     def batch_error_for(self, data: Any, spec: Any, ref: str, item: dict[str, Any]) -> tuple[str | None, str]:
         error = self.error_naming(data, spec, ref, item)

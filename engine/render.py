@@ -45,7 +45,8 @@ def read_one(data: Any, expression: str | None) -> Any:
 
 def endpoint_for(connector: ConnectorSpec, object_name: str, name: EndpointName) -> Endpoint | None:
     obj = connector.objects[object_name]
-    return obj.endpoints.get(name) or getattr(connector.endpoints, name)
+    endpoint = obj.endpoints.get(name) or getattr(connector.endpoints, name)
+    return obj.with_vars(endpoint) if endpoint is not None else None
 
 
 def base_context(connector: ConnectorSpec, obj: ObjectSpec) -> dict[str, Any]:

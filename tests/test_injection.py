@@ -165,7 +165,8 @@ def test_an_upsert_key_stays_one_odata_key_literal(value: str) -> None:
         ("employer/e1", {"fields": {"name": "N"}, "key_field": "bf_benefitflowid", "key_value": value,
                          "ref": "employer/e1"})], BASES["dynamics"])
     path = httpx.URL(request.url).raw_path.decode("ascii")  # as sent: the server percent-decodes it
-    found = re.fullmatch(rf"/api/data/v9\.2/accounts\(bf_benefitflowid={LITERAL}\)", unquote_plus(path),
+    found = re.fullmatch(rf"/api/data/v9\.2/accounts\(bf_benefitflowid={LITERAL}\)\?\$select=accountid",
+                         unquote_plus(path),
                          re.DOTALL)
     assert found, path
     assert found[1].replace("''", "'") == value

@@ -71,6 +71,8 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
       (a user in `auth.inactive_users` gets AADSTS50057).
     requests_per_window (6,000), execution_time_limit_s (1,200), concurrency_limit (52), window_s (300):
       service protection limits per user; None switches one off.
+    throttle_extension_s (1.0): how much later the Retry-After wait ends for each request sent before it has
+      (Dataverse extends the wait of a client that keeps sending).
     duplicate_rules: table -> column groups that make two records duplicates when the request asks for
       duplicate detection (default: account name, websiteurl or emailaddress1; contact and lead
       emailaddress1); {} switches duplicate detection off.
@@ -107,6 +109,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
         execution_time_limit_s: float | None = 1200.0,
         concurrency_limit: int | None = 52,
         window_s: float = 300.0,
+        throttle_extension_s: float = 1.0,
         duplicate_rules: dict[str, list[list[str]]] | None = None,
         extra_columns: dict[str, list[Column | dict[str, Any]]] | None = None,
         payload_style: str = "current",
@@ -124,6 +127,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
         self.missing_read_privileges = set(missing_read_privileges)
         self.entra_options = EntraOptions(tenant_id, set(revoked_refresh_tokens), set(expired_refresh_tokens))
         self.limits = (requests_per_window, execution_time_limit_s, concurrency_limit, window_s)
+        self.throttle_extension_s = throttle_extension_s
         self.duplicate_rules = DEFAULT_DUPLICATE_RULES if duplicate_rules is None else duplicate_rules
         self.extra_columns = extra_columns
         self.payload_style = payload_style
@@ -148,7 +152,9 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
         self.version_counter = 1_000_000
         self.key_indexes = {}
         requests, execution, concurrency, window = self.limits
-        self.protection = ServiceProtection(requests, execution, concurrency, window, self.clock)
+        self.protection = ServiceProtection(
+            requests, execution, concurrency, window, self.clock, self.throttle_extension_s
+        )
         self.entra = EntraTokenEndpoint(self.auth, self.tokens, self.entra_options)
 
     def server_error_response(self) -> Response:

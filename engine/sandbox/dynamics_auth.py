@@ -16,6 +16,11 @@ documented). The authority is the sandbox itself, which plays Entra.
 Service protection (api-limits.md): per user, 6,000 requests and 1,200 s of execution time per 300 s
 sliding window, 52 concurrent requests; 429 with `Retry-After` and 0x80072322 / 0x80072321 / 0x80072326;
 `x-ms-ratelimit-burst-remaining-xrm-requests` and `x-ms-ratelimit-time-remaining-xrm-requests` headers.
+Once the request or execution-time limit is exceeded, "a service protection API Limit error will be
+returned on subsequent requests ... until the Retry-After duration has ended", and "if the application
+continues to send such demanding requests, the duration will be extended" (same page): each request a
+user sends before its Retry-After has passed is refused and pushes the end of the wait back by
+`extension_s` (how much Dataverse extends it is not documented; this is the emulator's rule).
 """
 
 from __future__ import annotations
@@ -203,32 +208,45 @@ class ServiceProtection:
         concurrency: int | None,
         window_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        extension_s: float = 1.0,
     ) -> None:
         self.requests_limit = requests
         self.execution_limit_s = execution_s
         self.concurrency_limit = concurrency
         self.window_s = window_s
         self.clock = clock
+        self.extension_s = extension_s
+        self.blocked: dict[str, tuple[float, str, float]] = {}  # user -> (wait ends, which limit, the limit)
         self.windows: dict[str, SlidingWindow] = {}
         self.durations: dict[str, deque[tuple[float, float]]] = defaultdict(deque)
         self.totals: dict[str, float] = defaultdict(float)
         self.in_flight: dict[str, int] = defaultdict(int)
 
     def admit(self, user: str) -> None:
-        """Raise Dataverse's 429 when this user is over the request or execution-time limit."""
+        """Raise Dataverse's 429 when this user is over the request or execution-time limit, or still
+        within the Retry-After of an earlier refusal (which this request then extends)."""
+        now = self.clock()
+        if user in self.blocked and now < self.blocked[user][0]:
+            ends, kind, limit = self.blocked[user]
+            self.blocked[user] = (ends + self.extension_s, kind, limit)
+            raise throttled(kind, math.ceil(ends + self.extension_s - now), limit)
         if self.execution_limit_s is not None:
             used = self.used_seconds(user)
             if used > self.execution_limit_s:
                 oldest = self.durations[user][0][0]
-                raise throttled(
-                    "time", math.ceil(oldest + self.window_s - self.clock()), self.execution_limit_s * 1000
-                )
+                self.refuse(user, "time", oldest + self.window_s - now, self.execution_limit_s * 1000)
         if self.requests_limit is not None:
             window = self.windows.setdefault(
                 user, SlidingWindow(self.requests_limit, self.window_s, self.clock)
             )
             if not window.take():
-                raise throttled("requests", math.ceil(window.retry_after_s()), self.requests_limit)
+                self.refuse(user, "requests", window.retry_after_s(), self.requests_limit)
+
+    def refuse(self, user: str, kind: str, wait_s: float, limit: float) -> None:
+        """Refuse this and every request of the user until the Retry-After given has passed."""
+        retry_after = max(1, math.ceil(wait_s))
+        self.blocked[user] = (self.clock() + retry_after, kind, limit)
+        raise throttled(kind, retry_after, limit)
 
     def used_seconds(self, user: str) -> float:
         spans = self.durations[user]

@@ -3,9 +3,10 @@ their real standard columns (`dynamics_catalog`), their lookups and navigation p
 customer's solution (publisher prefix `bf_`).
 
 Sources: cdm_attribute_catalog.json (types, MaxLength, RequiredLevel) and webapi_entitytype_extract.json
-(entity sets, primary keys, single-valued navigation properties, read-only columns, state/status
-options), both in /work/shared/reference/dynamics/. A column can be added per table with the
-sandbox's `extra_columns` option.
+(entity sets, primary keys, single-valued navigation properties, read-only columns), both in
+/work/shared/reference/dynamics/; the choice columns' option sets from Dataverse's table reference
+(`dynamics_choices`). Every choice column has its option set, as in Dataverse. A column can be added
+per table with the sandbox's `extra_columns` option.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.sandbox.dynamics_catalog import CATALOG
+from engine.sandbox.dynamics_choices import OPTIONS
 
 NAMESPACE = uuid.UUID("6c1e9b52-6f0c-4b5e-9a57-3c3d2b1f0a11")
 
@@ -80,36 +82,6 @@ READ_ONLY = {
     "estimatedamount_base",
     "lastonholdtime",
 }
-STATE_ACTIVE = {0: "Active", 1: "Inactive"}
-STATUS_ACTIVE = {1: "Active", 2: "Inactive"}
-CONTACT_METHOD = {1: "Any", 2: "Email", 3: "Phone", 4: "Fax", 5: "Mail"}
-OPTIONS: dict[str, dict[str, dict[int, str]]] = {
-    "account": {
-        "statecode": STATE_ACTIVE,
-        "statuscode": STATUS_ACTIVE,
-        "accountcategorycode": {1: "Preferred Customer", 2: "Standard"},
-        "ownershipcode": {1: "Public", 2: "Private", 3: "Subsidiary", 4: "Other"},
-        "preferredcontactmethodcode": CONTACT_METHOD,
-    },
-    "contact": {
-        "statecode": STATE_ACTIVE,
-        "statuscode": STATUS_ACTIVE,
-        "preferredcontactmethodcode": CONTACT_METHOD,
-    },
-    "lead": {
-        "statecode": {0: "Open", 1: "Qualified", 2: "Disqualified"},
-        "statuscode": {
-            1: "New",
-            2: "Contacted",
-            3: "Qualified",
-            4: "Lost",
-            5: "Cannot Contact",
-            6: "No Longer Interested",
-            7: "Canceled",
-        },
-        "preferredcontactmethodcode": CONTACT_METHOD,
-    },
-}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]  # English labels whatever the machine's locale, so not calendar.month_name
 
@@ -121,7 +93,7 @@ def choice(labels: list[str]) -> dict[int, str]:
 
 @dataclass
 class Column:
-    """One attribute. `options` None on a choice column means "not modelled": any integer is accepted."""
+    """One attribute. A choice column (Picklist, State, Status) always has `options`, as in Dataverse."""
 
     logical: str
     type: str
@@ -237,19 +209,26 @@ def metadata_id(*names: str) -> str:
 
 
 def _standard(table: Table) -> None:
-    options = OPTIONS.get(table.logical, {})
     for logical, type_, max_length, required in CATALOG[table.logical]:
-        column = Column(logical, type_, max_length, required, options=options.get(logical))
+        column = _catalog_column(table, logical, type_, max_length, required)
         if logical == table.primary_id:
             column.valid_for_update = False
         table.add(column)
+
+
+def _catalog_column(table: Table, logical: str, type_: str, max_length: int | None, required: str) -> Column:
+    """A standard column; a choice column gets the table's documented option set."""
+    options = OPTIONS[table.logical].get(logical)
+    if type_ in CHOICE_TYPES and options is None:
+        raise ValueError(f"{table.logical}.{logical}: a standard choice column without its option set")
+    return Column(logical, type_, max_length, required, options=dict(options) if options else None)
 
 
 def _address_columns(table: Table) -> None:
     """Account and contact carry the same composite address columns as lead (the CDM splits them out)."""
     for logical, type_, max_length, required in CATALOG["lead"]:
         if logical.startswith(("address1_", "address2_")) and logical not in table.columns:
-            table.add(Column(logical, type_, max_length, required))
+            table.add(_catalog_column(table, logical, type_, max_length, required))
 
 
 def _system(table: Table) -> None:
@@ -356,6 +335,9 @@ def column_from_option(spec: Column | dict[str, Any]) -> Column:
     column = Column(**data)
     if column.type not in EDM_TYPES:
         raise ValueError(f"extra column {column.logical!r}: unknown AttributeType {column.type!r}")
+    if column.type in CHOICE_TYPES and not column.options:
+        raise ValueError(f"extra column {column.logical!r}: a choice column needs its `options` (value -> "
+                         "label); Dataverse refuses any value outside them")
     if column.required not in REQUIRED_LEVELS:
         raise ValueError(
             f"extra column {column.logical!r}: RequiredLevel must be one of {', '.join(REQUIRED_LEVELS)}"
