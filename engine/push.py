@@ -525,7 +525,7 @@ class Pusher:
         data = body_of(response) if response.content else None
         if data is None and spec.empty_body == "all_succeeded":
             self.all_succeeded(kind, items, by_ref, response, spec)
-            return
+            return {}
         results = read_path(data, spec.records) if spec.records else ([data] if data is not None else [])
         if spec.order == "key":
             key_path = fill(spec.key or "", items[0][1])  # an upsert's key may name {key_field}
