@@ -76,12 +76,24 @@ def check_names(store: Store, filters: dict[str, Any]) -> None:
                              f"{store.path.parent} (known: {listed})")
 
 
-def query_log(state_dir: Path | None, **filters: Any) -> list[dict[str, Any]]:
+def unknown_user(store: Store, by: str | None) -> str | None:
+    """`--by` naming nobody the log knows is said, not refused: a user who has not pushed yet is no
+    mistake, but a typo must not pass for an empty log."""
+    if by is None or by in (known := store.known("triggered_by")):
+        return None
+    listed = ", ".join(sorted(known)[:12]) or "none: nothing was pushed with this state dir yet"
+    return f"--by {by}: nobody of that name pushed with the state dir {store.path.parent} (known: {listed})"
+
+
+def query_log(state_dir: Path | None, notes: list[str] | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """The log's rows that pass the filters; `notes` gets what the user should know about the filters."""
     store = Store(state_dir or default_state_dir())
     try:
         filters["since"] = parse_bound("--since", filters.get("since"), end=False)
         filters["until"] = parse_bound("--until", filters.get("until"), end=True)
         check_names(store, filters)
+        if notes is not None and (note := unknown_user(store, filters.get("by"))):
+            notes.append(note)
         rows = store.activity(**filters)
     finally:
         store.close()

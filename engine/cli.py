@@ -22,6 +22,7 @@ from engine.catalog import connector_names, load_connector, load_profile
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
+from engine.terminal import visible
 from engine.validate import Finding, validate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -320,13 +321,16 @@ def log_command(
     """The activity log: every operation a push attempted."""
     from engine.activity import print_log, query_log
 
+    notes: list[str] = []
     try:
-        rows = query_log(state_dir, since=since, until=until, by=by, object_name=object_name,
+        rows = query_log(state_dir, notes, since=since, until=until, by=by, object_name=object_name,
                          action=action.value if action else None, result=result.value if result else None,
                          run_id=run)
     except CrmsyncError as exc:
         raise fail(exc) from None
     print_log(rows, fmt.value, out)
+    for note in notes:
+        err.print(f"[yellow]note:[/] {visible(note)}", highlight=False)
 
 
 @app.command()

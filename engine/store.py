@@ -194,9 +194,9 @@ class Store:
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def known(self, column: str) -> set[str]:
-        """Every value of one of the activity log's name columns (run_id, object); run ids also of runs
-        that logged nothing."""
-        assert column in ("run_id", "object")
+        """Every value of one of the activity log's name columns (run_id, object, triggered_by); run ids
+        also of runs that logged nothing."""
+        assert column in ("run_id", "object", "triggered_by")  # a column name, never a user's value
         values = {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM activity")}
         if column == "run_id":
             values |= {r[0] for r in self.db.execute("SELECT run_id FROM runs")}

@@ -93,6 +93,17 @@ def test_a_filter_naming_nothing_known_says_so(pushed: tuple[Path, dict[str, Any
     assert (known or result["run_id"]) in stderr  # what the log knows instead
 
 
+def test_a_user_who_never_pushed_is_said_so_but_not_refused(pushed: tuple[Path, dict[str, Any]]) -> None:
+    """`--by` a typo (or a colleague who has not pushed yet): an empty log, and a note naming who did."""
+    state, _ = pushed
+    code, rows, stderr = log(state, "--by", "ana@customer.exmaple")
+    assert code == 0 and rows == []
+    assert "--by ana@customer.exmaple: nobody of that name pushed" in stderr
+    assert "ana@customer.example" in stderr  # who the log knows
+    code, rows, stderr = log(state, "--by", "ana@customer.example")
+    assert code == 0 and rows and "note:" not in stderr
+
+
 def test_day_forms_cover_the_whole_day() -> None:
     from engine.activity import parse_bound
 
