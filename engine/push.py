@@ -313,10 +313,16 @@ class Pusher:
                 for kind in NEW]
 
     async def recreate(self, stream: str) -> None:
-        """With --recreate-deleted: the stream's records whose update found them deleted in the CRM,
-        created again from all their values (their parents are written by now), then associated."""
+        """The stream's records whose update found them deleted in the CRM. One the CRM holds again by
+        identity (made by a run cut off before it linked it, or by a person) is linked to it and updated:
+        else every later push would fail it, and --recreate-deleted make it twice. With
+        --recreate-deleted the others are created again from all their values (their parents are written
+        by now), then associated."""
         gone = [r for r in self.deleted if r.stream == stream]
         if not gone:
+            return
+        gone = await self.relink_found(gone)
+        if not self.recreate_deleted or not gone:
             return
         for record in gone:
             record.status, record.crm_id = "net_new", None
@@ -325,6 +331,23 @@ class Pusher:
                                 if (record.object, name) in self.planner.associations]
             self.recreating.add(record.ref)
         await settled(*self.write_new(gone, gone))
+
+    async def relink_found(self, gone: list[PlannedRecord]) -> list[PlannedRecord]:
+        """Link and update those of `gone` that the CRM holds by identity; returns the others."""
+        try:
+            found = await self.find_existing(gone[0].object, gone)
+        except LookupFailed:
+            found = {}  # said deleted; the next push looks again
+        again = [r for r in gone if r.ref in found]
+        for record in again:
+            self.warnings.setdefault(record.ref, []).append(
+                f"its linked {record.object} {record.crm_id} was deleted in the CRM, and the CRM holds it "
+                f"again as {found[record.ref]} (found by identity): linked to that one")
+            record.crm_id = found[record.ref]
+            self.ids[record.ref] = record.crm_id
+        if again:
+            await self.write(again, "update", again)
+        return [r for r in gone if r.ref not in found]
 
     def relinks_to_new_parent(self, record: PlannedRecord) -> bool:
         """Whether an update sets a parent that does not exist yet (created in this run)."""
@@ -705,8 +728,7 @@ class Pusher:
                 f"deleted in the CRM: {record.object} {record.crm_id}, linked to this record by an earlier "
                 f"run, is not there any more ({code}: {message}); push with --recreate-deleted to create "
                 "it again")
-            if self.recreate_deleted:
-                self.deleted.append(record)
+            self.deleted.append(record)  # looked up again by identity once the stream is written
         action = "insert" if kind in NEW and created is not False else "update"
         ok = code is None and message is None and crm_id is not None
         url = self.record_url(record, crm_id) if ok else None

@@ -5,6 +5,7 @@ says so (`deleted_in_crm`, counted apart), creates nothing blind, and re-creates
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,41 @@ def test_a_contact_someone_deleted_in_a_populated_portal_is_said_so(examples: Pa
         deleted = {r["source_id"] for r in report["records"] if r["error_code"] == "deleted_in_crm"}
         assert deleted == gone and report["summary"]["deleted_in_crm"] == 2
         assert report["summary"]["created"] == 0
+
+
+def stale_links(state: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        return db.execute("SELECT * FROM links").fetchall()
+
+
+def restore_links(state: Path, links: list[tuple[Any, ...]]) -> None:
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        db.execute("DELETE FROM links")
+        db.executemany(f"INSERT INTO links VALUES ({', '.join('?' * len(links[0]))})", links)
+
+
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce", "dynamics"])
+def test_a_record_the_crm_holds_again_is_linked_to_it_not_failed_nor_made_twice(
+        crm: str, examples: Path, tmp_path: Path) -> None:
+    """A --recreate-deleted run cut off after the CRM made the records, before it linked them (found by
+    a push killed through a closed pipe): the links still name the deleted records. The next push finds
+    the records by identity and links them, instead of failing them as deleted on every push (and, with
+    the flag, refusing to make them twice)."""
+    state, creds = tmp_path / "state", credentials_file(crm, tmp_path / "creds")
+    with served(crm) as (_, url):
+        refused = cli_push(crm, examples, url, state, creds)["summary"]["failed"]  # the examples' bad ones
+        old_links = stale_links(state)
+        reset(url)
+        cli_push(crm, examples, url, state, creds, "--recreate-deleted")
+        held = in_crm(crm, url)
+        restore_links(state, old_links)  # as if the run had died before its links were written
+
+        for flag in ((), ("--recreate-deleted",)):
+            again = cli_push(crm, examples, url, state, creds, *flag)
+            assert again["summary"]["deleted_in_crm"] == 0 and again["summary"]["recreated"] == 0
+            assert again["summary"]["failed"] == refused  # the examples' invalid records, nothing else
+            assert in_crm(crm, url) == held  # nothing made twice
+        relinked = [r for r in cli_push(crm, examples, url, state, creds)["records"] if r["warnings"]]
+        assert not any("found by identity" in w for r in relinked for w in r["warnings"])
+        final = cli_push(crm, examples, url, state, creds)
+        assert final["summary"]["unchanged"] == sum(held.values()) and final["summary"]["failed"] == refused
