@@ -31,16 +31,25 @@ sandbox_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Local emulators of the CRMs' APIs.")
 app.add_typer(sandbox_app, name="sandbox")
 
-out = Console(soft_wrap=True, emoji=False)
-err = Console(stderr=True, soft_wrap=True, emoji=False)
+class Output(Console):
+    """A console whose reader may go away (`crmsync push ... | head`): rich would exit the process on the
+    next print, cutting a push off between the CRM's answer and its record of it. Instead the console
+    falls silent and the command finishes; its exit code still says how it went."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+
+
+out = Output(soft_wrap=True, emoji=False)
+err = Output(stderr=True, soft_wrap=True, emoji=False)
 
 
 @app.callback()
 def _fresh_consoles() -> None:
     """Build the consoles per invocation: rich reads COLUMNS and the terminal when a console is made."""
     global out, err
-    out = Console(soft_wrap=True, emoji=False)
-    err = Console(stderr=True, soft_wrap=True, emoji=False)
+    out = Output(soft_wrap=True, emoji=False)
+    err = Output(stderr=True, soft_wrap=True, emoji=False)
 
 
 class TableOrJson(StrEnum):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -25,6 +26,7 @@ from tests.pushkit import (
     credentials_file,
     duplicates,
     expected_objects,
+    push,
     records,
     served,
 )
@@ -182,3 +184,22 @@ def test_ctrl_c_twice_cuts_the_requests_off_and_the_same_command_still_resumes(t
         run_push("hubspot", source, url, state, creds)
         crm = records(url)
     check_each_record_once(crm, source)
+
+
+def test_a_push_whose_output_is_closed_still_writes_and_links_every_record(examples: Path,
+                                                                           tmp_path: Path) -> None:
+    """`crmsync push ... 2>&1 | head -1`: the progress lines meet a closed pipe. The push must not die
+    between the CRM's answer and its record of it (links lost, the next run reconciling)."""
+    state, creds = tmp_path / "state", credentials_file("hubspot", tmp_path / "creds")
+    with served("hubspot") as (_, url):
+        command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["hubspot"]), "--source",
+                   str(examples), "--base-url", url, "--state-dir", str(state), "--credentials", str(creds)]
+        cut = subprocess.run(" ".join(shlex.quote(c) for c in command) + " 2>&1 | head -1", shell=True,
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert cut.stdout.strip()  # it did print before the pipe closed
+        again = push("hubspot", examples, url, state, credentials=creds)
+    summary = again.summary()
+    assert summary["created"] == 0 and summary["updated"] == 0 and summary["unchanged"] > 0
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        first_run = db.execute("SELECT status FROM runs ORDER BY started_at LIMIT 1").fetchone()[0]
+    assert first_run == "finished"
