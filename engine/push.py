@@ -652,9 +652,12 @@ class Pusher:
     def error_naming(data: Any, spec: Any, ref: str, item: dict[str, Any]) -> Any:
         """The answer's per-record error that names this item (its ref or its CRM id, whole: employer/e1
         is not named by an error about employer/e10), if any."""
+        errors = read_path(data, spec.errors) if spec.errors and data is not None else []
+        if not errors:  # the common answer: no pattern to build for each of its records
+            return None
         names = [ref, *([str(item["id"])] if item.get("id") else [])]
         whole = re.compile("|".join(rf"(?<![\w./-]){re.escape(name)}(?![\w./-])" for name in names))
-        for error in read_path(data, spec.errors) if spec.errors and data is not None else []:
+        for error in errors:
             if whole.search(json.dumps(error, ensure_ascii=False)):
                 return error
         return None
