@@ -22,6 +22,10 @@ class CrmsyncError(Exception):
     exit_code = 1
 
 
+class RunStopped(CrmsyncError):
+    """Nothing more may be sent in this run; what was sent stands, and a later run goes on from there."""
+
+
 class LoadError(CrmsyncError):
     """A spec or profile that cannot be read or is malformed: `path:line:col: message`."""
 
