@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from engine.connector import ConnectorSpec, ErrorMatch
+from engine.connector import BEARER, AuthFlow, AuthSpec, ConnectorSpec, ErrorMatch, SendSpec
 from engine.credfile import CredentialsMissing, clean_value, read_credentials_file, write_private_json
 from engine.errors import CrmsyncError, RunStopped
 from engine.render import read_one, read_path
@@ -125,9 +125,76 @@ def keep_refresh_token(path: Path, credentials: Credentials, token: str) -> None
     write_private_json(path, {k: v for k, v in data.items() if v})
 
 
+REDACTED = "<redacted>"
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key")
+
+
 def redact(headers: dict[str, str]) -> dict[str, str]:
-    return {k: ("<redacted>" if k.lower() in ("authorization", "cookie", "x-api-key") else v)
-            for k, v in headers.items()}
+    return Redactor().headers(headers)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret in it replaced (longest first: one may hold another)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def with_param(url: str, name: str, value: str) -> str:
+    """`url` with the query parameter `name` set to `value` as it is (the others kept as written)."""
+    path, _, query = url.partition("?")
+    kept = [pair for pair in query.split("&") if pair and pair.split("=", 1)[0] != name]
+    return f"{path}?{'&'.join([*kept, f'{name}={value}'])}"
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Hides a run's credentials in what it shows: by placement (the headers and query parameters its
+    connector puts tokens in, and the usual auth headers) and by value (every secret the run holds,
+    wherever a plugin or a CRM put it)."""
+
+    send: SendSpec = field(default_factory=lambda: BEARER)  # where the token goes: <redacted> in a plan
+    header_names: frozenset[str] = frozenset(SECRET_HEADERS)
+    query_names: frozenset[str] = frozenset()
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, auth: AuthSpec, secrets: Iterable[str] = (), flow: AuthFlow | None = None) -> Redactor:
+        sends = [auth.send, *(f.send for f in auth.flows if f.send is not None)]
+        return cls(send=auth.send_for(flow),
+                   header_names=frozenset([*SECRET_HEADERS, *(s.header.lower() for s in sends if s.header)]),
+                   query_names=frozenset(s.query for s in sends if s.query),
+                   secrets=tuple(sorted({s for s in secrets if s}, key=len, reverse=True)))
+
+    def text(self, text: str) -> str:
+        return scrub(text, self.secrets) if self.secrets else text
+
+    def headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {k: REDACTED if k.lower() in self.header_names or self.text(v) != v else v
+                for k, v in headers.items()}
+
+    def url(self, url: str) -> str:
+        for name in self.query_names:
+            if f"{name}=" in url:
+                url = with_param(url, name, REDACTED)
+        return self.text(url)
+
+    def value(self, value: Any) -> Any:
+        """A request body (or any JSON value) with every secret in its strings replaced."""
+        if not self.secrets or not any(s in json.dumps(value, default=str) for s in self.secrets):
+            return value
+        return json.loads(self.text(json.dumps(value, default=str)))
+
+    def planned(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A planned request as a plan shows it: with the credential where it will go, hidden."""
+        headers, url = dict(request["headers"]), request["url"]
+        if self.send.query is not None:
+            url = with_param(url, self.send.query, REDACTED)
+        else:
+            headers[self.send.header or "Authorization"] = REDACTED
+        return {**request, "url": self.url(url), "headers": self.headers(headers),
+                "body": self.value(request["body"])}
 
 
 def matches(rules: list[ErrorMatch], status: int, body: Any) -> bool:
@@ -156,8 +223,10 @@ def body_of(response: httpx.Response) -> Any:
 
 
 class TokenAuth(httpx.Auth):
-    """Bearer tokens from the connector's auth flows; on an answer meaning 'token expired', refresh
-    once and send again. A refusal to refresh stops with the connector's reconnect hint."""
+    """Tokens from the connector's auth flows, placed where `auth.send` says (a header with its prefix,
+    or a query parameter); on an answer meaning 'token expired', refresh once and send again. A refusal
+    to refresh stops with the connector's reconnect hint. With `auth.instance_url_field`, API requests
+    go to the host the token answer names, on the base URL's path."""
 
     requires_response_body = True
 
@@ -170,6 +239,8 @@ class TokenAuth(httpx.Auth):
         self.access_token = credentials.access_token
         self.refresh_token = credentials.refresh_token  # the latest: a CRM may rotate it at each refresh
         self.instance_url: str | None = None
+        self.flow: AuthFlow | None = None  # the flow that gave the token; None: given as is
+        self.issued: list[str] = []  # every access token of the run, redacted wherever it shows
         self.lock = asyncio.Lock()
         self.refreshes = 0
         self.notices: list[str] = [credentials.note] if credentials.note else []  # for the user; no secret
@@ -182,7 +253,7 @@ class TokenAuth(httpx.Auth):
             await self.refresh(None)
         for _ in range(TOKEN_TRIES):  # a token expiring at once is refreshed and tried again
             used = self.access_token
-            request.headers["Authorization"] = f"Bearer {used}"
+            self.place(request, used or "")
             response = yield request
             if response.status_code not in (400, 401, 403):
                 return
@@ -198,6 +269,32 @@ class TokenAuth(httpx.Auth):
                           "short, or a clock far off). Nothing more was sent; what was sent stands, and "
                           "the same command run again goes on from there")
 
+    def place(self, request: httpx.Request, token: str) -> None:
+        """The token where the flow that gave it says, and the request on the customer's API host."""
+        if self.instance_url:
+            self.move_to_instance(request)
+        send = self.connector.auth.send_for(self.flow)
+        if send.query is not None:
+            request.url = request.url.copy_set_param(send.query, token)
+        else:
+            request.headers[send.header or "Authorization"] = f"{send.prefix}{token}"
+
+    def move_to_instance(self, request: httpx.Request) -> None:
+        """A request to the base URL's host goes to the instance's host, its path kept (/crm/v7/...)."""
+        base, instance = httpx.URL(self.base_url), httpx.URL(self.instance_url or "")
+        url = request.url
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not instance.host:
+            return
+        request.url = url.copy_with(scheme=instance.scheme, host=instance.host, port=instance.port)
+        request.headers["Host"] = request.url.netloc.decode("ascii")
+
+    def secrets(self) -> list[str]:
+        """Every secret this run holds (tokens issued, the refresh token before and after rotation, the
+        client secret): redacted by value wherever text leaves crmsync."""
+        held = [self.access_token, self.refresh_token, self.credentials.access_token,
+                self.credentials.refresh_token, self.credentials.client_secret, *self.issued]
+        return sorted({s for s in held if s}, key=len, reverse=True)
+
     async def refresh(self, stale: str | None) -> None:
         """A new token, unless another request got one while this one waited (`stale`: the token the
         CRM refused; None: there was none yet)."""
@@ -205,6 +302,7 @@ class TokenAuth(httpx.Auth):
             if self.access_token is not None and self.access_token != stale:
                 return  # another request refreshed it meanwhile
             self.access_token = await self.fetch_token()
+            self.issued.append(self.access_token)
             self.refreshes += 1
 
     async def fetch_token(self) -> str:
@@ -226,7 +324,7 @@ class TokenAuth(httpx.Auth):
                                f"{sorted(self.connector.connection)}: {exc.args[0]}") from None
         url = token_url if token_url.startswith("http") else self.base_url + token_url
         async with AsyncOAuth2Client(creds.client_id, creds.client_secret, scope=scope,
-                                     token_endpoint_auth_method="client_secret_post", timeout=30,
+                                     token_endpoint_auth_method=flow.token_endpoint_auth, timeout=30,
                                      verify=tls_context()) as oauth:
             try:
                 if flow.kind == "refresh_token":
@@ -242,7 +340,8 @@ class TokenAuth(httpx.Auth):
         if flow.kind == "refresh_token" and token.get("refresh_token") not in (None, self.refresh_token):
             self.rotated(str(token["refresh_token"]))
         if self.connector.auth.instance_url_field and token.get(self.connector.auth.instance_url_field):
-            self.instance_url = token[self.connector.auth.instance_url_field]
+            self.instance_url = str(token[self.connector.auth.instance_url_field])
+        self.flow = flow
         return str(token["access_token"])
 
     def rotated(self, new: str) -> None:
@@ -277,9 +376,7 @@ class TokenAuth(httpx.Auth):
         code = read_one(body, self.connector.errors.body.code) if isinstance(body, dict) else None
         reason = " ".join(str(part) for part in (response.status_code, code) if part not in (None, ""))
         reason += f": {said}" if said not in (None, "") else ""
-        for secret in (self.access_token, self.refresh_token, self.credentials.client_secret):
-            if secret:
-                reason = reason.replace(secret, "<redacted>")
+        reason = scrub(reason, self.secrets())
         label = self.connector.label
         return AuthStopped(f"{label} refused the access token ({reason}): {self.refused_hint()}")
 
@@ -290,7 +387,7 @@ class TokenAuth(httpx.Auth):
                  if flow.refused_hint and (flow.kind == "static_token") == given]
         return hints[0] if hints else self.connector.auth.reconnect_hint
 
-    def _usable_flow(self) -> Any:
+    def _usable_flow(self) -> AuthFlow:
         creds = self.credentials
         for flow in self.connector.auth.flows:
             if flow.kind == "refresh_token" and self.refresh_token:
@@ -304,7 +401,8 @@ class TokenAuth(httpx.Auth):
 
     def _refused(self, body: dict[str, Any], status: int) -> None:
         safe = {k: v for k, v in body.items() if k.lower() not in SECRET_KEYS}
-        reason = safe.get("error_description") or safe.get("message") or safe.get("error") or "refused"
+        reason = scrub(str(safe.get("error_description") or safe.get("message") or safe.get("error")
+                           or "refused"), self.secrets())
         if matches(self.connector.auth.refresh_refused, status, body):
             raise AuthStopped(f"{self.connector.label} refused to refresh the access token ({reason}): "
                               f"{self.connector.auth.reconnect_hint}")

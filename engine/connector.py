@@ -278,31 +278,81 @@ class ErrorMatch(Strict):
         return self
 
 
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name (RFC 9110 token)
+
+
+class SendSpec(Strict):
+    """Where a token goes on each API request: a header (with its prefix) or a query parameter."""
+
+    header: str | None = Field(default=None, description="the header that carries the token")
+    prefix: str = Field(default="", description="text before the token in the header (`Bearer `, "
+                        "`Zoho-oauthtoken `); none by default")
+    query: str | None = Field(default=None, description="the query parameter that carries the token, "
+                              "instead of a header")
+
+    @model_validator(mode="after")
+    def _check(self) -> SendSpec:
+        if (self.header is None) == (self.query is None):
+            raise ValueError("`send` takes either `header` (with an optional `prefix`) or `query`")
+        if self.query is not None and self.prefix:
+            raise ValueError("`prefix` is only for a header; a query parameter carries the token alone")
+        if self.header is not None and not HEADER_NAME.match(self.header):
+            raise ValueError(f"{self.header!r} is not an HTTP header name")
+        if self.query is not None and not self.query.strip():
+            raise ValueError("`query` needs the parameter's name")
+        return self
+
+
+BEARER = SendSpec(header="Authorization", prefix="Bearer ")
+
+ClientAuth = Literal["client_secret_post", "client_secret_basic"]
+
+
 class AuthFlow(Strict):
     kind: Literal["refresh_token", "client_credentials", "static_token"]
     token_url: str | None = Field(default=None, description="absolute, or relative to the base URL; may use "
-                                  "the connection settings as {name} (a tenant id)")
+                                  "the connection settings as {name} (a tenant id, an accounts host)")
     scope: str | None = Field(default=None, description="may use the connection settings as {name}")
     params: dict[str, str] = Field(default_factory=dict, description="extra form fields of the token request")
     refused_hint: str | None = Field(default=None, description="what to do when the CRM refuses the access "
                                      "token this flow gave (a 401 on an API call); default: "
                                      "auth.reconnect_hint")
+    client_auth: ClientAuth | None = Field(default=None, description="how the client id and secret go to "
+                                           "the token endpoint: in the form body (client_secret_post, the "
+                                           "default) or as HTTP Basic (client_secret_basic)")
+    send: SendSpec | None = Field(default=None, description="where tokens of this flow go on API requests; "
+                                  "default: auth.send")
 
     @model_validator(mode="after")
     def _check(self) -> AuthFlow:
         if self.kind != "static_token" and not self.token_url:
             raise ValueError(f"the {self.kind} flow needs a token_url")
+        if self.kind == "static_token" and self.client_auth is not None:
+            raise ValueError("`client_auth` is for flows with a token endpoint; a static token has none")
         return self
+
+    @property
+    def token_endpoint_auth(self) -> ClientAuth:
+        return self.client_auth or "client_secret_post"
 
 
 class AuthSpec(Strict):
     flows: list[AuthFlow] = Field(min_length=1)
+    send: SendSpec = Field(default=BEARER, description="where the token goes on each API request; default: "
+                           "header Authorization, prefix `Bearer `")
     instance_url_field: str | None = Field(default=None, description="token response key that holds "
-                                           "the API base URL for this customer, if the CRM returns one")
+                                           "this customer's API host (scheme://host[:port]); API requests go "
+                                           "there, keeping the base URL's path")
     token_expired: list[ErrorMatch] = Field(description="an API error meaning: refresh and try again")
     refresh_refused: list[ErrorMatch] = Field(description="a token-endpoint error meaning: the grant is "
                                               "dead (user left, API disabled); stop and reconnect")
     reconnect_hint: str = "reconnect crmsync as an active integration user"
+
+    def send_for(self, flow: AuthFlow | None) -> SendSpec:
+        """Where a token of `flow` goes (None: a token given as is, the static-token flow's)."""
+        if flow is None:
+            flow = next((f for f in self.flows if f.kind == "static_token"), None)
+        return flow.send if flow is not None and flow.send is not None else self.send
 
 
 # ----- limits ----------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ import asyncio
 from pathlib import Path
 
 from engine.address import Given, resolve_address
-from engine.catalog import connection_settings, load_profile
+from engine.auth import Redactor
+from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
+from engine.errors import CrmsyncError
 from engine.plan import Plan, daily_budget, make_plan
 from engine.store import Store, default_state_dir
 
@@ -30,8 +32,11 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
         from engine.metadata import load
 
         live = load(metadata_file) if metadata_file is not None else None
-        return asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
+        plan = asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
                                      associations_due=due, allow_missing=allow_missing))
+        plan.redactor = Redactor.of(bundle.connector.model.auth, held_secrets(bundle, credentials_file,
+                                                                               state_dir))
+        return plan
     credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
     base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
 
@@ -45,6 +50,7 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
             plan = await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
                                    live_fields=fetch_live_fields(bundle, client),  # read while mapping
                                    associations_due=due, allow_missing=allow_missing)
+            plan.redactor = Redactor.of(bundle.connector.model.auth, client.auth.secrets(), client.auth.flow)
             if client.limiter.daily is not None:  # the CRM said how much of its daily allocation is used
                 cost = plan.cost
                 cost["daily_allocation"] = daily_budget(client.limiter.daily, cost["total_requests"],
@@ -52,3 +58,13 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
             return plan
 
     return asyncio.run(consult())
+
+
+def held_secrets(bundle: ProfileBundle, credentials_file: Path | None, state_dir: Path) -> list[str]:
+    """The secrets an offline plan could show (a plugin may put one in a request): the credentials a
+    push of this profile would use, where they can be read."""
+    try:
+        credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
+    except CrmsyncError:  # unreadable credentials are a push's problem, not a plan's
+        return []
+    return [s for s in (credentials.access_token, credentials.refresh_token, credentials.client_secret) if s]

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from engine.associations import AssociationCheck, missing, read_existing, render_reads
+from engine.auth import Redactor
 from engine.catalog import ProfileBundle
 from engine.check import Checker
 from engine.client import CrmClient
@@ -137,6 +138,7 @@ class Plan:
         """Where the input lost data (a file missing, a path that matched nothing)."""
         return [finding for source in self.sources for finding in source.findings()]
     warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile, every run (validate's)
+    redactor: Redactor = field(default_factory=Redactor, compare=False)  # hides the run's credentials
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -147,17 +149,13 @@ class Plan:
         return {status: counts.get(status, 0) for status in STATUSES}
 
     def as_dict(self) -> dict[str, Any]:
-        from engine.client import redact
-
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
                 "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
                 "input_findings": self.input_findings(), "warnings": self.warnings,
                 "records": [r.as_dict() for r in self.records],
-                "requests": [{**r.as_dict(),
-                              "headers": redact({**r.headers, "Authorization": "Bearer <token>"})}
-                             for r in self.lookups + self.writes]}
+                "requests": [self.redactor.planned(r.as_dict()) for r in self.lookups + self.writes]}
 
 
 def canonical(part: KeyPart, raw: Any, field_type: str | None = None) -> Any:
