@@ -295,6 +295,10 @@ class TokenAuth(httpx.Auth):
                 self.credentials.refresh_token, self.credentials.client_secret, *self.issued]
         return sorted({s for s in held if s}, key=len, reverse=True)
 
+    def hide(self, text: str) -> str:
+        """`text` (a CRM's message) with every secret of the run in it redacted."""
+        return scrub(text, self.secrets())
+
     async def refresh(self, stale: str | None) -> None:
         """A new token, unless another request got one while this one waited (`stale`: the token the
         CRM refused; None: there was none yet)."""

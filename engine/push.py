@@ -497,6 +497,7 @@ class Pusher:
         if isinstance(data, list) and data:  # an error body that is a list of errors
             code, message = (error_parts(self.connector.errors.body, data[0]) if code is None
                              else (code, message))
+        message = self.client.auth.hide(message)  # a CRM may echo the request, and a credential with it
         kind_of_error = classify(self.connector, response.status_code, data, code)
         if kind_of_error == "auth":
             raise AuthStopped(f"{self.connector.label} refused the access token: {message}")
@@ -726,6 +727,7 @@ class Pusher:
         """Record one record's outcome. An upsert that the CRM says updated (created: false) found the
         record already there (written by a run whose answer was lost, or holding our key): an update.
         `deleted`: an update whose record was deleted in the CRM (created again with --recreate-deleted)."""
+        message = self.client.auth.hide(message) if message else message
         if deleted:
             code, message = DELETED, (
                 f"deleted in the CRM: {record.object} {record.crm_id}, linked to this record by an earlier "
@@ -842,7 +844,7 @@ class Pusher:
         if answer.response is None:
             return "connection", answer.error or "no answer"
         code, message = error_parts(self.connector.errors.body, body_of(answer.response))
-        return code or str(answer.response.status_code), message
+        return code or str(answer.response.status_code), self.client.auth.hide(message)
 
     def associable(self, record: PlannedRecord) -> str | None:
         """The record's CRM id if it exists: created in this run, or found by the plan."""
