@@ -82,9 +82,9 @@ def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str]
     record opens in) and left unset by the profile takes the root of a base URL other than the spec's (a
     customer's own instance). On a loopback base URL, a local emulator that plays every service of the
     CRM (API, sign-in, record pages), every URL-valued setting points at that emulator."""
-    values = {name: s.default or "" for name, s in connector.connection.items()}
-    values.update({k: v for k, v in profile_values.items() if k != "base_url"})  # the address is apart
     url = httpx.URL(base_url)
+    values = {name: s.default_for(url.host) or "" for name, s in connector.connection.items()}
+    values.update({k: v for k, v in profile_values.items() if k != "base_url"})  # the address is apart
     root = f"{url.scheme}://{url.netloc.decode()}"
     if is_loopback(url.host):
         return {k: root if v.startswith(("http://", "https://")) else v for k, v in values.items()}

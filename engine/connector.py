@@ -636,6 +636,25 @@ class ConnectionSetting(Strict):
     follows_base_url: bool = Field(default=False, description="a URL on the CRM's own host (the app a record "
                                    "opens in): with a base URL other than the spec's, it takes that URL's "
                                    "root unless the profile sets it")
+    default_by_host: dict[str, str] = Field(default_factory=dict, description="the default by the ending "
+                                            "of the base URL's host (a data centre: `.tinycrm.eu` -> "
+                                            "`https://accounts.tinycrm.eu`); the longest ending that matches "
+                                            "wins, else `default`")
+
+    @model_validator(mode="after")
+    def _check(self) -> ConnectionSetting:
+        if self.default_by_host and self.follows_base_url:
+            raise ValueError("`default_by_host` and `follows_base_url` both say what the setting is on "
+                             "another host: keep one")
+        for ending in self.default_by_host:
+            if not re.fullmatch(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)*", ending):
+                raise ValueError(f"default_by_host: {ending!r} is not a host ending (.crm.example)")
+        return self
+
+    def default_for(self, host: str) -> str | None:
+        """The default on a base URL of `host`: by its data centre's ending where one matches."""
+        endings = [e for e in self.default_by_host if f".{host}".endswith("." + e.lstrip("."))]
+        return self.default_by_host[max(endings, key=len)] if endings else self.default
 
 
 class AddressProbe(Strict):

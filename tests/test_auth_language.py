@@ -32,6 +32,11 @@ AUTH_CASES = [  # (line replaced, its replacement, line:col, message fragment)
       "6:25", "unknown key 'prefx'; did you mean 'prefix'?", id="send-misspelt-key"),
     P(6, "  flows: [{kind: static_token, send: {qurey: api_key}}]",
       "6:39", "unknown key 'qurey'; did you mean 'query'?", id="flow-send-misspelt-key"),
+    P(4, "api_version: v1\nconnection:\n  accounts_url: {description: d, follows_base_url: true, "
+         "default_by_host: {.tiny.eu: 'https://accounts.tiny.eu'}}",
+      "6:17", "`default_by_host` and `follows_base_url` both say", id="default-by-host-and-follows"),
+    P(4, "api_version: v1\nconnection:\n  accounts_url: {description: d, default_by_host: {'tiny eu': x}}",
+      "6:17", "default_by_host: 'tiny eu' is not a host ending", id="default-by-host-bad-ending"),
 ]
 
 

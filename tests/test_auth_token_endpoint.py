@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from engine.catalog import connection_settings, load_connector
 from tests.madeup_auth import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -15,6 +16,7 @@ from tests.madeup_auth import (
     REFRESH_TOKEN,
     DuoState,
     cli,
+    connector_yaml,
     files_holding,
     served_duo,
     workspace,
@@ -86,3 +88,25 @@ def test_client_secret_post_stays_the_default(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert state.token_calls == ["post"]
     assert "client authentication must use HTTP Basic" in result.output
+
+
+def test_the_accounts_host_follows_the_data_centre_of_the_base_url(tmp_path: Path) -> None:
+    """`default_by_host`: the accounts host a token is asked of is the base URL's data centre's."""
+    data_centres = ("      default_by_host: {.duocrm.eu: 'https://accounts.duocrm.eu', "
+                    ".duocrm.in: 'https://accounts.duocrm.in'}\n")
+    text = connector_yaml(OAUTH_AUTH).replace(
+        "  accounts_url: {description: the accounts host of the customer's data centre, default: "
+        "https://accounts.duocrm.example}\n",
+        "  accounts_url:\n      description: the accounts host of the customer's data centre\n"
+        "      default: https://accounts.duocrm.example\n" + data_centres)
+    (tmp_path / "duocrm.yaml").write_text(text, encoding="utf-8")
+    connector = load_connector(str(tmp_path / "duocrm.yaml")).model
+
+    def accounts(base_url: str, **profile: str) -> str:
+        return connection_settings(connector, profile, base_url)["accounts_url"]
+
+    assert accounts("https://www.duocrm.eu/crm/v1") == "https://accounts.duocrm.eu"
+    assert accounts("https://api.eu1.duocrm.in/crm/v1") == "https://accounts.duocrm.in"
+    assert accounts("https://api.duocrm.example/crm/v1") == "https://accounts.duocrm.example"
+    assert accounts("https://www.duocrm.eu/crm/v1", accounts_url="https://sso.acme.example") == \
+        "https://sso.acme.example"
