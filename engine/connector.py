@@ -17,7 +17,7 @@ import re
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -33,14 +33,17 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
         raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
 
 
-def check_jsonpath(expression: str) -> None:
+def check_jsonpath(expression: str | None) -> str | None:
     """A JSONPath from a spec; a bad one is a load error (ValueError), not a crash at run time."""
     from engine.paths import finder
 
+    if expression is None:
+        return None
     try:
         finder(expression)
     except Exception as exc:  # jsonpath-ng raises its own exception types, and some plain ones
         raise ValueError(f"{expression!r} is not a valid JSONPath: {exc}") from None
+    return expression
 
 
 # ----- fields ----------------------------------------------------------------------------------
@@ -132,14 +135,24 @@ class FieldSpec(Strict):
             raise ValueError("a reference field names the object it points to in `references`")
         if self.pattern is not None:
             compile_regex(self.pattern)
-        if self.read is not None:
-            check_jsonpath(self.read)
-        if self.write is not None and "value" not in template_placeholders(self.write):
-            raise ValueError("a `write` template says where the value goes with $value")
-        if self.write is not None and template_placeholders(self.write) - {"value"}:
-            unknown = sorted(template_placeholders(self.write) - {"value"})
-            raise ValueError(f"a `write` template has only $value, not {', '.join(unknown)}")
         return self
+
+    @field_validator("read")
+    @classmethod
+    def _read_parses(cls, read: str | None) -> str | None:
+        return check_jsonpath(read)
+
+    @field_validator("write")
+    @classmethod
+    def _write_has_value(cls, write: Any) -> Any:
+        if write is None:
+            return None
+        used = template_placeholders(write)
+        if "value" not in used:
+            raise ValueError("a `write` template says where the value goes with $value")
+        if used - {"value"}:
+            raise ValueError(f"a `write` template has only $value, not {', '.join(sorted(used - {'value'}))}")
+        return write
 
     @property
     def read_only(self) -> bool:
@@ -205,11 +218,10 @@ class FieldRelation(Strict):
                              "`org_id: {value: 5, name: Acme}`); default: the field's own `read`, else "
                              "the field")
 
-    @model_validator(mode="after")
-    def _check(self) -> FieldRelation:
-        if self.read is not None:
-            check_jsonpath(self.read)
-        return self
+    @field_validator("read")
+    @classmethod
+    def _read_parses(cls, read: str | None) -> str | None:
+        return check_jsonpath(read)
 
     @property
     def written_as(self) -> str:
