@@ -15,7 +15,7 @@ from engine.connector import ConnectorSpec, Endpoint, EndpointName, LiteralSynta
 from engine.paths import finder
 from engine.plugins import hooks
 from engine.templating import as_text, compile_template, fill, placeholders
-from engine.values import query_name, to_wire
+from engine.values import query_name, shapes_writes, to_wire
 
 
 @dataclass
@@ -101,8 +101,9 @@ def render_batches(connector: ConnectorSpec, kind: EndpointName, object_name: st
         raise ValueError(f"{connector.name} has no {kind} endpoint for {object_name}")
     obj = connector.objects[object_name]
     context = base_context(connector, obj)
-    items = ((ref, {**item, "fields": to_wire(obj, item["fields"])} if "fields" in item else item)
-             for ref, item in items)
+    if shapes_writes(obj):
+        items = ((ref, {**item, "fields": to_wire(obj, item["fields"])} if "fields" in item else item)
+                 for ref, item in items)
     if endpoint.escape:
         items = ((ref, {**item, **{name: escape(str(item[name]), connector.literal)
                                    for name in endpoint.escape if name in item}}) for ref, item in items)

@@ -100,6 +100,11 @@ def from_answer(obj: ObjectSpec, raw: dict[str, Any]) -> tuple[dict[str, Any], d
     return fields, several
 
 
+def shapes_writes(obj: ObjectSpec) -> bool:
+    """Whether any field of the object is written in a shape of its own (`write` or `path`)."""
+    return bool(_shapes(obj)[1])
+
+
 def to_wire(obj: ObjectSpec, fields: dict[str, Any]) -> dict[str, Any]:
     """The fields of a write as the request body carries them: each through its `write` template and
     placed at its `path` (nested fields of one object gathered into one mapping)."""
