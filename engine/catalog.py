@@ -16,6 +16,7 @@ from engine.connector import ConnectorSpec, reference_problems
 from engine.errors import LoadError
 from engine.loader import ForeignFile, Loaded, load_model
 from engine.profile import Profile
+from engine.profile_keys import merged_connector
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -73,7 +74,7 @@ def load_profile(path: Path) -> ProfileBundle:
             message = f"connector {exc.path}: {exc.message}" if exc.path else exc.message
             raise LoadError(profile.position(("connector",)), message) from None
         raise
-    return ProfileBundle(profile, connector)
+    return ProfileBundle(profile, merged_connector(profile, connector))
 
 
 def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str],

@@ -17,7 +17,7 @@ import re
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -31,6 +31,19 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
         return re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+
+
+def check_jsonpath(expression: str | None) -> str | None:
+    """A JSONPath from a spec; a bad one is a load error (ValueError), not a crash at run time."""
+    from engine.paths import finder
+
+    if expression is None:
+        return None
+    try:
+        finder(expression)
+    except Exception as exc:  # jsonpath-ng raises its own exception types, and some plain ones
+        raise ValueError(f"{expression!r} is not a valid JSONPath: {exc}") from None
+    return expression
 
 
 # ----- fields ----------------------------------------------------------------------------------
@@ -88,6 +101,19 @@ class FieldSpec(Strict):
     pattern_message: str | None = Field(default=None, description="the rule `pattern` stands for, in words, "
                                         "shown when a value breaks it")
     description: str | None = None
+    read: str | None = Field(default=None, description="JSONPath, relative to one record's fields, of the "
+                             "value in an answer (`$.emails[?(@.primary == true)].value`); several matches: "
+                             "identity matches any, change detection compares the first. Default: `path`, "
+                             "else the field's name")
+    write: Any = Field(default=None, description="structural template of what is sent for the field, "
+                       "`$value` standing for its value (`[{value: $value, primary: true}]`); default: "
+                       "the value itself")
+    path: str | None = Field(default=None, pattern=r"^[^.\s]+(\.[^.\s]+)*$",
+                             description="dotted: where the field lives in a record's fields, read and "
+                             "written (`custom_fields.a1b2c3`); default: the field's name")
+    query_name: str | None = Field(default=None, description="how look-ups name the field: {field} of a "
+                                   "look-up's condition and the names in $fields it asks for (a nested "
+                                   "field's filter name); default: `path`, else the field's name")
 
     _option_tables: tuple[Any, ...] | None = PrivateAttr(default=None)  # see option_for
 
@@ -110,6 +136,23 @@ class FieldSpec(Strict):
         if self.pattern is not None:
             compile_regex(self.pattern)
         return self
+
+    @field_validator("read")
+    @classmethod
+    def _read_parses(cls, read: str | None) -> str | None:
+        return check_jsonpath(read)
+
+    @field_validator("write")
+    @classmethod
+    def _write_has_value(cls, write: Any) -> Any:
+        if write is None:
+            return None
+        used = template_placeholders(write)
+        if "value" not in used:
+            raise ValueError("a `write` template says where the value goes with $value")
+        if used - {"value"}:
+            raise ValueError(f"a `write` template has only $value, not {', '.join(sorted(used - {'value'}))}")
+        return write
 
     @property
     def read_only(self) -> bool:
@@ -170,6 +213,15 @@ class FieldRelation(Strict):
     kind: Literal["field"]
     to: str
     field: str
+    read: str | None = Field(default=None, description="JSONPath, relative to one record's fields, of the "
+                             "current parent's id in an answer (written `org_id: 5`, answered "
+                             "`org_id: {value: 5, name: Acme}`); default: the field's own `read`, else "
+                             "the field")
+
+    @field_validator("read")
+    @classmethod
+    def _read_parses(cls, read: str | None) -> str | None:
+        return check_jsonpath(read)
 
     @property
     def written_as(self) -> str:
@@ -203,12 +255,22 @@ class BindRelation(Strict):
 
 
 class AssociationRelation(Strict):
-    """A separate association request after both records exist (uses the `associate` endpoint)."""
+    """A separate association request after both records exist (uses the `associate` endpoint: the
+    relation's own, else the connector's)."""
 
     kind: Literal["association"]
     to: str
-    type_id: int
-    category: str = "HUBSPOT_DEFINED"
+    type_id: int | None = Field(default=None, description="the association type, for a CRM that types "
+                                "them ({type_id}); without it any association between the two counts")
+    category: str | None = Field(default=None, description="the association type's category ({category})")
+    associate: Endpoint | None = Field(default=None, description="this relation's own request making one "
+                                       "association (a link record POSTed), instead of endpoints.associate")
+    associations: Endpoint | None = Field(default=None, description="this relation's own read of the "
+                                          "associations records have, instead of endpoints.associations")
+
+    def unset(self) -> set[str]:
+        """The placeholders this relation leaves without a value."""
+        return {name for name in ("type_id", "category") if getattr(self, name) is None}
 
     @property
     def written_as(self) -> None:
@@ -789,11 +851,8 @@ def _object_problems(spec: ConnectorSpec, obj_name: str, obj: ObjectSpec) -> lis
             problems.append(((*where, "to"), f"unknown object {rel.to!r}"))
         if isinstance(rel, FieldRelation) and rel.field not in obj.fields:
             problems.append(((*where, "field"), f"unknown field {rel.field!r} of {obj_name}"))
-        if isinstance(rel, AssociationRelation) and spec.endpoints.associate is None:
-            problems.append((where, "an association relation needs endpoints.associate"))
-        if isinstance(rel, AssociationRelation) and spec.endpoints.associations is None:
-            problems.append((where, "an association relation needs endpoints.associations (to read which "
-                                    "associations exist)"))
+        if isinstance(rel, AssociationRelation):
+            problems += _association_problems(spec, obj, rel, where)
     if obj.record_url:
         known = {"id", *spec.connection}
         for name in sorted(template_placeholders(obj.record_url) - known):
@@ -810,7 +869,31 @@ def _object_problems(spec: ConnectorSpec, obj_name: str, obj: ObjectSpec) -> lis
     return problems
 
 
-def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tuple[str, ...],
+def _association_problems(spec: ConnectorSpec, obj: ObjectSpec, rel: AssociationRelation,
+                          where: tuple[str | int, ...]) -> list[Problem]:
+    """An association relation's endpoints: its own or the connector's, each there, and using
+    {type_id}/{category} only where the relation sets them."""
+    problems: list[Problem] = []
+    for name in ("associate", "associations"):
+        own: Endpoint | None = getattr(rel, name)
+        endpoint = own or obj.endpoints.get(name) or getattr(spec.endpoints, name)
+        if endpoint is None:
+            why = "" if name == "associate" else " (to read which associations exist)"
+            problems.append((where, f"an association relation needs `{name}` of its own or "
+                                    f"endpoints.{name}{why}"))
+            continue
+        at = (*where, name) if own is not None else where
+        if own is not None:
+            problems += _endpoint_problems(spec, name, own, at, [obj])  # type: ignore[arg-type]
+        used = template_placeholders([endpoint.path, endpoint.query, endpoint.headers, endpoint.body,
+                                      endpoint.item])
+        for unset in sorted(used & rel.unset()):
+            problems.append((at, f"{{{unset}}} is used by the {name} endpoint, and this relation sets no "
+                                 f"{unset}"))
+    return problems
+
+
+def _endpoint_problems(spec: ConnectorSpec, ep_name: str, ep: Endpoint, here: tuple[str | int, ...],
                        served: list[ObjectSpec]) -> list[Problem]:
     problems: list[Problem] = []
     for i, obj_name in enumerate(ep.objects):
@@ -868,5 +951,6 @@ def _find_placeholder(template: Any, name: str) -> tuple[str | int, ...] | None:
     return ()
 
 
+AssociationRelation.model_rebuild()
 ObjectSpec.model_rebuild()
 ConnectorSpec.model_rebuild()

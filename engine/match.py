@@ -19,6 +19,7 @@ from engine.mapping import MappedRecord
 from engine.plugins import HookCall, first_result
 from engine.render import Request, read_one, read_path, render_lookups
 from engine.store import Link
+from engine.values import from_answer
 
 
 class LookupFailed(CrmsyncError):
@@ -31,6 +32,16 @@ class LookupFailed(CrmsyncError):
 class CrmRecord:
     id: str
     fields: dict[str, Any]
+    several: dict[str, list[Any]] = field(default_factory=dict)  # see values.from_answer
+
+    def identity_values(self, name: str) -> Any:
+        """What the record holds in a field for identity: every value its `read` found."""
+        return self.several.get(name) or self.fields.get(name)
+
+
+def crm_record(connector: ConnectorSpec, object_name: str, crm_id: str, raw: dict[str, Any]) -> CrmRecord:
+    """A record of an answer, its fields read as the engine holds them."""
+    return CrmRecord(crm_id, *from_answer(connector.objects[object_name], raw))
 
 
 @dataclass(slots=True)
@@ -118,7 +129,7 @@ def crm_identity(connector: ConnectorSpec, object_name: str, crm: CrmRecord,
                  key: IdentityKey) -> dict[str, set[str]]:
     call = first_result("crmsync_normalize_identity", connector.name)
     return {part.name: {n for f in (part.field, *part.also)
-                        for n in normalize(connector, object_name, part, crm.fields.get(f), call)}
+                        for n in normalize(connector, object_name, part, crm.identity_values(f), call)}
             for part in key.parts}
 
 
@@ -186,7 +197,7 @@ async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Reques
         data = sent.response.json()
         for item in read_path(data, spec.records):
             fields = read_one(item, spec.fields) if spec.fields else item
-            found.append(CrmRecord(str(read_one(item, spec.id)), dict(fields or {})))
+            found.append(crm_record(connector, object_name, str(read_one(item, spec.id)), dict(fields or {})))
         nxt = read_one(data, spec.next) if spec.next else None
         if not nxt:
             return found
@@ -244,12 +255,12 @@ class CandidateIndex:
             return RANK_CURRENT
         part = self.key.parts[0]
         current = set(mine[part.name]) if current is None else current
-        if set(normalize(self.connector, self.object_name, part, crm.fields.get(part.field))) & current:
+        if set(normalize(self.connector, self.object_name, part, crm.identity_values(part.field))) & current:
             return RANK_CURRENT
         if not part.also:
             return RANK_HISTORICAL
         also = {n for f in part.also for n in normalize(self.connector, self.object_name, part,
-                                                         crm.fields.get(f))}
+                                                         crm.identity_values(f))}
         return RANK_OTHER_FIELD if also & current else RANK_HISTORICAL
 
 

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from engine.associations import AssociationCheck, missing, read_existing, render_reads
+from engine.associations import (
+    AssociationCheck,
+    association_item,
+    missing,
+    read_existing,
+    render_associate,
+    render_reads,
+)
 from engine.auth import Redactor
 from engine.catalog import ProfileBundle
 from engine.check import Checker
@@ -707,12 +714,11 @@ class Planner:
         for (object_name, relation_name), members in groups.items():
             relation = self.connector.objects[object_name].relations[relation_name]
             assert isinstance(relation, AssociationRelation)
-            to = self.connector.objects[relation.to].api_name
-            items = ((record.ref, {"id": record.crm_id or f"<id of {record.ref}>", "to_object": to,
-                                   "to_id": parent_id or f"<id of {parent_ref}>", "type_id": relation.type_id,
-                                   "category": relation.category, "ref": record.ref})
-                     for record, parent_ref, parent_id in members)
-            requests += render_batches(self.connector, "associate", object_name, items, self.base_url)
+            items = ((record.ref, association_item(
+                self.connector, relation, record.crm_id or f"<id of {record.ref}>",
+                parent_id or f"<id of {parent_ref}>", record.ref))
+                for record, parent_ref, parent_id in members)
+            requests += render_associate(self.connector, object_name, relation_name, items, self.base_url)
         return requests
 
 

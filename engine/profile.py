@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from engine.connector import FieldSpec, also_accept
+from engine.connector import FieldSpec, IdentityKey, also_accept
 
 
 class Strict(BaseModel):
@@ -139,4 +139,10 @@ class Profile(Strict):
     custom_fields: dict[str, dict[str, FieldSpec]] = Field(
         default_factory=dict, description="object -> fields the customer's CRM has beyond the connector's "
         "standard ones (custom fields, their picklists); live metadata, when read, takes precedence")
+    identity_keys: dict[str, dict[str, IdentityKey]] = Field(
+        default_factory=dict, description="object -> identity keys of the customer's CRM beyond the "
+        "connector's (a customer's own external id), used by streams exactly as the connector's are")
+    upsert_keys: dict[str, list[str]] = Field(
+        default_factory=dict, description="object -> more fields the native upsert can match on (a "
+        "customer's unique external-id field), added to the connector's upsert_keys")
     streams: dict[str, StreamSpec] = Field(min_length=1)

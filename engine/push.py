@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from engine.associations import association_item, render_associate
 from engine.client import AuthStopped, CrmClient, Interrupted, RunStopped, Sent, body_of
 from engine.connector import (
     AssociationRelation,
@@ -35,7 +36,7 @@ from engine.connector import (
 )
 from engine.errors import CrmsyncError
 from engine.interrupt import SECOND
-from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, select_fields
+from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, crm_record, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
 from engine.plugins import hooks
@@ -621,7 +622,8 @@ class Pusher:
         by_first: dict[str, list[tuple[Any, dict[str, set[str]]]]] = {}
         for result in results:
             fields = dict((read_one(result, spec.fields) if spec.fields else result) or {})
-            theirs = crm_identity(self.connector, object_name, CrmRecord("", fields), key)
+            theirs = crm_identity(self.connector, object_name, crm_record(self.connector, object_name, "",
+                                                                          fields), key)
             for value in theirs[first]:
                 by_first.setdefault(value, []).append((result, theirs))
         paired = []
@@ -799,12 +801,11 @@ class Pusher:
                     self.warn(record.ref, f"its parent {parent_ref} was not created: "
                                           f"not associated ({relation_name})", relation)
                     continue
-                item = {"id": crm_id, "to_object": self.connector.objects[relation.to].api_name,
-                        "to_id": to_id, "type_id": relation.type_id, "category": relation.category,
-                        "ref": record.ref}
+                item = association_item(self.connector, relation, crm_id, to_id, record.ref)
                 groups.setdefault((record.object, relation_name), []).append((record.ref, item))
         for (object_name, relation_name), items in groups.items():
-            requests = render_batches(self.connector, "associate", object_name, items, self.client.base_url)
+            requests = render_associate(self.connector, object_name, relation_name, items,
+                                        self.client.base_url)
             sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
                                                            kind="associate", safe_to_repeat=True)
                                           for r in requests), return_exceptions=True)

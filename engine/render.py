@@ -15,6 +15,7 @@ from engine.connector import ConnectorSpec, Endpoint, EndpointName, LiteralSynta
 from engine.paths import finder
 from engine.plugins import hooks
 from engine.templating import as_text, compile_template, fill, placeholders
+from engine.values import query_name, shapes_writes, to_wire
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Request:
     headers: dict[str, str]
     body: Any
     refs: list[str] = field(default_factory=list)  # the records (stream/source_id) in item order
+    reads: Endpoint | None = field(default=None, repr=False)  # whose response spec reads the answer, if
+    # not the object's endpoint of this kind (a relation's own)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "object": self.object, "method": self.method, "url": self.url,
@@ -86,15 +89,21 @@ def encode_query(query: dict[str, str]) -> str:
 
 
 def render_batches(connector: ConnectorSpec, kind: EndpointName, object_name: str,
-                   items: Iterable[tuple[str, dict[str, Any]]], base_url: str) -> list[Request]:
+                   items: Iterable[tuple[str, dict[str, Any]]], base_url: str,
+                   endpoint: Endpoint | None = None) -> list[Request]:
     """Write requests for `items` (ref, item context), in chunks of the endpoint's batch limit; an
     endpoint without `batch` gets one request per item, its body rendered from the item's context.
-    `items` is read a chunk at a time: an item's context lives only until its chunk is rendered."""
-    endpoint = endpoint_for(connector, object_name, kind)
+    `items` is read a chunk at a time: an item's context lives only until its chunk is rendered.
+    `endpoint`: one other than the object's of that kind (a relation's own). An item's `fields` are
+    rendered as the wire carries them (values.to_wire)."""
+    endpoint = endpoint or endpoint_for(connector, object_name, kind)
     if endpoint is None:
         raise ValueError(f"{connector.name} has no {kind} endpoint for {object_name}")
     obj = connector.objects[object_name]
     context = base_context(connector, obj)
+    if shapes_writes(obj):
+        items = ((ref, {**item, "fields": to_wire(obj, item["fields"])} if "fields" in item else item)
+                 for ref, item in items)
     if endpoint.escape:
         items = ((ref, {**item, **{name: escape(str(item[name]), connector.literal)
                                    for name in endpoint.escape if name in item}}) for ref, item in items)
@@ -164,6 +173,7 @@ def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, 
     endpoint = endpoint_for(connector, object_name, "lookup")
     assert endpoint is not None  # required by the spec language
     obj = connector.objects[object_name]
+    field_name, select = query_name(obj, field_name), [query_name(obj, name) for name in select]
     requests: list[Request] = []
     limit = endpoint.max_values or len(values) or 1
 
