@@ -508,7 +508,8 @@ class EndpointsSpec(Strict):
     associations: Endpoint | None = Field(default=None, description="read the associations existing "
                                           "records have, so an existing record is associated with an "
                                           "existing parent once, and never again")
-    list: Endpoint = Field(description="page through an object's records (for pulling)")
+    list: Endpoint | None = Field(default=None, description="page through an object's records (for "
+                                  "pulling); without it the connector cannot pull")
     metadata: Endpoint = Field(description="the object's live field list (describe, properties...)")
     field_rules: Endpoint | None = Field(default=None, description="the object's per-field validation "
                                          "rules, where the CRM keeps them apart from the field list "
