@@ -326,6 +326,10 @@ class RateLimit(Strict):
     paths: list[str] = Field(default_factory=list, description="regexes searched in the request path; the "
                              "limit counts only requests whose path matches one (a CRM that limits its "
                              "search API, whichever endpoint uses it); empty: all")
+    window: Literal["sliding", "fixed"] = Field(
+        default="sliding", description="sliding: at most `requests` in any `per_seconds`; fixed: the CRM's "
+        "count resets at each multiple of `per_seconds` on the clock (a per-minute limit reset on the "
+        "minute)")
 
     @model_validator(mode="after")
     def _check(self) -> RateLimit:
@@ -341,7 +345,9 @@ class RateLimit(Strict):
 
     def describe(self) -> str:
         scope = [*self.applies_to, *self.paths]
-        return f"{self.requests} per {self.per_seconds:g} s" + (f" ({', '.join(scope)})" if scope else "")
+        fixed = " (fixed window)" if self.window == "fixed" else ""
+        return f"{self.requests} per {self.per_seconds:g} s{fixed}" + (f" ({', '.join(scope)})" if scope
+                                                                       else "")
 
 
 class LimitHeaders(Strict):
@@ -352,12 +358,15 @@ class LimitHeaders(Strict):
     usage: str | None = Field(default=None, description="a header giving the daily allocation as "
                               "'used/limit' (its first such pair: Salesforce's api-usage=18/5000)")
     daily: str | None = Field(default=None, description="a header giving the daily allocation")
-    daily_remaining: str | None = Field(default=None, description="a header giving what is left of it")
+    daily_remaining: str | None = Field(default=None, description="a header giving what is left of it; "
+                                        "alone (no `daily` nor `usage` header), the budget is what it says "
+                                        "is left, out of `limits.daily` when given")
 
 
 class LimitsSpec(Strict):
     rate: list[RateLimit] = Field(default_factory=list)
-    daily: int | None = None
+    daily: int | None = Field(default=None, ge=1, description="the daily budget, in requests (credits when "
+                              "endpoints declare a `cost`): what a `daily_remaining` header alone is out of")
     concurrency: int | None = None
     headers: LimitHeaders = Field(default_factory=LimitHeaders)
     source: str | None = Field(default=None, description="where the published numbers come from")
@@ -468,6 +477,17 @@ class ErrorFields(Strict):
     fields: JsonPath | None = Field(default=None, description="JSONPath of the fields concerned")
 
 
+class Cost(Strict):
+    """What one request takes from the daily budget when it depends on the records of a batch."""
+
+    credits: int = Field(default=1, ge=0, description="credits per started `per_records` records of the "
+                         "request")
+    per_records: int = Field(default=1, ge=1, description="records one lot of `credits` pays for")
+
+    def of(self, records: int) -> int:
+        return self.credits * -(-max(records, 1) // self.per_records)
+
+
 class Endpoint(Strict):
     method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
     path: str = Field(description="relative to the base URL; {placeholders} allowed")
@@ -487,12 +507,30 @@ class Endpoint(Strict):
     escape: list[str] = Field(default_factory=list, description="placeholders whose values are escaped by "
                               "the connector's `literal.escapes` before they are filled in (a value written "
                               "inside a quoted literal of the path, such as an OData key)")
+    cost: Cost = Field(
+        default_factory=Cost, description="what one request takes from the daily budget (`limits.daily`): "
+        "credits (default 1), or {credits, per_records} for credits per started lot of records of a batch",
+        json_schema_extra=also_accept("value", {"type": "integer", "minimum": 0}))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cost_shorthand(cls, data: Any) -> Any:
+        cost = data.get("cost") if isinstance(data, dict) else None
+        if isinstance(cost, int) and not isinstance(cost, bool):
+            data = {**data, "cost": {"credits": data["cost"]}}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Endpoint:
         if self.batch and self.item is None:
             raise ValueError("a batched endpoint needs an `item` template")
+        if self.cost.per_records > 1 and not self.batch:
+            raise ValueError("`cost.per_records` counts the records of a batch; this endpoint has no `batch`")
         return self
+
+    def credits(self, records: int = 1) -> int:
+        """What a request of `records` records takes from the daily budget."""
+        return self.cost.of(records)
 
 
 EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "associations", "list",

@@ -473,8 +473,10 @@ class Pusher:
                          by_ref: dict[str, PlannedRecord], attempt: int) -> None:
         # a chunk never exceeds the batch limit, so it renders as one request
         [request] = render_batches(self.connector, kind, object_name, items, self.client.base_url)  # type: ignore[arg-type]
+        endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         sent = await self.client.send(request.method, request.url, headers=request.headers, body=request.body,
-                                      kind=kind, safe_to_repeat=kind != "create")
+                                      kind=kind, safe_to_repeat=kind != "create",
+                                      credits=endpoint.credits(len(items)) if endpoint else None)
         try:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
