@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -713,6 +714,18 @@ class ConnectorSpec(Strict):
     endpoints: EndpointsSpec
     metadata: MetadataMap
     errors: ErrorsSpec
+    plugin: str | None = Field(default=None, description="a Python file of pluggy hook implementations for "
+                               "what YAML cannot say, relative to this file (./tinycrm_quirks.py); loaded "
+                               "with the connector, it serves this connector only")
+    plugins: list[str] = Field(default_factory=list, description="plugins this connector needs, by name (a "
+                               "module of the plugins package, or an installed plugin's name): a connector "
+                               "whose plugin is not there fails at load")
+
+    _plugin_file: Path | None = PrivateAttr(default=None)  # the loaded `plugin`, which answers for it
+
+    @property
+    def plugin_file(self) -> Path | None:
+        return self._plugin_file
 
 
 def template_placeholders(template: Any) -> set[str]:

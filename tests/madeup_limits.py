@@ -64,7 +64,8 @@ class TinyLimits:
         with self.lock:
             answer = self.limited(request, body) or self.handle(request, body)
             self.requests.append({"method": request.method, "path": request.url.path,
-                                  "status": answer.status_code})
+                                  "status": answer.status_code, "headers": {
+                                      k: v for k, v in request.headers.items() if k != "authorization"}})
         if self.credits is not None:
             answer.headers["X-Credits-Remaining"] = str(self.credits)
         return answer
