@@ -414,7 +414,8 @@ class _FixedWindow:
 
     def frees_at(self, now: float, period: float) -> float:
         """The next window, in the monotonic time of `now`."""
-        return now + (self.index + 1) * self.rule.per_seconds - self.roll()
+        wall = self.roll()
+        return now + (self.index + 1) * self.rule.per_seconds - wall
 
 
 RateWindow = _Window | _FixedWindow
