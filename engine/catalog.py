@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 
 from engine.connector import ConnectorSpec, reference_problems
-from engine.errors import LoadError
+from engine.errors import LoadError, LoadErrors
 from engine.loader import ForeignFile, Loaded, load_model
+from engine.plugins import PluginError, load_connector_plugin, require
 from engine.profile import Profile
 from engine.profile_keys import merged_connector
 
@@ -32,9 +33,25 @@ def connector_names() -> list[str]:
 
 
 def load_connector(name_or_path: str, relative_to: Path | None = None) -> Loaded[ConnectorSpec]:
-    """A built-in connector by name (`hubspot`) or a connector file by path."""
+    """A built-in connector by name (`hubspot`) or a connector file by path, with its plugins loaded."""
     path = resolve_connector_path(name_or_path, relative_to)
-    return load_model(path, ConnectorSpec, reference_problems)
+    loaded = load_model(path, ConnectorSpec, reference_problems)
+    load_plugins(loaded)
+    return loaded
+
+
+def load_plugins(loaded: Loaded[ConnectorSpec]) -> None:
+    """The connector's own plugin file, registered for it; each plugin it needs, there. A problem is a
+    load error at the key that names the plugin."""
+    spec = loaded.model
+    if spec.plugin is not None:
+        try:
+            spec._plugin_file = load_connector_plugin(loaded.path.parent / spec.plugin, spec.name)
+        except PluginError as exc:
+            raise LoadError(loaded.position(("plugin",)), str(exc)) from None
+    missing = [LoadError(loaded.position(("plugins", i)), why) for i, why in require(spec.plugins)]
+    if missing:
+        raise LoadErrors(missing)
 
 
 def resolve_connector_path(name_or_path: str, relative_to: Path | None = None) -> Path:

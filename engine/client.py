@@ -15,7 +15,7 @@ import re
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -82,12 +82,78 @@ class _Window:
             return self.answered[over] + self.rule.per_seconds - now
         return None
 
+    def take(self) -> None:
+        self.in_flight += 1
+
+    def free(self, now: float) -> None:
+        self.in_flight -= 1
+        self.answered.append(now)
+
+    def frees_at(self, now: float, period: float) -> float:
+        """When the oldest place this client holds frees (a spent budget of that period)."""
+        self.wait(now)  # drops the places already freed
+        return self.answered[0] + period if self.answered else now + period
+
+
+class _FixedWindow:
+    """A limit whose count the CRM resets at each multiple of `per_seconds` on the clock. A request is
+    counted in the window it is sent in and in every later one it is still unanswered in: the CRM counts
+    it at some moment between its sending and its answer."""
+
+    def __init__(self, rule: RateLimit, clock: Callable[[], float] = time.time) -> None:
+        self.rule = rule
+        self.clock = clock
+        self.index = -1  # the window the count is of
+        self.count = 0  # requests that may count in it
+        self.in_flight = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def roll(self) -> float:
+        """The clock now, with the count moved to the window it is in (the requests in flight carried)."""
+        now = self.clock()
+        index = int(now // self.rule.per_seconds)
+        if index != self.index:
+            self.index, self.count = index, self.in_flight
+        return now
+
+    def wait(self, _monotonic: float) -> float | None:
+        now = self.roll()
+        if self.count < self.rule.requests:
+            return 0.0
+        if self.in_flight >= self.rule.requests:
+            return None
+        return (self.index + 1) * self.rule.per_seconds - now
+
+    def take(self) -> None:
+        self.roll()
+        self.count += 1
+        self.in_flight += 1
+
+    def free(self, _monotonic: float) -> None:
+        self.roll()  # an answer in a later window: the request was carried into it
+        self.in_flight -= 1
+
+    def frees_at(self, now: float, period: float) -> float:
+        """The next window, in the monotonic time of `now`."""
+        wall = self.roll()
+        return now + (self.index + 1) * self.rule.per_seconds - wall
+
+
+RateWindow = _Window | _FixedWindow
+
+
+def window_for(rule: RateLimit) -> RateWindow:
+    return _FixedWindow(rule) if rule.window == "fixed" else _Window(rule)
+
 
 @dataclass
 class Slot:
     """The places one request holds in the windows of the limits that count it."""
 
-    windows: list[_Window]
+    windows: list[RateWindow]
+    credits: int = 0  # what it takes from the daily budget, counted until it is answered
 
 
 class RateLimiter:
@@ -101,23 +167,28 @@ class RateLimiter:
     request waits only for the limits that count it: a write never queues behind searches that wait
     for the search limit."""
 
-    def __init__(self, limits: LimitsSpec, daily_reserve: float = 0.0) -> None:
+    def __init__(self, limits: LimitsSpec, daily_reserve: float = 0.0, unit: str = "requests") -> None:
         """`daily_reserve`: the share of the CRM's daily allocation (0 to 1) a run leaves to the org's
-        other integrations; once the CRM's headers say no more is left, nothing more is sent."""
+        other integrations; once the CRM's headers say no more is left, nothing more is sent. `unit`:
+        what the daily budget counts (credits, when endpoints declare a cost)."""
         self.limits = limits
-        self.windows = [_Window(rule) for rule in limits.rate]
+        self.unit = unit
+        self.windows = [window_for(rule) for rule in limits.rate]
         self.pause_until = 0.0
         self._answered = asyncio.Event()
         self.daily_reserve = daily_reserve
         self.spent: str | None = None  # why no more may be sent (the daily allocation's reserve reached)
         self.daily: tuple[int, int] | None = None  # (used, allocation), as the CRM last said
+        self.left_at_start = 0  # the most a remaining-only budget has said is left, in this run
+        self.unanswered_credits = 0  # what the requests in flight take from the daily budget
         self.active = 0  # requests holding a slot
         self.cap: int | None = None  # most requests at once since the CRM last throttled; None: no cap
         self.let_through = 0  # answers not throttled since the cap last grew
 
-    async def acquire(self, endpoint_kind: str, path: str) -> Slot:
-        if self.spent:
-            raise BudgetStopped(self.spent)
+    async def acquire(self, endpoint_kind: str, path: str, credits: int = 1) -> Slot:
+        """A place for one request in every limit that counts it; BudgetStopped when what it takes from
+        the daily budget would leave less than the reserve."""
+        self.check_budget(credits)
         windows = [w for w in self.windows if w.rule.applies(endpoint_kind, path)]
         while True:
             now = time.monotonic()
@@ -132,10 +203,22 @@ class RateLimiter:
             if wait <= 0:
                 break
             await asyncio.sleep(wait)
+        self.check_budget(credits)  # answers that came while it waited may have spent the budget
         for window in windows:
-            window.in_flight += 1
+            window.take()
         self.active += 1
-        return Slot(windows)
+        self.unanswered_credits += credits
+        return Slot(windows, credits)
+
+    def check_budget(self, credits: int) -> None:
+        if self.spent:
+            raise BudgetStopped(self.spent)
+        if self.daily is None:
+            return
+        used, allocation = self.daily
+        if allocation - used - self.unanswered_credits - credits < self.daily_reserve * allocation:
+            self.spent = self.budget_spent(used + self.unanswered_credits, allocation)
+            raise BudgetStopped(self.spent)
 
     def throttled(self, wait_s: float) -> None:
         """The CRM refused a request for its service protection and said how long to wait: nothing is
@@ -160,9 +243,10 @@ class RateLimiter:
         self.active -= 1
         now = time.monotonic()
         for window in slot.windows:
-            window.in_flight -= 1
-            window.answered.append(now)
+            window.free(now)
         slot.windows = []
+        self.unanswered_credits -= slot.credits
+        slot.credits = 0
         self._answered.set()
         self._answered = asyncio.Event()
 
@@ -173,7 +257,7 @@ class RateLimiter:
     def observe_daily(self, response: httpx.Response) -> None:
         """The daily allocation is shared by every integration of the org: a run stops sending once what
         is left of it is the reserve (it is rolling, or resets daily: waiting within a run is no use)."""
-        usage = daily_usage(self.limits.headers, response.headers)
+        usage = daily_usage(self.limits.headers, response.headers) or self.remaining_only(response)
         if usage is None:
             return
         self.daily = usage
@@ -181,10 +265,31 @@ class RateLimiter:
             return
         used, allocation = usage
         if allocation - used <= self.daily_reserve * allocation:
-            self.spent = (f"the CRM's daily API allocation is nearly used: {used:,} of {allocation:,} "
-                          f"requests; {self.daily_reserve:.0%} is left to the org's other integrations "
-                          "(--daily-reserve). Push again once the allocation has freed (per day or over a "
-                          "rolling 24 hours, as the CRM counts it) or raise it; nothing sent is lost")
+            self.spent = self.budget_spent(used, allocation)
+
+    def remaining_only(self, response: httpx.Response) -> tuple[int, int] | None:
+        """(used, allocation) of a budget the CRM gives only as what is left: out of `limits.daily`, or
+        else of the most this run has seen left (the budget as the run found it)."""
+        name = self.limits.headers.daily_remaining
+        value = response.headers.get(name) if name else None
+        if value is None or not value.strip().isdigit():
+            return None
+        left = int(value)
+        self.left_at_start = max(self.left_at_start, left)
+        allocation = self.limits.daily or self.left_at_start
+        return max(0, allocation - left), allocation
+
+    def budget_spent(self, used: int, allocation: int) -> str:
+        """Why nothing more is sent: what is left of the daily budget, and how the run goes on."""
+        headers = self.limits.headers
+        found = "" if self.limits.daily or headers.usage or headers.daily else \
+            " (what was left when this run began)"
+        return (f"the CRM's daily API allocation is nearly used: {used:,} of {allocation:,} {self.unit}"
+                f"{found}; {self.daily_reserve:.0%} is left to the org's other integrations "
+                f"(--daily-reserve) and {max(0, allocation - used):,} {self.unit} remain. Push again once "
+                "the allocation has "
+                "freed (per day or over a rolling 24 hours, as the CRM counts it) or raise it; nothing sent "
+                "is lost: the same command goes on from where this run stopped")
 
     def observe_interval(self, response: httpx.Response) -> None:
         """A budget the CRM says is spent (another app may share it) is waited for: until the oldest
@@ -196,11 +301,16 @@ class RateLimiter:
             return
         now = time.monotonic()
         period = float(interval) / 1000
-        ours = [w for w in self.windows if w.rule.per_seconds == period]
-        for window in ours:
-            window.wait(now)  # drops the places already freed
-        frees = [w.answered[0] + period for w in ours if w.answered]
+        frees = [w.frees_at(now, period) for w in self.windows if w.rule.per_seconds == period]
         self.pause_until = max(self.pause_until, min([now + period, *frees]))
+
+
+def budget_unit(connector: ConnectorSpec) -> str:
+    """What the daily budget counts: credits when an endpoint declares a cost other than one request."""
+    endpoints = [*connector.endpoints.named().values(),
+                 *(ep for obj in connector.objects.values() for ep in obj.endpoints.values())]
+    return "credits" if any(ep.cost.credits != 1 or ep.cost.per_records != 1 for ep in endpoints) \
+        else "requests"
 
 
 def daily_usage(names: LimitHeaders, headers: httpx.Headers) -> tuple[int, int] | None:
@@ -263,7 +373,7 @@ class CrmClient:
         self.connector = connector
         self.base_url = base_url.rstrip("/")
         self.auth = TokenAuth(connector, credentials, base_url, connection)
-        self.limiter = RateLimiter(connector.limits, daily_reserve)
+        self.limiter = RateLimiter(connector.limits, daily_reserve, budget_unit(connector))
         bound = self.concurrency_bound(connector.limits, concurrency)
         self.bound = bound
         self.max_throttle_wait_s = max_throttle_wait_s
@@ -300,16 +410,21 @@ class CrmClient:
         await self.http.aclose()
 
     async def send(self, method: str, url: str, *, headers: dict[str, str] | None = None, body: Any = None,
-                   kind: str = "other", safe_to_repeat: bool | None = None) -> Sent:
+                   kind: str = "other", safe_to_repeat: bool | None = None,
+                   credits: int | None = None) -> Sent:
         """Send one request. Writes that may create a record are only retried when the CRM surely did
-        not apply them (a 429, a connect failure); a lost response is reported as `maybe_applied`."""
+        not apply them (a 429, a connect failure); a lost response is reported as `maybe_applied`.
+        `credits`: what it takes from the daily budget (default: the `cost` of the endpoint `kind`)."""
+        if credits is None:
+            endpoint = self.connector.endpoints.named().get(kind)
+            credits = endpoint.credits() if endpoint is not None else 1
         repeatable = safe_to_repeat if safe_to_repeat is not None else method in ("GET", "PUT", "DELETE")
         attempt = 0
         throttles, throttled_s = 0, 0.0  # how often and how long this request waited for the CRM's limits
         while True:
             attempt += 1
             try:
-                response = await self._request(method, url, headers, body, kind)
+                response = await self._request(method, url, headers, body, kind, credits)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self._backoff(attempt, None))
@@ -338,9 +453,10 @@ class CrmClient:
             return Sent(response, None, attempt, maybe_applied=not repeatable and status >= 500)
 
     async def _request(self, method: str, url: str, headers: dict[str, str] | None, body: Any,
-                       kind: str) -> httpx.Response:
+                       kind: str, credits: int = 1) -> httpx.Response:
         """One attempt: a place in the rate limits' windows, then in the concurrency bound."""
-        slot = await self.limiter.acquire(kind, urlsplit(url).path)  # a long query: urlsplit is cheaper
+        # a long query: urlsplit is cheaper
+        slot = await self.limiter.acquire(kind, urlsplit(url).path, credits)
         try:
             async with self.semaphore:
                 if self.halted is not None:  # halted while it waited for a place

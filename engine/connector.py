@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from engine.paths import finder
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class JsonPathMark:
+    """Marks a text field as a JSONPath: `jsonpath_problems` parses every such value when the file loads.
+    A new key that holds a JSONPath is checked by declaring it `JsonPath`."""
+
+
+JsonPath = Annotated[str, JsonPathMark()]
 
 
 @cache
@@ -327,7 +338,7 @@ class ErrorMatch(Strict):
     """Recognises an error response: its status and, optionally, a value found in the body."""
 
     status: int | list[int] | None = None
-    path: str | None = Field(default=None, description="JSONPath into the body; every match is compared")
+    path: JsonPath | None = Field(default=None, description="JSONPath into the body; every match is compared")
     equals: list[str] | None = None
     contains: list[str] | None = None
 
@@ -428,6 +439,10 @@ class RateLimit(Strict):
     paths: list[str] = Field(default_factory=list, description="regexes searched in the request path; the "
                              "limit counts only requests whose path matches one (a CRM that limits its "
                              "search API, whichever endpoint uses it); empty: all")
+    window: Literal["sliding", "fixed"] = Field(
+        default="sliding", description="sliding: at most `requests` in any `per_seconds`; fixed: the CRM's "
+        "count resets at each multiple of `per_seconds` on the clock (a per-minute limit reset on the "
+        "minute)")
 
     @model_validator(mode="after")
     def _check(self) -> RateLimit:
@@ -443,7 +458,9 @@ class RateLimit(Strict):
 
     def describe(self) -> str:
         scope = [*self.applies_to, *self.paths]
-        return f"{self.requests} per {self.per_seconds:g} s" + (f" ({', '.join(scope)})" if scope else "")
+        fixed = " (fixed window)" if self.window == "fixed" else ""
+        return f"{self.requests} per {self.per_seconds:g} s{fixed}" + (f" ({', '.join(scope)})" if scope
+                                                                       else "")
 
 
 class LimitHeaders(Strict):
@@ -454,12 +471,15 @@ class LimitHeaders(Strict):
     usage: str | None = Field(default=None, description="a header giving the daily allocation as "
                               "'used/limit' (its first such pair: Salesforce's api-usage=18/5000)")
     daily: str | None = Field(default=None, description="a header giving the daily allocation")
-    daily_remaining: str | None = Field(default=None, description="a header giving what is left of it")
+    daily_remaining: str | None = Field(default=None, description="a header giving what is left of it; "
+                                        "alone (no `daily` nor `usage` header), the budget is what it says "
+                                        "is left, out of `limits.daily` when given")
 
 
 class LimitsSpec(Strict):
     rate: list[RateLimit] = Field(default_factory=list)
-    daily: int | None = None
+    daily: int | None = Field(default=None, ge=1, description="the daily budget, in requests (credits when "
+                              "endpoints declare a `cost`): what a `daily_remaining` header alone is out of")
     concurrency: int | None = None
     headers: LimitHeaders = Field(default_factory=LimitHeaders)
     source: str | None = Field(default=None, description="where the published numbers come from")
@@ -498,8 +518,9 @@ INLINE_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 class ResponseSpec(Strict):
     """How to read a response. Its JSONPaths may use the object's {vars.*}."""
 
-    records: str | None = Field(default=None, description="JSONPath to the list of records or results")
-    id: str | None = Field(default=None, description="JSONPath, relative to one result, of the record id")
+    records: JsonPath | None = Field(default=None, description="JSONPath to the list of records or results")
+    id: JsonPath | None = Field(default=None, description="JSONPath, relative to one result, of the record "
+                                "id")
     id_header: str | None = Field(default=None, description="response header holding the new record's "
                                   "URL or id, when the body is empty")
     id_pattern: str | None = Field(default=None, description="regex with one group extracting the id "
@@ -507,13 +528,13 @@ class ResponseSpec(Strict):
     order: Literal["input", "key", "identity"] = Field(
         default="input", description="results in input order; matched back to inputs by the value at `key`; "
         "or, for a CRM that returns results in any order, by the identity-key values read from `fields`")
-    key: str | None = Field(default=None, description="JSONPath, relative to one result, of the value "
+    key: JsonPath | None = Field(default=None, description="JSONPath, relative to one result, of the value "
                             "that matches it to its input (with order: key)")
-    fields: str | None = Field(default=None, description="JSONPath, relative to one record, of its field "
-                               "values (default: the record itself)")
-    success: str | None = Field(default=None, description="JSONPath of a per-result boolean")
-    errors: str | None = Field(default=None, description="JSONPath of per-result errors (a list)")
-    created: str | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    fields: JsonPath | None = Field(default=None, description="JSONPath, relative to one record, of its "
+                                    "field values (default: the record itself)")
+    success: JsonPath | None = Field(default=None, description="JSONPath of a per-result boolean")
+    errors: JsonPath | None = Field(default=None, description="JSONPath of per-result errors (a list)")
+    created: JsonPath | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
     created_statuses: list[int] = Field(default_factory=list, description="answer statuses meaning the "
                                         "record was created; any other success: it was updated (an upsert "
                                         "answering 201 or 200)")
@@ -521,13 +542,14 @@ class ResponseSpec(Strict):
         default="no_result", description="what a success answer without a body means for the records sent: "
         "no_result (each failed, its result missing) or all_succeeded (every one was written: an "
         "all-or-nothing batch update answering 204 No Content)")
-    next: str | None = Field(default=None, description="JSONPath of the next page URL or cursor")
-    to: str | None = Field(default=None, description="associations read: JSONPath, relative to one result, "
-                           "of the records it is associated with (its own id is at `id`)")
-    to_id: str | None = Field(default=None, description="associations read: JSONPath, relative to one "
+    next: JsonPath | None = Field(default=None, description="JSONPath of the next page URL or cursor")
+    to: JsonPath | None = Field(default=None, description="associations read: JSONPath, relative to one "
+                                "result, of the records it is associated with (its own id is at `id`)")
+    to_id: JsonPath | None = Field(default=None, description="associations read: JSONPath, relative to one "
                               "associated record, of its id")
-    type_ids: str | None = Field(default=None, description="associations read: JSONPath, relative to one "
-                                 "associated record, of the association type ids it is associated by")
+    type_ids: JsonPath | None = Field(default=None, description="associations read: JSONPath, relative to "
+                                      "one associated record, of the association type ids it is associated "
+                                      "by")
     next_kind: Literal["url", "cursor"] = "url"
     cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
                               "query parameter (GET) that takes the cursor")
@@ -563,9 +585,20 @@ class ResponseSpec(Strict):
 class ErrorFields(Strict):
     """Where an error's code and message are, in a whole-response error body or a per-record error."""
 
-    code: str = Field(description="JSONPath of the error code")
-    message: str = Field(description="JSONPath of the message")
-    fields: str | None = Field(default=None, description="JSONPath of the fields concerned")
+    code: JsonPath = Field(description="JSONPath of the error code")
+    message: JsonPath = Field(description="JSONPath of the message")
+    fields: JsonPath | None = Field(default=None, description="JSONPath of the fields concerned")
+
+
+class Cost(Strict):
+    """What one request takes from the daily budget when it depends on the records of a batch."""
+
+    credits: int = Field(default=1, ge=0, description="credits per started `per_records` records of the "
+                         "request")
+    per_records: int = Field(default=1, ge=1, description="records one lot of `credits` pays for")
+
+    def of(self, records: int) -> int:
+        return self.credits * -(-max(records, 1) // self.per_records)
 
 
 class Endpoint(Strict):
@@ -587,12 +620,30 @@ class Endpoint(Strict):
     escape: list[str] = Field(default_factory=list, description="placeholders whose values are escaped by "
                               "the connector's `literal.escapes` before they are filled in (a value written "
                               "inside a quoted literal of the path, such as an OData key)")
+    cost: Cost = Field(
+        default_factory=Cost, description="what one request takes from the daily budget (`limits.daily`): "
+        "credits (default 1), or {credits, per_records} for credits per started lot of records of a batch",
+        json_schema_extra=also_accept("value", {"type": "integer", "minimum": 0}))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cost_shorthand(cls, data: Any) -> Any:
+        cost = data.get("cost") if isinstance(data, dict) else None
+        if isinstance(cost, int) and not isinstance(cost, bool):
+            data = {**data, "cost": {"credits": data["cost"]}}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Endpoint:
         if self.batch and self.item is None:
             raise ValueError("a batched endpoint needs an `item` template")
+        if self.cost.per_records > 1 and not self.batch:
+            raise ValueError("`cost.per_records` counts the records of a batch; this endpoint has no `batch`")
         return self
+
+    def credits(self, records: int = 1) -> int:
+        """What a request of `records` records takes from the daily budget."""
+        return self.cost.of(records)
 
 
 EndpointName = Literal["lookup", "create", "update", "upsert", "associate", "associations", "list",
@@ -608,7 +659,8 @@ class EndpointsSpec(Strict):
     associations: Endpoint | None = Field(default=None, description="read the associations existing "
                                           "records have, so an existing record is associated with an "
                                           "existing parent once, and never again")
-    list: Endpoint = Field(description="page through an object's records (for pulling)")
+    list: Endpoint | None = Field(default=None, description="page through an object's records (for "
+                                  "pulling); without it the connector cannot pull")
     metadata: Endpoint = Field(description="the object's live field list (describe, properties...)")
     field_rules: Endpoint | None = Field(default=None, description="the object's per-field validation "
                                          "rules, where the CRM keeps them apart from the field list "
@@ -642,9 +694,9 @@ class FieldRuleEffect(Strict):
 class FieldRulesMap(Strict):
     """How to read the `field_rules` endpoint's answer; JSONPaths relative to one record of it."""
 
-    field: str = Field(description="JSONPath of the field's name")
-    rules: str = Field(description="JSONPath of the field's list of rules")
-    kind: str = Field(description="JSONPath, relative to one rule, of its kind")
+    field: JsonPath = Field(description="JSONPath of the field's name")
+    rules: JsonPath = Field(description="JSONPath of the field's list of rules")
+    kind: JsonPath = Field(description="JSONPath, relative to one rule, of its kind")
     kinds: dict[str, FieldRuleEffect] = Field(description="rule kind -> what it asks of a value; a kind not "
                                               "listed is not checked before sending")
 
@@ -653,26 +705,26 @@ class MetadataMap(Strict):
     """How to read the metadata endpoint's answer into fields; each entry a JSONPath relative to one
     field description in `records`."""
 
-    name: str
-    type: str
-    subtype: str | None = Field(default=None, description="JSONPath of a finer type; type_map is tried "
+    name: JsonPath
+    type: JsonPath
+    subtype: JsonPath | None = Field(default=None, description="JSONPath of a finer type; type_map is tried "
                                 "with 'type:subtype' before 'type'")
     type_map: dict[str, FieldType] = Field(description="CRM type name -> crmsync field type")
-    label: str | None = None
-    max_length: str | None = None
-    options: str | None = Field(default=None, description="JSONPath of the option list")
-    option_value: str = "value"
-    option_label: str = "label"
-    restricted: str | None = None
+    label: JsonPath | None = None
+    max_length: JsonPath | None = None
+    options: JsonPath | None = Field(default=None, description="JSONPath of the option list")
+    option_value: JsonPath = "value"
+    option_label: JsonPath = "label"
+    restricted: JsonPath | None = None
     restricted_when_options: bool = Field(default=False, description="every option list is restrictive")
-    required: str | None = None
+    required: JsonPath | None = None
     required_values: list[str] = Field(default_factory=lambda: ["True", "true"])
-    defaulted: str | None = Field(default=None, description="JSONPath of a 'the CRM supplies a value on "
+    defaulted: JsonPath | None = Field(default=None, description="JSONPath of a 'the CRM supplies a value on "
                                   "create' flag; a field so flagged is never required")
-    creatable: str | None = None
-    updatable: str | None = None
-    read_only: str | None = None
-    unique: str | None = None
+    creatable: JsonPath | None = None
+    updatable: JsonPath | None = None
+    read_only: JsonPath | None = None
+    unique: JsonPath | None = None
     rules: FieldRulesMap | None = Field(default=None, description="how to read `endpoints.field_rules`")
 
 
@@ -793,6 +845,18 @@ class ConnectorSpec(Strict):
     endpoints: EndpointsSpec
     metadata: MetadataMap
     errors: ErrorsSpec
+    plugin: str | None = Field(default=None, description="a Python file of pluggy hook implementations for "
+                               "what YAML cannot say, relative to this file (./tinycrm_quirks.py); loaded "
+                               "with the connector, it serves this connector only")
+    plugins: list[str] = Field(default_factory=list, description="plugins this connector needs, by name (a "
+                               "module of the plugins package, or an installed plugin's name): a connector "
+                               "whose plugin is not there fails at load")
+
+    _plugin_file: Path | None = PrivateAttr(default=None)  # the loaded `plugin`, which answers for it
+
+    @property
+    def plugin_file(self) -> Path | None:
+        return self._plugin_file
 
 
 def template_placeholders(template: Any) -> set[str]:
@@ -833,7 +897,44 @@ def reference_problems(spec: ConnectorSpec) -> list[Problem]:
         served = [spec.objects[o] for o in (ep.objects or spec.objects) if o in spec.objects
                   and ep_name not in spec.objects[o].endpoints]
         problems += _endpoint_problems(spec, ep_name, ep, ("endpoints", ep_name), served)
+    return problems + jsonpath_problems(spec)
+
+
+def jsonpath_problems(model: BaseModel, here: tuple[str | int, ...] = ()) -> list[Problem]:
+    """Every value of a field declared `JsonPath`, anywhere in `model`, that is not a JSONPath (parsed
+    as the engine reads it; {placeholders} stand for a name)."""
+    problems: list[Problem] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, str) and _is_jsonpath(info.annotation, info.metadata):
+            message = jsonpath_error(value)
+            problems += [((*here, name), message)] if message else []
+        else:
+            problems += _nested_jsonpath_problems(value, (*here, name))
     return problems
+
+
+def _nested_jsonpath_problems(value: Any, here: tuple[str | int, ...]) -> list[Problem]:
+    if isinstance(value, BaseModel):
+        return jsonpath_problems(value, here)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [problem for key, item in items for problem in _nested_jsonpath_problems(item, (*here, key))]
+
+
+def _is_jsonpath(annotation: Any, metadata: list[Any]) -> bool:
+    if any(isinstance(m, JsonPathMark) for m in metadata):
+        return True
+    return any(isinstance(m, JsonPathMark)
+               for arg in get_args(annotation) for m in getattr(arg, "__metadata__", ()))
+
+
+def jsonpath_error(expression: str) -> str | None:
+    """Why `expression` is not a JSONPath the engine can read, or None."""
+    try:
+        finder(INLINE_PLACEHOLDER.sub("x", expression))
+    except Exception as exc:  # noqa: BLE001 - jsonpath-ng raises bare Exceptions of several kinds
+        return f"{expression!r} is not a valid JSONPath: {exc}"
+    return None
 
 
 def _object_problems(spec: ConnectorSpec, obj_name: str, obj: ObjectSpec) -> list[Problem]:

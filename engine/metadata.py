@@ -150,7 +150,7 @@ async def _get(connector: ConnectorSpec, object_name: str, kind: EndpointName, c
     assert endpoint is not None
     request = build_request(connector, kind, object_name, endpoint,
                             base_context(connector, connector.objects[object_name]), client.base_url)
-    sent = await client.send(request.method, request.url, headers=request.headers, kind="metadata",
+    sent = await client.send(request.method, request.url, headers=request.headers, kind=kind,
                              safe_to_repeat=True)
     if sent.response is None or sent.response.status_code >= 400:
         detail = sent.error or (

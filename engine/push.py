@@ -142,6 +142,7 @@ class Pending:
 
 
 NEW = ("create", "upsert")  # the write kinds that make new records
+Unidentified = dict[str, tuple[dict[str, Any], str]]  # ref -> (item, why): written as done, without an id
 DELETED = "deleted_in_crm"  # the error code of an update whose linked record was deleted in the CRM
 BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
 
@@ -474,8 +475,10 @@ class Pusher:
                          by_ref: dict[str, PlannedRecord], attempt: int) -> None:
         # a chunk never exceeds the batch limit, so it renders as one request
         [request] = render_batches(self.connector, kind, object_name, items, self.client.base_url)  # type: ignore[arg-type]
+        endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         sent = await self.client.send(request.method, request.url, headers=request.headers, body=request.body,
-                                      kind=kind, safe_to_repeat=kind != "create")
+                                      kind=kind, safe_to_repeat=kind != "create",
+                                      credits=endpoint.credits(len(items)) if endpoint else None)
         try:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
@@ -484,9 +487,12 @@ class Pusher:
                 await self.refused(kind, object_name, items, by_ref, attempt, sent.response, request)
             else:
                 # an upsert sent twice (its first answer lost) finds what its first attempt created
+                unidentified: Unidentified = {}
                 refused = self.read_results(kind, object_name, items, by_ref, sent.response, request,
-                                            trust_created=sent.attempts == 1 and attempt == 1)
+                                            trust_created=sent.attempts == 1 and attempt == 1,
+                                            unidentified=unidentified)
                 await self.made_anyway(object_name, refused, by_ref)
+                await self.identify(kind, object_name, unidentified, by_ref)
         finally:
             self.flush()
 
@@ -542,9 +548,11 @@ class Pusher:
 
     def read_results(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                      by_ref: dict[str, PlannedRecord], response: httpx.Response, request: Request,
-                     trust_created: bool = True) -> dict[str, str | None]:
+                     trust_created: bool = True,
+                     unidentified: Unidentified | None = None) -> dict[str, str | None]:
         """Each record's outcome from a 2xx answer; returns the creates it refused (their ref, and the id
-        of the record their result shows the CRM made all the same, if it does)."""
+        of the record their result shows the CRM made all the same, if it does). A create answered as
+        done without an id goes into `unidentified` (when given) to be looked up, not finished."""
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
         spec = endpoint.response  # type: ignore[union-attr]
         data = body_of(response) if response.content else None
@@ -596,12 +604,42 @@ class Pusher:
                 continue
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
+            if crm_id is None and kind in NEW and unidentified is not None:
+                unidentified[ref] = (item, self.no_id(kind, record, spec.id, result))
+                continue
             created = read_one(result, spec.created) if spec.created and trust_created else None
             if spec.created_statuses and trust_created:
                 created = response.status_code in spec.created_statuses
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
                         created if isinstance(created, bool) else None)
         return refused
+
+    def no_id(self, kind: str, record: PlannedRecord, id_path: str | None, result: Any) -> str:
+        """What was expected where, and what came instead (the answer's shape, never its values)."""
+        where = f"nothing at its id path {id_path!r}" if id_path else \
+            "no id (the endpoint has no `response.id`)"
+        return (f"{self.connector.label} answered the {kind} of {record.object} {record.ref} as done, but "
+                f"its result holds {where}: it is shaped {answer_shape(result)}")
+
+    async def identify(self, kind: str, object_name: str, unidentified: Unidentified,
+                       by_ref: dict[str, PlannedRecord]) -> None:
+        """Writes answered as done without the new record's id: looked up by identity once the batch is
+        read and linked when found (a success, with a warning), else failed saying why; never counted
+        failed while the CRM holds the record, nor created again by the next push."""
+        if not unidentified:
+            return
+        try:
+            found = await self.find_existing(object_name, [by_ref[ref] for ref in unidentified])
+        except LookupFailed:
+            found = {}
+        for ref, (item, why) in unidentified.items():
+            if ref in found:
+                self.warnings.setdefault(ref, []).append(f"{why}; found by its identity ({found[ref]}) and "
+                                                         "linked")
+                self.finish(by_ref[ref], kind, found[ref], None, None, item)
+            else:
+                self.finish(by_ref[ref], kind, None, "no_id", f"{why}; nor is it found by its identity yet "
+                            "(the next push looks it up again before creating it)", item)
 
     def all_succeeded(self, kind: str, items: list[tuple[str, dict[str, Any]]],
                       by_ref: dict[str, PlannedRecord], response: httpx.Response, spec: Any) -> None:
@@ -871,6 +909,18 @@ def cut_off(pusher: Pusher) -> str:
     done = Counter(o.action for o in pusher.outcomes.values() if o.result == "success")
     return (f"{SECOND}. Written and recorded before it: {done['insert']} created, {done['update']} "
             f"updated (see crmsync log --run {pusher.run_id})")
+
+
+def answer_shape(value: Any, depth: int = 3) -> str:
+    """The keys of a JSON answer, nested, without any of its values (which may hold personal data)."""
+    if isinstance(value, dict):
+        if depth == 0:
+            return "{…}"
+        return "{" + ", ".join(f"{k}: {answer_shape(v, depth - 1)}" if isinstance(v, dict | list) else str(k)
+                               for k, v in list(value.items())[:12]) + (", …}" if len(value) > 12 else "}")
+    if isinstance(value, list):
+        return f"[{answer_shape(value[0], depth - 1)}, …]" if value else "[]"
+    return type(value).__name__
 
 
 def new_run_id() -> str:

@@ -134,6 +134,7 @@ class _Checker:
         self.loaded = bundle.profile
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
+        self.connector_file = bundle.connector
         self.live = live
 
     def at(self, loc: Loc, *, key: bool = False) -> str:
@@ -147,6 +148,17 @@ class _Checker:
         for stream_name, stream in self.profile.streams.items():
             yield from self.check_stream(stream_name, stream)
         yield from self.check_parent_cycle()
+        yield from self.check_pull()
+
+    def check_pull(self) -> Iterator[Finding]:
+        """An object the profile writes that the connector cannot list: pushes work, pulls cannot."""
+        objects = dict.fromkeys(s.object for s in self.profile.streams.values()
+                                if s.object in self.connector.objects)
+        unlisted = [o for o in objects if endpoint_for(self.connector, o, "list") is None]
+        if unlisted:
+            yield Finding("warning", "cannot_pull", f"{self.connector.name} has no `list` endpoint for "
+                          f"{', '.join(unlisted)}: crmsync can push to them but cannot pull them",
+                          str(self.connector_file.position(("endpoints",), key=True)))
 
     def check_parent_cycle(self) -> Iterator[Finding]:
         """Streams whose parents lead back to themselves: none of them could be written first. (A stream

@@ -405,3 +405,11 @@ def test_every_finding_code_has_a_test_here() -> None:
     here = inspect.getsource(inspect.getmodule(test_every_finding_code_has_a_test_here))
     untested = sorted(c for c in codes if f'"{c}"' not in here)
     assert not untested, f"finding codes without a test in tests/test_validate.py: {untested}"
+
+
+def test_cannot_pull(tmp_path: Path) -> None:
+    """A connector without `list` (tests/test_list_endpoint_optional.py also validates and pushes it)."""
+    from tests.test_list_endpoint_optional import connector_without_list
+
+    bundle = load_profile(connector_without_list(tmp_path))
+    assert [f.severity for f in validate(bundle) if f.code == "cannot_pull"] == ["warning"]
