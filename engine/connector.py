@@ -112,7 +112,8 @@ class FieldSpec(Strict):
     pattern_message: str | None = Field(default=None, description="the rule `pattern` stands for, in words, "
                                         "shown when a value breaks it")
     description: str | None = None
-    read: str | None = Field(default=None, description="JSONPath, relative to one record's fields, of the "
+    read: JsonPath | None = Field(default=None, description="JSONPath, relative to one record's fields, "
+                                  "of the "
                              "value in an answer (`$.emails[?(@.primary == true)].value`); several matches: "
                              "identity matches any, change detection compares the first. Default: `path`, "
                              "else the field's name")
@@ -224,7 +225,8 @@ class FieldRelation(Strict):
     kind: Literal["field"]
     to: str
     field: str
-    read: str | None = Field(default=None, description="JSONPath, relative to one record's fields, of the "
+    read: JsonPath | None = Field(default=None, description="JSONPath, relative to one record's fields, "
+                                  "of the "
                              "current parent's id in an answer (written `org_id: 5`, answered "
                              "`org_id: {value: 5, name: Acme}`); default: the field's own `read`, else "
                              "the field")
