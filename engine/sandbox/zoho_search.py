@@ -6,6 +6,7 @@ greater_equal, less_than, less_equal. At most MAX_CRITERIA groups. Imports nothi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +62,7 @@ def _split_values(raw: str) -> list[str]:
 
 
 def _unescape(raw: str) -> str:
-    return "".join(_split_values(raw.replace(",", "\\,")))
+    return re.sub(r"\\(.)", r"\1", raw)
 
 
 def _group(text: str, known: Callable[[str], bool]) -> Predicate:
