@@ -115,6 +115,40 @@ LEAD_SOURCES = (
     "Chat",
 )
 
+ACCOUNT_TYPES = (
+    "-None-",
+    "Analyst",
+    "Competitor",
+    "Customer",
+    "Distributor",
+    "Integrator",
+    "Investor",
+    "Other",
+    "Partner",
+    "Press",
+    "Prospect",
+    "Reseller",
+    "Supplier",
+    "Vendor",
+)
+FUNDING_TYPES = ("-None-", "Fully Insured", "Self-Funded", "Level-Funded")
+MONTHS = (
+    "-None-",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+BROKER_TYPES = ("-None-", "Independent", "National", "Regional")
+
 
 def _common() -> list[Field]:
     return [
@@ -143,6 +177,11 @@ def _accounts() -> list[Field]:
         Field("Billing_Code", "text", 30),
         Field("Billing_Country", "text", 30),
         Field("Parent_Account", "lookup", 120, lookup_module="Accounts"),
+        Field("Account_Type", "picklist", 120, pick_list_values=ACCOUNT_TYPES),
+        # the customer's own picklists (BenefitFlow export), as the other emulators carry them
+        Field("Funding_Type", "picklist", 120, custom_field=True, pick_list_values=FUNDING_TYPES),
+        Field("Renewal_Month", "picklist", 120, custom_field=True, pick_list_values=MONTHS),
+        Field("Broker_Type", "picklist", 120, custom_field=True, pick_list_values=BROKER_TYPES),
     ]
 
 

@@ -257,5 +257,8 @@ def test_field_metadata_says_what_the_emulator_enforces() -> None:
         assert fields["BenefitFlow_Id"]["unique"] and fields["BenefitFlow_Id"]["custom_field"] is True
         assert fields["Created_Time"]["read_only"] is True
         assert "Employee Referral" in [v["actual_value"] for v in fields["Lead_Source"]["pick_list_values"]]
+        accounts = {f["api_name"]: f for f in org.get("/settings/fields", module="Accounts").json()["fields"]}
+        assert accounts["Funding_Type"]["custom_field"] is True
+        assert "Self-Funded" in [v["actual_value"] for v in accounts["Funding_Type"]["pick_list_values"]]
         assert only_error(org.get("/settings/fields"), 400)["code"] == "REQUIRED_PARAM_MISSING"
         assert only_error(org.get("/settings/fields", module="Widgets"), 400)["code"] == "INVALID_MODULE"
