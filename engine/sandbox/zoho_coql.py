@@ -1,7 +1,8 @@
 """The subset of COQL (Zoho's CRM Object Query Language, POST /crm/v7/coql) the emulator runs.
 
 Supported: `select <fields> from <module> where <criteria> [order by <field> [asc|desc]]
-[limit <n> [offset <m>] | limit <m>, <n>]`; criteria joined by `and`/`or` with parentheses; the
+[limit <n> [offset <m>] | limit <m>, <n>]`; at most two criteria joined by `and`/`or` at one level of
+parentheses (Zoho's rule: (A and (B and C))); the
 comparators `= != < > <= >=`, `like` ('x%', '%x', '%x%'), `in (...)`/`not in (...)` (at most
 IN_VALUES values), `is null`/`is not null`; a lookup's id as `Account_Name.id` (or the lookup
 itself, compared with its id). Anything else (joins through other fields, aggregates, group by,
@@ -212,18 +213,21 @@ class _Parser:
 
     # ----- criteria ----------------------------------------------------------------------
     def disjunction(self) -> Predicate:
-        parts = [self.conjunction()]
-        while self.word() == "or":
-            self.pos += 1
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else (lambda r: any(p(r) for p in parts))
-
-    def conjunction(self) -> Predicate:
-        parts = [self.term()]
-        while self.word() == "and":
-            self.pos += 1
-            parts.append(self.term())
-        return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
+        """At most two criteria at one level: Zoho wants (A and (B and C)), never A and B and C."""
+        near = self.peek().text if self.peek() else "end of query"  # type: ignore[union-attr]
+        first = self.term()
+        if self.word() not in ("and", "or"):
+            return first
+        join = self.word()
+        self.pos += 1
+        second = self.term()
+        if self.word() in ("and", "or"):
+            raise syntax_error(
+                "where", f"{near}: more than two criteria need brackets, as (A {join} (B ...))"
+            )
+        if join == "and":
+            return lambda r: first(r) and second(r)
+        return lambda r: first(r) or second(r)
 
     def term(self) -> Predicate:
         token = self.peek()

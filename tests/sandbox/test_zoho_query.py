@@ -152,6 +152,10 @@ def test_coql_with_no_row_answers_204() -> None:
         ("delete from Contacts where Email = 'a'", "SYNTAX_ERROR"),
         ("select Nope from Contacts where Email = 'a'", "INVALID_QUERY"),
         ("select Email from Widgets where Email = 'a'", "INVALID_QUERY"),
+        (
+            "select Email from Contacts where Email = 'a' or Email = 'b' or Email = 'c'",
+            "SYNTAX_ERROR",
+        ),  # brackets
         ("select Email from Contacts where Email = 'a' limit 2001", "LIMIT_EXCEEDED"),
         (
             "select Email from Contacts where Email in (" + ", ".join(f"'{i}'" for i in range(51)) + ")",
