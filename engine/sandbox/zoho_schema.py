@@ -9,6 +9,7 @@ Imports nothing from the engine (DESIGN.md rule 3).
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,21 +133,7 @@ ACCOUNT_TYPES = (
     "Vendor",
 )
 FUNDING_TYPES = ("-None-", "Fully Insured", "Self-Funded", "Level-Funded")
-MONTHS = (
-    "-None-",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTHS = ("-None-", *calendar.month_name[1:])
 BROKER_TYPES = ("-None-", "Independent", "National", "Regional")
 
 
@@ -190,6 +177,7 @@ def _people() -> list[Field]:
         Field("First_Name", "text", 40),
         Field("Last_Name", "text", 80, system_mandatory=True),
         Field("Email", "email", 100),
+        Field("Secondary_Email", "email", 100),
         Field("Phone", "phone", 30),
         Field("Mobile", "phone", 30),
         Field("Title", "text", 100),
