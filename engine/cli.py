@@ -72,6 +72,7 @@ class Crm(StrEnum):
     salesforce = "salesforce"
     hubspot = "hubspot"
     dynamics = "dynamics"
+    zoho = "zoho"
 
 
 def fail(error: CrmsyncError) -> typer.Exit:

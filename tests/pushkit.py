@@ -28,7 +28,7 @@ PEOPLE = {"hubspot": "contacts", "salesforce": "Contact", "dynamics": "contacts"
 
 
 # where each CRM's API lives on its host (the base URL a user gives --base-url)
-API_ROOT = {"hubspot": "", "salesforce": "", "dynamics": "/api/data/v9.2"}
+API_ROOT = {"hubspot": "", "salesforce": "", "dynamics": "/api/data/v9.2", "zoho": "/crm/v7"}
 
 
 @contextmanager

@@ -15,11 +15,12 @@ EMULATORS = {
     "salesforce": "engine.sandbox.salesforce:SalesforceSandbox",
     "hubspot": "engine.sandbox.hubspot:HubSpotSandbox",
     "dynamics": "engine.sandbox.dynamics:DynamicsSandbox",
+    "zoho": "engine.sandbox.zoho:ZohoSandbox",
 }
 
 
 def create(crm: str, **options: Any) -> Sandbox:
-    """Build the emulator of `crm` (salesforce, hubspot or dynamics)."""
+    """Build the emulator of `crm` (salesforce, hubspot, dynamics or zoho)."""
     if crm not in EMULATORS:
         raise KeyError(f"unknown sandbox {crm!r}; choose one of {', '.join(EMULATORS)}")
     module_name, _, class_name = EMULATORS[crm].partition(":")
