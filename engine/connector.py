@@ -231,6 +231,9 @@ class ObjectSpec(Strict):
 
     label: str | None = None
     api_name: str = Field(description="how the API spells the object in paths and bodies")
+    kind: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", description="what the object "
+                             "is to people, for a team's permissions: contact, account...; a Lead is of "
+                             "kind contact; default: the object's name in lower case")
     id_field: str = Field(description="the field holding the record id in responses")
     vars: dict[str, str] = Field(default_factory=dict, description="extra values endpoint templates "
                                  "may use as {vars.name} (a logical name, an object type id...)")

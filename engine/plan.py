@@ -54,6 +54,7 @@ from engine.pipeline import StreamDecided, Turn
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
+from engine.team.permissions import Permissions
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields, not_in_crm_message, refuse_unplannable
@@ -104,6 +105,7 @@ class PlannedRecord:
     parents: list[tuple[str, str, str]] = field(default_factory=list)
     associate: list[str] = field(default_factory=list)  # association relations to make (once both exist)
     merged_into: str | None = None  # the record of the same identity this one is written as, this run
+    reason: str | None = None  # restricted: why the acting user may not write it
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
@@ -115,7 +117,8 @@ class PlannedRecord:
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
                 "kept": [{"field": c.field, "current": c.current, "new": c.new} for c in self.kept],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
-                "candidates": self.candidates, "associate": self.associate}
+                "candidates": self.candidates, "associate": self.associate,
+                **({"reason": self.reason} if self.reason else {})}
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would be the whole plan
@@ -214,12 +217,14 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False) -> None:
+                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False,
+                 permissions: Permissions | None = None) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
         earlier push meant to make and did not. `allow_missing`: a stream whose source lost data (a
-        mapped path that matched nothing) is planned all the same, not held back. A profile no plan can
-        be made with is refused here."""
+        mapped path that matched nothing) is planned all the same, not held back. `permissions`: what
+        the acting user may do (a record they may not write is restricted); None: anything. A profile no
+        plan can be made with is refused here."""
         try:
             self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
         except CrmsyncError:
@@ -257,6 +262,7 @@ class Planner:
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
         self.allow_missing = allow_missing
+        self.permissions = permissions
         self.sources: dict[str, StreamSource] = {}
 
     def stream_names(self) -> list[str]:
@@ -378,6 +384,9 @@ class Planner:
                     self.planned.setdefault(p.planned.ref, p.planned)
                 out.append(p.planned)
             await self.check_associations(turn, client)
+            if self.permissions is not None:  # once the window's operations are all known
+                for p in pending:
+                    self.permissions.apply(p.planned)
         self.take_stock(stream, out)
         turn.hand_over(stream, out)
         return out
@@ -764,9 +773,10 @@ async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | 
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,
                     associations_due: set[tuple[str, str]] | None = None,
-                    allow_missing: bool = False) -> Plan:
+                    allow_missing: bool = False, permissions: Permissions | None = None) -> Plan:
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
-                      associations_due=associations_due, allow_missing=allow_missing)
+                      associations_due=associations_due, allow_missing=allow_missing,
+                      permissions=permissions)
     return await planner.run(source_dir, client)
 
 
