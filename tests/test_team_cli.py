@@ -51,7 +51,8 @@ def test_an_unknown_user_is_bad_usage_on_plan_and_push(examples: Path, tmp_path:
                     ["push", str(profile), "--source", str(examples), "--base-url", "http://127.0.0.1:9"]):
         result = RUN.invoke(app, [*command, "--as", "zed"])
         assert result.exit_code == 2, result.output
-        assert "--as zed: no such user in" in result.stderr and "team.yaml (its users: ana, bo)" in result.stderr
+        assert "--as zed: no such user in" in result.stderr
+        assert "team.yaml (its users: ana, bo)" in result.stderr
 
 
 def test_a_push_with_a_team_file_needs_to_know_who_pushes(examples: Path, tmp_path: Path) -> None:
@@ -69,8 +70,8 @@ def test_team_given_with_team_and_found_by_email(examples: Path, tmp_path: Path)
     team = tmp_path / "elsewhere" / "people.yaml"
     team.parent.mkdir()
     team.write_text(team_yaml({"contact": "update_only", "account": "update_only"}), encoding="utf-8")
-    result = RUN.invoke(app, ["plan", str(PROFILES["hubspot"]), "--source", str(examples), "--team", str(team),
-                              "--as", "BO@customer.example", "--format", "json"])
+    result = RUN.invoke(app, ["plan", str(PROFILES["hubspot"]), "--source", str(examples),
+                              "--team", str(team), "--as", "BO@customer.example", "--format", "json"])
     plan = json.loads(result.stdout)
     assert plan["summary"]["net_new"] == 0 and plan["summary"]["restricted"] > 0  # nothing exists offline
     assert all("standard users may only update" in r["reason"] for r in plan["records"]
