@@ -103,6 +103,15 @@ def differences(before: Any, after: Any, where: str = "") -> Iterator[str]:
                 yield f"{path} added"
             else:
                 yield from differences(before[key], after[key], path)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (one, other) in enumerate(zip(before, after, strict=True)):
+            yield from differences(one, other, f"{where}.{i}" if where else str(i))
     elif before != after:
-        yield f"{where or 'the whole file'} " + ("added" if before is None else "removed" if after is None
-                                                   else "changed")
+        what = "added" if before is None else "removed" if after is None else \
+            f"changed ({_short(before)} → {_short(after)})"
+        yield f"{where or 'the whole file'} {what}"
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
