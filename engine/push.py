@@ -103,9 +103,14 @@ class PushResult:
                 s["updated"] += 1
         return s
 
+    def owners(self) -> dict[str, int]:
+        """Records written with the owner the profile gives them (`set`), and without it."""
+        counts = Counter(o.record.owner for o in self.outcomes if o.result == "success" and o.record.owner)
+        return {what: counts.get(what, 0) for what in ("set", "not_found", "inactive")}
+
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
-                "unplanned_streams": self.unplanned,
+                "unplanned_streams": self.unplanned, "owners": self.owners(),
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "input_findings": self.input_findings,

@@ -236,13 +236,19 @@ def restricted_line(summary: dict[str, int]) -> str:
     return f"; [yellow]{n} restricted[/] (not sent: the user may not write them)" if n else ""
 
 
+def owners_line(owners: dict[str, int]) -> str:
+    """Records written without the owner the profile gives them: no active CRM user has its email."""
+    n = owners["not_found"] + owners["inactive"]
+    return f"; [yellow]{n} written without their owner[/] (not an active user of the CRM)" if n else ""
+
+
 def print_push(result: PushResult, console: Console) -> None:
     s = result.summary()
     console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
                   f"[green]{s['updated']} updated[/], "
                   f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
                   f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/]"
-                  f"{deleted_line(s)}{restricted_line(s)}"
+                  f"{deleted_line(s)}{restricted_line(s)}{owners_line(result.owners())}"
                   f"{associations_line(result.associations)} ({result.requests_sent} requests)",
                   highlight=False)
     for outcome in result.outcomes:
