@@ -110,3 +110,9 @@ def test_leads_inherit_the_contacts_permissions(examples: Path, tmp_path: Path) 
         reasons = {r["error"] for r in pushed["records"] if r["result"] == "restricted"}
         assert reasons == {"standard users may only update contacts; this one is not in the CRM "
                            "(bo is a standard user)"}
+        logged = RUN.invoke(app, ["log", "--by", STANDARD, "--result", "restricted", "--format", "json",
+                                  "--state-dir", str(state)])
+        rows = json.loads(logged.stdout)
+        assert len(rows) == pushed["summary"]["restricted"]
+        assert {(r["triggered_by"], r["action"], r["result"]) for r in rows} == {
+            (STANDARD, "none", "restricted")}
