@@ -26,6 +26,7 @@ from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, 
 from engine.profile_templates import BoundedEnvironment, template_problems
 from engine.render import endpoint_for
 from engine.sources import unsafe_fields
+from engine.team.permissions import object_kind
 from engine.transforms import TRANSFORMS, TransformError
 
 Severity = Literal["error", "warning"]
@@ -204,7 +205,7 @@ class _Checker:
         owner needs the connector to say where it goes and how to find a user by email."""
         owner_field = obj.owner.field if obj.owner else None
         mapped = owner_field if owner_field in stream.fields else None
-        if (stream.owner is not None or mapped) and (obj.kind or stream.object.lower()) == "account":
+        if (stream.owner is not None or mapped) and object_kind(self.connector, stream.object) == "account":
             loc: Loc = ("streams", name, *(("owner",) if stream.owner is not None else ("fields", mapped)))
             yield Finding("error", "owner_on_account", f"{stream.object} is an account: accounts never get "
                           "an owner in the CRM (the contact owner is the user who got the contact; an "
