@@ -7,11 +7,12 @@ import asyncio
 from pathlib import Path
 
 from engine.address import Given, resolve_address
-from engine.catalog import connection_settings, load_profile
+from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.plan import Plan, daily_budget, make_plan
 from engine.store import Store, default_state_dir
 from engine.team.gate import admit_plan
+from engine.team.permissions import Permissions
 
 
 def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None,
@@ -23,7 +24,16 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
     `as_user`: plan with what that user of the team (`team_file`, else team.yaml beside the profile)
     may do."""
     bundle = load_profile(profile_path)
-    permissions = admit_plan(bundle, team_file, as_user)
+    permissions, refusals = admit_plan(bundle, team_file, as_user, state_dir or default_state_dir())
+    plan = _dry_run(bundle, source_dir, base_url, state_dir, credentials_file, metadata_file, allow_missing,
+                    permissions)
+    plan.warnings += refusals
+    return plan
+
+
+def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, state_dir: Path | None,
+             credentials_file: Path | None, metadata_file: Path | None, allow_missing: bool,
+             permissions: Permissions | None) -> Plan:
     state_dir = state_dir or default_state_dir()
     store = Store(state_dir)
     try:

@@ -100,3 +100,18 @@ def test_an_unknown_admin_is_bad_usage_and_without_a_team_anyone_approves(tmp_pa
     assert unknown.exit_code == 2 and "no such user" in unknown.stderr
     (profile.parent / "team.yaml").unlink()
     assert cli("approve", str(profile), "--as", "whoever", state=state).exit_code == 0
+
+
+def test_a_plan_warns_a_standard_user_whose_push_would_be_refused(examples: Path, tmp_path: Path) -> None:
+    profile = profile_with_team("hubspot", tmp_path / "profiles", team_yaml())
+    state = tmp_path / "state"
+    planned = cli("plan", str(profile), "--source", str(examples), "--as", STANDARD, "--format", "json",
+                  state=state)
+    assert planned.exit_code == 1, planned.output  # the examples hold invalid records; not for the warning
+    [warning] = [w for w in json.loads(planned.stdout)["warnings"] if w["code"] == "not_approved"]
+    assert "a push by bo would be refused" in warning["message"]
+    assert "no admin has approved" in warning["message"]
+    assert cli("approve", str(profile), "--as", ADMIN, state=state).exit_code == 0
+    planned = cli("plan", str(profile), "--source", str(examples), "--as", STANDARD, "--format", "json",
+                  state=state)
+    assert not [w for w in json.loads(planned.stdout)["warnings"] if w["code"] == "not_approved"]

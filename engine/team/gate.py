@@ -26,12 +26,26 @@ def permissions_for(bundle: ProfileBundle, team: Loaded[Team] | None, who: Actor
     return Permissions(who, team.model if team else None, bundle.profile.model.name, bundle.connector.model)
 
 
-def admit_plan(bundle: ProfileBundle, team_file: Path | None, as_user: str | None) -> Permissions | None:
+def admit_plan(bundle: ProfileBundle, team_file: Path | None, as_user: str | None,
+               state_dir: Path | None = None) -> tuple[Permissions | None, list[dict[str, str | None]]]:
     """A dry-run's permissions: those of `--as` when given (an unknown user is bad usage), else none
-    checked (the plan shows what an admin's push would do)."""
+    checked (the plan shows what an admin's push would do); and, for a standard user, a warning when
+    their push of this profile would be refused (not approved as it is), which the plan is not."""
     team = load_team(bundle.profile.path, team_file)
     who = actor(team, as_user, required=False)
-    return permissions_for(bundle, team, who) if who is not None else None
+    if who is None or team is None:
+        return (permissions_for(bundle, team, who) if who is not None else None), []
+    approval = read_approval(state_dir, bundle.profile.model.name) if state_dir else None
+    who = approved_role(who, team, approval)
+    warnings = []
+    if not who.is_admin:
+        try:
+            refuse_unapproved(bundle, team, approval)
+        except NotApproved as refused:
+            warnings.append({"severity": "warning", "code": "not_approved", "where": str(bundle.profile.path),
+                             "stream": None, "field": None, "message": f"a push by {who.name} would be "
+                             f"refused: {refused}"})
+    return permissions_for(bundle, team, who), warnings
 
 
 def admit_push(bundle: ProfileBundle, team_file: Path | None, as_user: str | None,
