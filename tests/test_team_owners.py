@@ -5,6 +5,7 @@ list its users stops the push with its reason."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,30 @@ def test_a_crm_that_will_not_list_its_users_stops_the_push_saying_so(crm: str, e
         assert "employer_contact" in result.unplanned or all(
             o.action is None for o in result.outcomes if o.record.stream == "employer_contact")
         assert not [ref for ref in source_ids(crm, url) if ref and ref.startswith("ec-")]
+
+
+def test_the_plan_and_the_push_summary_say_which_records_go_without_their_owner(examples: Path,
+                                                                               tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from tests.pushkit import credentials_file
+
+    profile = owned_profile("hubspot", tmp_path / "profiles")
+    source = owned_source(examples, tmp_path / "source")
+    common = ["--state-dir", str(tmp_path / "state"),
+              "--credentials", str(credentials_file("hubspot", tmp_path / "creds"))]
+    with served("hubspot", seed=seed("hubspot")) as (_, url):
+        planned = CliRunner().invoke(app, ["plan", str(profile), "--source", str(source), "--base-url", url,
+                                           "--format", "json", *common])
+        plan = json.loads(planned.stdout)
+        assert plan["owners"] == {"set": 2, "not_found": 2, "inactive": 0}
+        owners = {r["source_id"]: r.get("owner") for r in plan["records"]
+                  if r["stream"] == "employer_contact"}
+        assert (owners["ec-001"], owners["ec-002"], owners["ec-003"], owners["ec-005"]) == (
+            "set", "not_found", "not_found", None)
+        asked = [r["url"] for r in plan["requests"] if "/crm/v3/owners" in r["url"]]
+        assert len(asked) == 3 and any("email=nobody%40customer.example" in u for u in asked)
+        pushed = CliRunner().invoke(app, ["push", str(profile), "--source", str(source), "--base-url", url,
+                                          *common], env={"COLUMNS": "400"})
+        assert "2 written without their owner (not an active user of the CRM)" in pushed.stdout
