@@ -204,6 +204,8 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                                    connection=connection, before_stream=before_stream, on_done=progress.done,
                                    recreate_deleted=recreate_deleted, allow_missing=allow_missing,
                                    permissions=permissions)
+    if permissions is not None:
+        result.warnings += permissions.warnings()
     if stale:
         result.stale = stale
         result.notices.append(f"the plan is stale: {len(stale)} record(s) changed since it was made (in the "

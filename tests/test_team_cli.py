@@ -116,3 +116,14 @@ def test_leads_inherit_the_contacts_permissions(examples: Path, tmp_path: Path) 
         assert len(rows) == pushed["summary"]["restricted"]
         assert {(r["triggered_by"], r["action"], r["result"]) for r in rows} == {
             (STANDARD, "none", "restricted")}
+
+
+def test_a_permission_for_a_kind_no_object_is_is_warned_not_ignored(examples: Path, tmp_path: Path) -> None:
+    team = team_yaml({"contacts": "create_and_update"})  # the object's name, not its kind
+    profile = profile_with_team("hubspot", tmp_path / "profiles", team)
+    planned = RUN.invoke(app, ["plan", str(profile), "--source", str(examples), "--as", STANDARD,
+                               "--format", "json"])
+    [warning] = [w for w in json.loads(planned.stdout)["warnings"] if w["code"] == "unknown_kind"]
+    assert warning["where"] == str(profile.parent / "team.yaml")
+    assert warning["message"] == ("permissions for 'contacts', which no object of hubspot is (its kinds: "
+                                  "account, contact); standard users get create_only for those")

@@ -23,7 +23,8 @@ from engine.team.permissions import Permissions
 
 
 def permissions_for(bundle: ProfileBundle, team: Loaded[Team] | None, who: Actor) -> Permissions:
-    return Permissions(who, team.model if team else None, bundle.profile.model.name, bundle.connector.model)
+    return Permissions(who, team.model if team else None, bundle.profile.model.name, bundle.connector.model,
+                       str(team.path) if team else "")
 
 
 def admit_plan(bundle: ProfileBundle, team_file: Path | None, as_user: str | None,
@@ -45,7 +46,8 @@ def admit_plan(bundle: ProfileBundle, team_file: Path | None, as_user: str | Non
             warnings.append({"severity": "warning", "code": "not_approved", "where": str(bundle.profile.path),
                              "stream": None, "field": None, "message": f"a push by {who.name} would be "
                              f"refused: {refused}"})
-    return permissions_for(bundle, team, who), warnings
+    permissions = permissions_for(bundle, team, who)
+    return permissions, warnings + permissions.warnings()
 
 
 def admit_push(bundle: ProfileBundle, team_file: Path | None, as_user: str | None,

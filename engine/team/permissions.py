@@ -35,6 +35,7 @@ class Permissions:
     team: Team | None
     profile: str
     connector: ConnectorSpec
+    team_path: str = "the team file"
 
     def access(self, object_name: str) -> Access:
         if self.actor.is_admin or self.team is None:
@@ -51,6 +52,19 @@ class Permissions:
         if changes_existing and not access.may_update:
             return f"standard users may only create {kinds}; this one exists in the CRM"
         return None
+
+    def warnings(self) -> list[dict[str, str | None]]:
+        """Kinds the team gives permissions for that no object of the connector is: a typo there would
+        leave standard users with the default (create only) without a word."""
+        if self.team is None:
+            return []
+        own = self.team.profiles.get(self.profile)
+        named = {*self.team.permissions, *(own.permissions if own else {})}
+        kinds = sorted({object_kind(self.connector, name) for name in self.connector.objects})
+        return [{"severity": "warning", "code": "unknown_kind", "where": self.team_path, "stream": None,
+                 "field": None, "message": f"permissions for {kind!r}, which no object of "
+                 f"{self.connector.name} is (its kinds: {', '.join(kinds)}); standard users get create_only "
+                 "for those"} for kind in sorted(named - set(kinds))]
 
     def apply(self, record: PlannedRecord) -> None:
         """Mark the record restricted (nothing of it is written) when the user may not write it."""
