@@ -66,6 +66,7 @@ class PlanFormat(StrEnum):
 class SchemaKind(StrEnum):
     connector = "connector"
     profile = "profile"
+    team = "team"
 
 
 class Crm(StrEnum):
@@ -175,8 +176,10 @@ def _print_findings(profile: Path, findings: list[Finding]) -> None:
 
 @app.command()
 def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile")]) -> None:
-    """JSON Schema of a connector spec or a profile, to stdout."""
-    model = ConnectorSpec if kind is SchemaKind.connector else Profile
+    """JSON Schema of a connector spec, a profile or a team file, to stdout."""
+    from engine.team.model import Team
+
+    model = {SchemaKind.connector: ConnectorSpec, SchemaKind.profile: Profile, SchemaKind.team: Team}[kind]
     document = model.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = f"crmsync {kind.value}"
@@ -189,6 +192,8 @@ CredentialsFile = Annotated[Path | None, typer.Option("--credentials", help="JSO
 AllowMissing = Annotated[bool, typer.Option(
     "--allow-missing", help="accept a source that lost data (a stream's file missing, a mapped path that "
     "matched no record): plan and send what there is; the findings are still shown")]
+TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (users, roles, permissions); "
+                                               "default team.yaml beside the profile, if there is one")]
 
 
 @app.command()
@@ -203,6 +208,9 @@ def plan(
     metadata: Annotated[Path | None, typer.Option(
         "--metadata", help="without --base-url: check against live metadata saved to a file")] = None,
     allow_missing: AllowMissing = False,
+    team: TeamFile = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="plan as this user of the team: what they may "
+                                                "not write is shown restricted")] = None,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -216,7 +224,8 @@ def plan(
         raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
-                         credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing)
+                         credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing,
+                         team_file=team, as_user=as_user)
     except CrmsyncError as exc:
         raise fail(exc) from None
     findings = result.input_findings()
@@ -264,6 +273,7 @@ class Result(StrEnum):
     success = "success"
     error = "error"
     skipped = "skipped"  # held back before sending (its identity incomplete, a repeat, a parent missing)
+    restricted = "restricted"  # the user who pushed may not write it (the team's permissions)
 
 
 @app.command()
@@ -275,7 +285,8 @@ def push(
     base_url: Annotated[str | None, typer.Option("--base-url", help="the CRM's API base URL (else "
                                                  "base_url in the credentials file or the profile's "
                                                  "connection)")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="who triggers the run (activity log); with a "
+                                                "team file, one of its users")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
     credentials: CredentialsFile = None,
@@ -286,6 +297,7 @@ def push(
         "--recreate-deleted", help="create again a record deleted in the CRM behind its link (counted "
         "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
     allow_missing: AllowMissing = False,
+    team: TeamFile = None,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -296,7 +308,7 @@ def push(
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
                           progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
-                          recreate_deleted=recreate_deleted, allow_missing=allow_missing)
+                          recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -341,6 +353,25 @@ def log_command(
     print_log(rows, fmt.value, out)
     for note in notes:
         err.print(f"[yellow]note:[/] {visible(note)}", highlight=False)
+
+
+@app.command()
+def approve(
+    profile: Annotated[Path, typer.Argument(help="the profile YAML file")],
+    as_user: Annotated[str, typer.Option("--as", help="the admin who approves it")],
+    team: TeamFile = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Approve a profile as it is now: standard users may push it until it (or the team file) changes."""
+    from engine.store import default_state_dir
+    from engine.team.gate import approve_profile
+
+    try:
+        approval = approve_profile(load_profile(profile), team, as_user, state_dir or default_state_dir())
+    except CrmsyncError as exc:
+        raise fail(exc) from None
+    out.print(f"{visible(str(profile))}: approved by {visible(approval.approved_by)} at {approval.at}",
+              highlight=False)
 
 
 @app.command()

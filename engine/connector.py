@@ -301,11 +301,45 @@ Relation = Annotated[FieldRelation | BindRelation | AssociationRelation, Field(d
 
 # ----- objects ---------------------------------------------------------------------------------
 
+class OwnerSpec(Strict):
+    """Where a record of this object carries its owner, a CRM user (a contact's is the user who got it;
+    an account is never given one)."""
+
+    field: str = Field(description="the field (or bind key) the owner is written to")
+    read: str | None = Field(default=None, description="the field a look-up answer carries the owner's id "
+                             "in; default: `field`")
+    path: str | None = Field(default=None, description="written as a bound path: a template with {id} "
+                             "(\"/systemusers({id})\"); default: the user's id itself")
+
+    @property
+    def read_as(self) -> str:
+        return self.read or self.field
+
+    def written(self, user_id: str) -> str:
+        return self.path.replace("{id}", user_id) if self.path else user_id
+
+
+class UserLookup(Strict):
+    """How to find a CRM user by email (who owns a contact), one email a request."""
+
+    endpoint: Endpoint = Field(description="a GET; its templates may use {email} (the address as is, "
+                               "for a query parameter), {literal} (the address as a quoted literal of the "
+                               "connector's query language, escaped) and {api_version}")
+    email: str = Field(description="JSONPath, in one result, of the user's email")
+    active: str | None = Field(default=None, description="JSONPath, in one result, of a flag that is true "
+                               "for an active user")
+    inactive: str | None = Field(default=None, description="JSONPath, in one result, of a flag that is "
+                                 "true for an inactive user (archived, disabled)")
+
+
 class ObjectSpec(Strict):
     """One CRM record type."""
 
     label: str | None = None
     api_name: str = Field(description="how the API spells the object in paths and bodies")
+    kind: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", description="what the object "
+                             "is to people, for a team's permissions: contact, account...; a Lead is of "
+                             "kind contact; default: the object's name in lower case")
     id_field: str = Field(description="the field holding the record id in responses")
     vars: dict[str, str] = Field(default_factory=dict, description="extra values endpoint templates "
                                  "may use as {vars.name} (a logical name, an object type id...)")
@@ -313,6 +347,8 @@ class ObjectSpec(Strict):
     fields: dict[str, FieldSpec]
     identity_keys: dict[str, IdentityKey] = Field(default_factory=dict)
     relations: dict[str, Relation] = Field(default_factory=dict)
+    owner: OwnerSpec | None = Field(default=None, description="where a record carries its owner (a CRM "
+                                    "user); an object of kind account is never given one")
     upsert_keys: list[str] = Field(default_factory=list, description="fields the native upsert can match "
                                    "on (external ids, unique properties, alternate keys)")
     endpoints: dict[EndpointName, Endpoint] = Field(default_factory=dict, description="this object's own "
@@ -683,6 +719,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "list": {"object", "fields", "limit", "api_version"},
     "metadata": {"object", "api_version"},
     "field_rules": {"object", "api_version"},
+    "users": {"email", "literal", "api_version"},
 }
 
 
@@ -844,6 +881,8 @@ class ConnectorSpec(Strict):
     default_headers: dict[str, str] = Field(default_factory=dict)
     connection: dict[str, ConnectionSetting] = Field(default_factory=dict)
     objects: dict[str, ObjectSpec]
+    users: UserLookup | None = Field(default=None, description="how to find a CRM user by email: the "
+                                     "owner of the contacts a profile gives one")
     endpoints: EndpointsSpec
     metadata: MetadataMap
     errors: ErrorsSpec
@@ -895,6 +934,8 @@ def reference_problems(spec: ConnectorSpec) -> list[Problem]:
         for ep_name, ep in obj.endpoints.items():
             problems += _endpoint_problems(spec, ep_name, ep, ("objects", obj_name, "endpoints", ep_name),
                                           [obj])
+    if spec.users is not None:
+        problems += _endpoint_problems(spec, "users", spec.users.endpoint, ("users", "endpoint"), [])
     for ep_name, ep in spec.endpoints.named().items():
         served = [spec.objects[o] for o in (ep.objects or spec.objects) if o in spec.objects
                   and ep_name not in spec.objects[o].endpoints]

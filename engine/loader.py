@@ -164,7 +164,7 @@ class ForeignFile(LoadError):
     """A readable YAML file that is not of the kind asked for: it is named, never quoted."""
 
 
-_NOUNS = {"ConnectorSpec": "connector spec", "Profile": "profile"}
+_NOUNS = {"ConnectorSpec": "connector spec", "Profile": "profile", "Team": "team file"}
 
 
 def to_plain(node: Any) -> Any:

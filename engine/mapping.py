@@ -54,6 +54,7 @@ class MappedRecord:
     parents: list[ParentRef] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skip_reason: str | None = None
+    owner_email: str | None = None  # the email of the CRM user who owns the record (the profile's `owner`)
 
 
 Extractor = Callable[[dict[str, Any]], Any]
@@ -107,6 +108,7 @@ class CompiledStream:
     fields: list[CompiledField]
     identity: dict[str, list[Probe]]
     parents: list[tuple[Any, Probe]]
+    owner: Probe | None = None
     records: int = 0  # records mapped
 
     def map(self, record: SourceRecord) -> MappedRecord:
@@ -143,12 +145,15 @@ class CompiledStream:
             if parent_id not in (None, ""):
                 mapped.parents.append(ParentRef(parent.stream, str(parent_id), parent.relation,
                                                 parent.required))
+        if self.owner is not None:
+            email = self.owner(record.data)
+            mapped.owner_email = email.strip() if isinstance(email, str) and email.strip() else None
         return mapped
 
     def source(self, source: StreamSource) -> StreamSource:
         """What the stream's records matched, once they are all mapped."""
         probes = [self.id_of, *(p for probes in self.identity.values() for p in probes),
-                  *(probe for _, probe in self.parents)]
+                  *(probe for _, probe in self.parents), *([self.owner] if self.owner else [])]
         source.records = self.records
         source.paths = [(probe.what, probe.path, probe.matched) for probe in probes] + [
             (f.target, f.mapping.source, f.matched) for f in self.fields
@@ -214,6 +219,7 @@ def compile_profile(profile: Profile) -> dict[str, CompiledStream]:
             identity={part: [probe(f"identity {part}", p) for p in ([ps] if isinstance(ps, str) else ps)]
                       for part, ps in paths.items()},
             parents=[(p, probe(f"parent {p.stream}", p.source)) for p in spec.parents],
+            owner=probe("owner", spec.owner.source) if spec.owner else None,
         )
     return compiled
 

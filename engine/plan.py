@@ -59,9 +59,12 @@ from engine.match import (
 )
 from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
+from engine.profile import StreamSpec
 from engine.read import read_stream
 from engine.render import Request, render_batches
 from engine.store import Link
+from engine.team.owners import CrmUser, OwnerDirectory, owner_read, set_owner, user_request
+from engine.team.permissions import Permissions
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields, not_in_crm_message, refuse_unplannable
@@ -86,6 +89,7 @@ class Pending:
     parents: list[ParentRef]
     overwrite: dict[str, bool]
     current: set[str] | None = None  # the identity's current values (see Planner.current_values)
+    owner_email: str | None = None  # who owns it in the CRM (the profile's `owner`), by email
 
     @property
     def matchable(self) -> bool:
@@ -112,6 +116,8 @@ class PlannedRecord:
     parents: list[tuple[str, str, str]] = field(default_factory=list)
     associate: list[str] = field(default_factory=list)  # association relations to make (once both exist)
     merged_into: str | None = None  # the record of the same identity this one is written as, this run
+    reason: str | None = None  # restricted: why the acting user may not write it
+    owner: str | None = None  # the owner the profile gives it: set, not_found or inactive (then not written)
     ref: str = field(init=False, repr=False, compare=False)  # stream/source_id
 
     def __post_init__(self) -> None:
@@ -123,7 +129,9 @@ class PlannedRecord:
                 "changes": [{"field": c.field, "current": c.current, "new": c.new} for c in self.changes],
                 "kept": [{"field": c.field, "current": c.current, "new": c.new} for c in self.kept],
                 "problems": [p.as_dict() for p in self.problems], "notes": self.notes,
-                "candidates": self.candidates, "associate": self.associate}
+                "candidates": self.candidates, "associate": self.associate,
+                **({"reason": self.reason} if self.reason else {}),
+                **({"owner": self.owner} if self.owner else {})}
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would be the whole plan
@@ -155,12 +163,17 @@ class Plan:
         counts = Counter(r.status for r in self.records)
         return {status: counts.get(status, 0) for status in STATUSES}
 
+    def owners(self) -> dict[str, int]:
+        """Records written with the owner the profile gives them, and those written without it."""
+        counts = Counter(r.owner for r in self.records if r.owner and r.status in ("net_new", "update"))
+        return {what: counts.get(what, 0) for what in ("set", "not_found", "inactive")}
+
     def as_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
                 "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
-                "input_findings": self.input_findings(), "warnings": self.warnings,
+                "input_findings": self.input_findings(), "warnings": self.warnings, "owners": self.owners(),
                 "records": [r.as_dict() for r in self.records],
                 "requests": [self.redactor.planned(r.as_dict()) for r in self.lookups + self.writes]}
 
@@ -219,12 +232,14 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
-                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False) -> None:
+                 associations_due: set[tuple[str, str]] | None = None, allow_missing: bool = False,
+                 permissions: Permissions | None = None) -> None:
         """`live_fields`: the CRM's metadata, or its fetch still under way (records are read and mapped
         meanwhile; checking them waits for it). `associations_due`: (ref, relation) of associations an
         earlier push meant to make and did not. `allow_missing`: a stream whose source lost data (a
-        mapped path that matched nothing) is planned all the same, not held back. A profile no plan can
-        be made with is refused here."""
+        mapped path that matched nothing) is planned all the same, not held back. `permissions`: what
+        the acting user may do (a record they may not write is restricted); None: anything. A profile no
+        plan can be made with is refused here."""
         try:
             self.warnings = [f.as_dict() for f in refuse_unplannable(bundle)]
         except CrmsyncError:
@@ -262,6 +277,9 @@ class Planner:
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
         self.allow_missing = allow_missing
+        self.permissions = permissions
+        self.owner_directory: OwnerDirectory | None = None  # the CRM users owning contacts, once looked up
+        self.owner_emails: set[str] = set()  # without a CRM: the owners a push would look up
         self.sources: dict[str, StreamSource] = {}
 
     def stream_names(self) -> list[str]:
@@ -316,6 +334,7 @@ class Planner:
             raise
         records = [record for stream_records in streams for record in stream_records]
         self.lookups += [request for turn in turns for request in turn.lookups]
+        self.lookups += self.owner_lookups()
         writes = self.render_writes(records) if render_writes else []
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
@@ -363,11 +382,12 @@ class Planner:
             crm_records = None
             if any(p.matchable for p in pending):
                 identities = (p.planned.identity for p in pending if p.matchable)
-                lookup = lookups_for(self.connector, spec.object, identities, key, list(spec.fields),
-                                     self.base_url)
+                lookup = lookups_for(self.connector, spec.object, identities, key,
+                                     [*spec.fields, *owner_read(self.connector, spec)], self.base_url)
                 turn.lookups += lookup.requests  # listed in stream order, whichever is read first
                 if client is not None:
                     crm_records = await run_lookups(self.connector, lookup, client)
+            users = await self.owners_of(spec, pending, client)
             await turn.parents_decided(looked_up=last)
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
             matches = [matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values,
@@ -378,14 +398,38 @@ class Planner:
                 self.dedupe(planned, seen)
                 self.claim(planned, match, key.parts[0])
                 self.resolve_parents(planned, p.parents, match)
+                if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
+                    planned.changes.append(Change(*owned))
             for p in pending:
                 if stream in self.parent_streams:  # kept for its children's parent resolution
                     self.planned.setdefault(p.planned.ref, p.planned)
                 out.append(p.planned)
             await self.check_associations(turn, client)
+            if self.permissions is not None:  # once the window's operations are all known
+                for p in pending:
+                    self.permissions.apply(p.planned)
         self.take_stock(stream, out)
         turn.hand_over(stream, out)
         return out
+
+    async def owners_of(self, spec: StreamSpec, pending: list[Pending],
+                        client: CrmClient | None) -> dict[str, CrmUser] | None:
+        """The CRM users owning the window's records (the profile's `owner`), each looked up once per
+        run; without a CRM, None (their look-ups are listed with the plan's)."""
+        emails = {p.owner_email for p in pending if p.owner_email and p.matchable}
+        if not emails or not owner_read(self.connector, spec):
+            return None
+        if client is None:
+            self.owner_emails |= {normalize_email(e) or e for e in emails}
+            return None
+        if self.owner_directory is None:
+            self.owner_directory = OwnerDirectory(self.connector, client)
+        return await self.owner_directory.find(emails)
+
+    def owner_lookups(self) -> list[Request]:
+        if self.owner_directory is not None:
+            return self.owner_directory.requests
+        return [user_request(self.connector, email, self.base_url) for email in sorted(self.owner_emails)]
 
     def take_stock(self, stream: str, records: list[PlannedRecord]) -> None:
         """Once a stream is read: what each mapped path matched. A stream whose source lost data is held
@@ -419,7 +463,7 @@ class Planner:
         if self.consult and skip is None and not record.problems:  # only the CRM's answers are ranked
             for value in planned.identity.get(key.parts[0].name, []) if current is None else current:
                 self.current_owners.setdefault((record.object, value), planned.ref)
-        return Pending(planned, record.problems, skip, record.parents, overwrite, current)
+        return Pending(planned, record.problems, skip, record.parents, overwrite, current, record.owner_email)
 
     def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
         """The normalised current values of the key's first part (its historical ones left out), or
@@ -768,9 +812,10 @@ async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | 
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,
                     associations_due: set[tuple[str, str]] | None = None,
-                    allow_missing: bool = False) -> Plan:
+                    allow_missing: bool = False, permissions: Permissions | None = None) -> Plan:
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
-                      associations_due=associations_due, allow_missing=allow_missing)
+                      associations_due=associations_due, allow_missing=allow_missing,
+                      permissions=permissions)
     return await planner.run(source_dir, client)
 
 

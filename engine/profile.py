@@ -105,6 +105,15 @@ class ParentSpec(Strict):
     required: bool = Field(default=False, description="true: a record whose parent is unresolved is skipped")
 
 
+class OwnerMapping(Strict):
+    """Who owns the stream's records in the CRM: the CRM user whose email the source gives (the user
+    who got the contact). Contacts only: an account never gets an owner."""
+
+    source: str = Field(description="JSONPath of the email of the user who got the record")
+    overwrite: bool = Field(default=False, description="true: an existing record's owner is changed to "
+                            "this one too; false (default): the owner is written on create only")
+
+
 class StreamSpec(Strict):
     object: str = Field(description="the connector object records of this stream become")
     file: str | None = Field(default=None, description="source file name; default <stream>.jsonl or .csv")
@@ -117,6 +126,8 @@ class StreamSpec(Strict):
         json_schema_extra=also_accept("values", {"type": "string", "description": "a JSONPath"}))
     unsafe_fields: dict[str, str] = Field(default_factory=dict, description="source fields that must not "
                                           "be mapped, with the reason (added to the built-in list)")
+    owner: OwnerMapping | None = Field(default=None, description="the source field giving the email of "
+                                       "the CRM user who owns the record (contacts only)")
     upsert_key: str | None = Field(
         default=None, description="a mapped field whose value names the record in the CRM (an external id, "
         "a unique property, an alternate key): new records are written through the connector's native "

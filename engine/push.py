@@ -42,6 +42,7 @@ from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, 
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
+from engine.team.permissions import Permissions
 from engine.templating import fill
 
 
@@ -49,7 +50,7 @@ from engine.templating import fill
 class Outcome:
     record: PlannedRecord
     action: str | None  # insert | update | None (nothing sent)
-    result: str  # success | error | unchanged | skipped
+    result: str  # success | error | unchanged | skipped | restricted
     crm_id: str | None = None
     error_code: str | None = None
     error: str | None = None
@@ -86,9 +87,11 @@ class PushResult:
         """`recreated`: created again, their linked records deleted in the CRM (not in `created`);
         `deleted_in_crm`: of the failed, those whose linked record was deleted in the CRM."""
         s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0, "recreated": 0,
-             "deleted_in_crm": 0}
+             "deleted_in_crm": 0, "restricted": 0}
         for o in self.outcomes:
-            if o.result == "error":
+            if o.result == "restricted":
+                s["restricted"] += 1
+            elif o.result == "error":
                 s["failed"] += 1
                 s["deleted_in_crm"] += o.error_code == DELETED
             elif o.result == "unchanged":
@@ -101,9 +104,14 @@ class PushResult:
                 s["updated"] += 1
         return s
 
+    def owners(self) -> dict[str, int]:
+        """Records written with the owner the profile gives them (`set`), and without it."""
+        counts = Counter(o.record.owner for o in self.outcomes if o.result == "success" and o.record.owner)
+        return {what: counts.get(what, 0) for what in ("set", "not_found", "inactive")}
+
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
-                "unplanned_streams": self.unplanned,
+                "unplanned_streams": self.unplanned, "owners": self.owners(),
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "input_findings": self.input_findings,
@@ -143,6 +151,7 @@ class Pending:
 
 NEW = ("create", "upsert")  # the write kinds that make new records
 Unidentified = dict[str, tuple[dict[str, Any], str]]  # ref -> (item, why): written as done, without an id
+UNSENT_LOGGED = ("error", "skipped", "restricted")  # results of records not sent that the log shows
 DELETED = "deleted_in_crm"  # the error code of an update whose linked record was deleted in the CRM
 BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
 
@@ -260,7 +269,7 @@ class Pusher:
                         "object": o.record.object, "action": "none", "result": o.result,
                         "crm_id": o.crm_id, "error_code": o.error_code, "error": o.error,
                         "stream": o.record.stream, "source_id": o.record.source_id}
-                       for o in outcomes if o.action is None and o.result in ("error", "skipped"))
+                       for o in outcomes if o.action is None and o.result in UNSENT_LOGGED)
 
     async def until_stopped(self, work: Awaitable[None]) -> None:
         """A stream's writes or associations, ended by a stop (a token refused, the daily reserve
@@ -375,6 +384,8 @@ class Pusher:
             first = record.problems[0] if record.problems else None
             return Outcome(record, None, "error", None, first.code if first else "invalid",
                            "; ".join(p.message for p in record.problems))
+        if record.status == "restricted":
+            return Outcome(record, None, "restricted", record.crm_id, "restricted", record.reason)
         if record.status in ("net_new", "update") and stopped:
             return Outcome(record, None, "error", record.crm_id, "stopped", stopped)
         return Outcome(record, None, "skipped", record.crm_id, error="; ".join(record.notes) or None)
@@ -930,7 +941,8 @@ def new_run_id() -> str:
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
                on_done: Callable[[str], None] | None = None,
-               recreate_deleted: bool = False, allow_missing: bool = False) -> tuple[Plan | None, PushResult]:
+               recreate_deleted: bool = False, allow_missing: bool = False,
+               permissions: Permissions | None = None) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
     created twice. `before_stream` sees each stream's decided records before any is sent."""
@@ -943,7 +955,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
 
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
                       live_fields=fetch_live_fields(bundle, client),  # read while the source is mapped
-                      associations_due=store.associations_due(profile), allow_missing=allow_missing)
+                      associations_due=store.associations_due(profile), allow_missing=allow_missing,
+                      permissions=permissions)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
     pusher.recreate_deleted = recreate_deleted

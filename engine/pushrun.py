@@ -22,6 +22,8 @@ from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.report import warning_line
 from engine.store import Store, default_state_dir, push_lock
+from engine.team.gate import admit_push
+from engine.team.permissions import Permissions
 from engine.terminal import visible
 from engine.validate import refuse_unplannable
 
@@ -39,6 +41,7 @@ class PushRequest:
     daily_reserve: float = DEFAULT_DAILY_RESERVE  # of the CRM's daily API allocation, left to others
     recreate_deleted: bool = False  # a record deleted in the CRM behind its link is created again
     allow_missing: bool = False  # send what the source gave although a stream's file or a path is missing
+    team_file: Path | None = None  # else team.yaml beside the profile, if there is one
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -160,19 +163,20 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     if not request.allow_missing:
         refuse_missing_files(bundle, source)  # type: ignore[arg-type]
     state_dir = request.state_dir or default_state_dir()
+    permissions = admit_push(bundle, request.team_file, request.as_user, state_dir)  # before a credential
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
                                    names=bundle.credential_names)
     given = Given(request.base_url, "--base-url") if request.base_url else \
         saved_address(saved, str(request.plan_file))
     base_url = resolve_address(bundle, credentials, given)  # before any credential is sent
-    triggered_by = request.as_user or "cli"
+    triggered_by = permissions.actor.name
     with push_lock(state_dir, bundle.profile.model.name):
         store = Store(state_dir)
         progress = _Progress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,
-                                     request.allow_missing))
+                                     request.allow_missing, permissions))
         except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
             raise Interrupted(SECOND) from None
         finally:
@@ -183,7 +187,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
                 daily_reserve: float, recreate_deleted: bool = False,
-                allow_missing: bool = False) -> PushResult:
+                allow_missing: bool = False, permissions: Permissions | None = None) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
 
     stale: list[str] = []
@@ -198,7 +202,10 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
         with stop_on_ctrl_c(client):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream, on_done=progress.done,
-                                   recreate_deleted=recreate_deleted, allow_missing=allow_missing)
+                                   recreate_deleted=recreate_deleted, allow_missing=allow_missing,
+                                   permissions=permissions)
+    if permissions is not None:
+        result.warnings += permissions.warnings()
     if stale:
         result.stale = stale
         result.notices.append(f"the plan is stale: {len(stale)} record(s) changed since it was made (in the "
@@ -225,13 +232,25 @@ def deleted_line(summary: dict[str, int]) -> str:
     return "".join(f"; {part}" for part in parts)
 
 
+def restricted_line(summary: dict[str, int]) -> str:
+    """Records the user who pushed may not write (the team's permissions): not sent."""
+    n = summary["restricted"]
+    return f"; [yellow]{n} restricted[/] (not sent: the user may not write them)" if n else ""
+
+
+def owners_line(owners: dict[str, int]) -> str:
+    """Records written without the owner the profile gives them: no active CRM user has its email."""
+    n = owners["not_found"] + owners["inactive"]
+    return f"; [yellow]{n} written without their owner[/] (not an active user of the CRM)" if n else ""
+
+
 def print_push(result: PushResult, console: Console) -> None:
     s = result.summary()
     console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
                   f"[green]{s['updated']} updated[/], "
                   f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
                   f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/]"
-                  f"{deleted_line(s)}"
+                  f"{deleted_line(s)}{restricted_line(s)}{owners_line(result.owners())}"
                   f"{associations_line(result.associations)} ({result.requests_sent} requests)",
                   highlight=False)
     for outcome in result.outcomes:
@@ -240,6 +259,8 @@ def print_push(result: PushResult, console: Console) -> None:
         if outcome.result == "error":
             console.print(f"  [red]failed[/] {who}: {visible(outcome.error_code)}: {visible(outcome.error)}",
                           highlight=False)
+        if outcome.result == "restricted":
+            console.print(f"  [yellow]restricted[/] {who}: {visible(outcome.error or '')}", highlight=False)
         for warning in outcome.warnings:
             console.print(f"  [yellow]warning[/] {who}: {visible(warning)}", highlight=False)
     for warning in result.warnings:

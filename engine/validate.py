@@ -26,6 +26,7 @@ from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, 
 from engine.profile_templates import BoundedEnvironment, template_problems
 from engine.render import endpoint_for
 from engine.sources import unsafe_fields
+from engine.team.permissions import object_kind
 from engine.transforms import TRANSFORMS, TransformError
 
 Severity = Literal["error", "warning"]
@@ -83,7 +84,7 @@ BLOCKING = frozenset({
     "unknown_stream", "unknown_relation", "relation_mismatch", "self_parent", "parent_cycle",
     "unknown_transform", "bad_template", "template_loads", "template_format_map", "template_too_large",
     "bad_jsonpath", "upsert_unavailable", "upsert_key_unmapped", "upsert_key_constant",
-    "upsert_key_not_unique",
+    "upsert_key_not_unique", "owner_on_account", "owner_unavailable",
 })
 
 
@@ -209,6 +210,26 @@ class _Checker:
         yield from self.check_lookup_answer(name, stream, identity_fields)
         if stream.upsert_key is not None:
             yield from self.check_upsert_key(name, stream, obj, fields)
+        yield from self.check_owner(name, stream, obj)
+
+    def check_owner(self, name: str, stream: StreamSpec, obj: ObjectSpec) -> Iterator[Finding]:
+        """An account never gets an owner (not by `owner:`, nor by mapping its owner field); a contact's
+        owner needs the connector to say where it goes and how to find a user by email."""
+        owner_field = obj.owner.field if obj.owner else None
+        mapped = owner_field if owner_field in stream.fields else None
+        if (stream.owner is not None or mapped) and object_kind(self.connector, stream.object) == "account":
+            loc: Loc = ("streams", name, *(("owner",) if stream.owner is not None else ("fields", mapped)))
+            yield Finding("error", "owner_on_account", f"{stream.object} is an account: accounts never get "
+                          "an owner in the CRM (the contact owner is the user who got the contact; an "
+                          "account's stays whoever the CRM makes it); remove it", self.at(loc, key=True),
+                          name, mapped)
+        elif stream.owner is not None and (obj.owner is None or self.connector.users is None):
+            missing = "where its records carry an owner (`owner:` of the object)" if obj.owner is None else \
+                "how to find a CRM user by email (`users:`)"
+            yield Finding("error", "owner_unavailable", f"the {self.connector.name} connector does not say "
+                          f"{missing}", self.at(("streams", name, "owner"), key=True), name, None)
+        if stream.owner is not None:
+            yield from self.check_path(stream.owner.source, ("streams", name, "owner", "source"), name, None)
 
     def check_upsert_key(self, name: str, stream: StreamSpec, obj: ObjectSpec,
                          fields: dict[str, FieldSpec]) -> Iterator[Finding]:

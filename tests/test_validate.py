@@ -399,6 +399,26 @@ def test_lookup_lacks_field(tmp_path: Path, root: Path) -> None:
           "look-up answer does not carry phone (it holds only hs_object_id, domain, name)")
 
 
+def test_owner_on_account(tmp_path: Path) -> None:
+    check(tmp_path, profile("name: $.name", extra="    owner: {source: $.manager_email}\n"),
+          "owner_on_account", "error", "9:5", "employer", None, "accounts never get an owner")
+    check(tmp_path, profile("name: $.name", "ownerid@odata.bind: {value: /systemusers(1)}", object="account"),
+          "owner_on_account", "error", "9:7", "employer", "ownerid@odata.bind", "accounts never get an owner")
+
+
+def test_owner_unavailable(tmp_path: Path, root: Path) -> None:
+    connector = (root / "connectors" / "hubspot.yaml").read_text(encoding="utf-8")
+    start = connector.index("\nusers:\n")
+    end = connector.index("\nendpoints:\n")
+    (tmp_path / "nousers.yaml").write_text(connector[:start] + connector[end:], encoding="utf-8")
+    text = profile("firstname: $.first_name", object="contacts",
+                   extra="    owner: {source: $.manager_email}\n")
+    check(tmp_path, text.replace("connector: hubspot", "connector: nousers.yaml"), "owner_unavailable",
+          "error", "9:5", "employer", None, "how to find a CRM user by email (`users:`)")
+    _, findings = findings_of(tmp_path, text)
+    assert findings == []  # the built-in HubSpot connector says both
+
+
 def test_every_finding_code_has_a_test_here() -> None:
     codes = finding_severities()
     assert len(codes) >= 20

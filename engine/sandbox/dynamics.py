@@ -44,6 +44,7 @@ from engine.sandbox.dynamics_handlers import ApiRequest, EntitySetMixin
 from engine.sandbox.dynamics_metadata import MetadataMixin, csdl
 from engine.sandbox.dynamics_records import annotation_filter
 from engine.sandbox.dynamics_schema import Column, build_schema
+from engine.sandbox.dynamics_users import UsersMixin
 
 VERSIONS = ("v9.0", "v9.1", "v9.2")
 DEFAULT_DUPLICATE_RULES = {
@@ -58,7 +59,7 @@ URL_TOO_LONG = (
 )
 
 
-class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
+class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, UsersMixin, Sandbox):
     """Dataverse Web API emulator. Options (all keyword):
 
     tenant_id: the Entra tenant in tokens' authority and the 401 challenge (a fixed GUID).
@@ -83,6 +84,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
       docs show) or "guid".
     max_url_length: longest GET URL accepted (32,768) before 414.
     server_error_status: status of injected 5xx faults (503).
+    A seed's `systemusers` are the org's users (internalemailaddress, isdisabled...): see dynamics_users.
     """
 
     name = "dynamics"
@@ -147,7 +149,13 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
     def default_auth(self) -> AuthConfig:
         return AuthConfig(token_ttl_s=self.token_ttl_s)
 
+    def _load_seed(self, seed: Any) -> dict[str, list[dict[str, Any]]]:
+        data = Sandbox._load_seed(seed)
+        self.seed_users = data.pop("systemusers", [])
+        return data
+
     def reset_state(self) -> None:
+        self.reset_users()
         self.schema = build_schema(self.extra_columns)
         self.version_counter = 1_000_000
         self.key_indexes = {}
@@ -252,6 +260,8 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, Sandbox):
                         "OrganizationId": self.organization_id,
                     },
                 )
+            if req.method == "GET" and (path == "systemusers" or path.startswith("systemusers(")):
+                return self.systemusers_request(path, req.query, req.api)
             return self.entity_request(req)
         except DataverseError as exc:
             return exc.answer(annotation_filter(req.prefer))

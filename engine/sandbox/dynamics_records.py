@@ -153,9 +153,9 @@ class RecordsMixin:
         entity_set, key_text = parts
         if target == "systemuser":
             record_id = key_text.strip("{}").lower()
-            if entity_set != "systemusers" or record_id != self.user_id:
+            if entity_set != "systemusers":
                 raise record_not_found("systemuser", record_id)
-            return "systemuser", record_id
+            return self.owner_reference(record_id)  # type: ignore[attr-defined]
         table = self.table(entity_set)
         if table.logical != target:
             raise invalid_reference(owner_set, value, self.payload_style)

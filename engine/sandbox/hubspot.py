@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SlidingWindow
 from engine.sandbox.hubspot_assoc import TYPE_IDS, AssociationsMixin, EdgeStore
+from engine.sandbox.hubspot_owners import OwnersMixin
 from engine.sandbox.hubspot_records import RecordsMixin, now_iso
 from engine.sandbox.hubspot_rules import BadRequest, as_text, correlation_id, error, iso_ms
 from engine.sandbox.hubspot_schema import DEFAULT_PROPERTIES, default_schema, public_definition
@@ -61,7 +62,7 @@ def object_type(name: str) -> str:
         raise BadRequest(f"Unable to infer object type from: {name}") from None
 
 
-class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
+class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
     """HubSpot CRM API emulator. Options (all keyword):
 
     portal_id: hub id in record URLs and token responses (123456).
@@ -78,6 +79,8 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
     missing_scopes: scopes the token lacks, e.g. {"crm.objects.contacts.write"} -> 403 MISSING_SCOPES
       (a search, a list, a read and batch/read need the object's read scope; other batches its write one).
     server_error_status: status of injected 5xx faults (503).
+    A seed's `owners` are the portal's owners (/crm/v3/owners, scope crm.objects.owners.read;
+      `archived: true` for a deactivated user's): see hubspot_owners.
     """
 
     name = "hubspot"
@@ -128,8 +131,14 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
             static_tokens={"sandbox-token": "private-app@sandbox"}, token_ttl_s=self.token_ttl_s
         )
 
+    def _load_seed(self, seed: Any) -> dict[str, list[dict[str, Any]]]:
+        data = Sandbox._load_seed(seed)
+        self.seed_owners = data.pop("owners", [])
+        return data
+
     def reset_state(self) -> None:
         self.schema = default_schema()
+        self.reset_owners()
         if self.company_domain_unique:
             self.schema["companies"]["domain"]["hasUniqueValue"] = True
         self.associations = EdgeStore()
@@ -574,6 +583,7 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, Sandbox):
             *self._records_routes(),
             *self._association_routes(),
             *self._property_routes(),
+            *self._owners_routes(),
             Route("/contacts/{portal_id}/record/{type_id}/{record_id}", self.record_page, methods=["GET"]),
         ]
 

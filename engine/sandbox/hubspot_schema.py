@@ -143,6 +143,13 @@ def prop(
 URL_RULE = [{"ruleType": "URL", "ruleArguments": ["http", "https"], "shouldApplyNormalization": False}]
 
 
+def owner_property(label: str = "Contact owner") -> dict[str, Any]:
+    """The record's owner: an enumeration whose options are the portal's active owners (their `id`s,
+    filled in from the owners when the sandbox is reset)."""
+    return {**prop("hubspot_owner_id", label, "enumeration", group="sales_properties"),
+            "externalOptions": True}
+
+
 def _companies() -> list[dict[str, Any]]:
     g = "companyinformation"
     return [
@@ -172,6 +179,7 @@ def _companies() -> list[dict[str, Any]]:
         prop("linkedin_company_page", "LinkedIn Company Page", group="social_media_information"),
         prop("hs_additional_domains", "Additional Domains", group=g, field_type="textarea"),
         prop("hs_object_id", "Record ID", "number", group=g, read_only=True, calculated=False),
+        owner_property("Company owner"),
         prop("createdate", "Create Date", "datetime", group=g, read_only=True),
         prop("hs_lastmodifieddate", "Last Modified Date", "datetime", group=g, read_only=True),
         *_custom_common(g),
@@ -225,6 +233,7 @@ def _contacts() -> list[dict[str, Any]]:
         prop("hs_object_id", "Record ID", "number", group=g, read_only=True),
         prop("createdate", "Create Date", "datetime", group=g, read_only=True),
         prop("lastmodifieddate", "Last Modified Date", "datetime", group=g, read_only=True),
+        owner_property(),
         *_custom_common(g),
         prop("historical_emails", "Historical Emails", group=g, field_type="textarea", custom=True),
     ]

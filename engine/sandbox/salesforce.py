@@ -29,10 +29,11 @@ from engine.sandbox.salesforce_composite import CompositeMixin
 from engine.sandbox.salesforce_ids import normalize, object_of
 from engine.sandbox.salesforce_org import ConcurrencyLimit, OrgMixin
 from engine.sandbox.salesforce_query import QueryMixin
-from engine.sandbox.salesforce_records import RecordsMixin, WriteOptions
+from engine.sandbox.salesforce_records import USER_ID, RecordsMixin, WriteOptions
 from engine.sandbox.salesforce_rules import SalesforceError, check_value, not_found
 from engine.sandbox.salesforce_schema import default_schema, extend
 from engine.sandbox.salesforce_sobjects import SObjectRoutesMixin, method_not_allowed
+from engine.sandbox.salesforce_users import UsersMixin
 
 OBJECTS = ("Account", "Contact", "Lead")
 DUPLICATE_PRESETS = {
@@ -49,7 +50,8 @@ DEFAULT_MATCH = {"Account": ("Name", "Website"), "Contact": ("Email",), "Lead": 
 
 
 class SalesforceSandbox(
-    OrgMixin, SObjectRoutesMixin, CompositeMixin, CollectionsMixin, QueryMixin, RecordsMixin, Sandbox
+    OrgMixin, SObjectRoutesMixin, CompositeMixin, CollectionsMixin, QueryMixin, RecordsMixin, UsersMixin,
+    Sandbox,
 ):
     """Salesforce REST API emulator. Options (all keyword):
 
@@ -74,7 +76,8 @@ class SalesforceSandbox(
     client_credentials_user: who a client_credentials token acts as ("integration@sandbox").
     unreadable_objects: objects the user's profile has no Read permission on (e.g. {"Contact"}): SOQL
       on them answers 400 INVALID_TYPE "sObject type 'Contact' is not supported", as for an object the
-      user cannot see.
+      user cannot see ({"User"}: an integration user without read access to users).
+    A seed's `User` records are the org's users (Email, IsActive...): see salesforce_users.
     """
 
     name = "salesforce"
@@ -152,6 +155,7 @@ class SalesforceSandbox(
         except (KeyError, ValueError, TypeError) as exc:
             raise SandboxConfigError(f"extra fields: {exc}") from None
         self.records = {name: {} for name in self.objects}
+        self.reset_users(USER_ID)
         self.cursors = OrderedDict()
         # an org never gives a deleted record's Id to another: Ids go on across a reset, so a link to a
         # record the reset removed points at nothing, never at another record
@@ -171,6 +175,9 @@ class SalesforceSandbox(
 
     def seed_record(self, object_name: str, record: dict[str, Any]) -> None:
         """Store a seeded record as given (duplicates and all), with an id the Salesforce way."""
+        if object_name == "User":
+            self.seed_user(record)
+            return
         raw_id = record.pop("Id", None) or record.pop("id", None)
         record_id = normalize(str(raw_id)) if raw_id else self.new_id(object_name)
         if record_id is None or object_of(record_id) != object_name:

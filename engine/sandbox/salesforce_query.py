@@ -295,13 +295,14 @@ class QueryMixin:
     open_query_cursors: int
     current_version: str
     unreadable_objects: set[str]
+    user_schema: dict[str, dict[str, Any]]
 
     def run_query(self, text: str, include_deleted: bool, batch_size: int) -> dict[str, Any]:
         try:
             query = parse(text)
             # an object the user's profile may not read is one SOQL does not know (INVALID_TYPE)
-            readable = {name: fields for name, fields in self.schema.items()
-                        if name not in self.unreadable_objects}
+            known = {**self.schema, "User": self.user_schema}  # User: queried, not in the global describe
+            readable = {name: fields for name, fields in known.items() if name not in self.unreadable_objects}
             binder = Binder(query, text, readable, self._fetch)
             return self._execute(query, binder, include_deleted, batch_size)
         except SoqlError as exc:

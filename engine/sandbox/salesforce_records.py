@@ -351,6 +351,7 @@ class RecordsMixin:
                 prepared.values[name] = None
                 continue
             stored, error = check_value(schema[name], value, self.exists)
+            error = error or self.owner_error(object_name, name, stored)  # type: ignore[attr-defined]
             if error:
                 prepared.errors.append(error)
             else:

@@ -171,8 +171,6 @@ def check_reference(definition: dict[str, Any], value: Any, exists: Any) -> tupl
         return value, RecordError(
             "FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", [name]
         )
-    if target in ("User",):
-        return record_id, None
     if not exists(target, record_id):
         return value, RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
     return record_id, None
