@@ -73,7 +73,7 @@ class Importer:
         """Write and link one record (and, `with_parents`, its parents first); its local ref."""
         fields = self.record_fields(object_name).get(crm_id, {})
         back = stream_back(self.bundle, stream)
-        parents = self.parents(back, fields) if with_parents else self.linked_parents(back)
+        parents = self.parents(back, fields, crm_id) if with_parents else self.linked_parents(back)
         local_id = f"{self.bundle.connector.model.name}-{crm_id}"
         self.write(stream, local_shape(back, fields, local_id, parents))
         local_ref = ref(stream, local_id)
@@ -84,8 +84,14 @@ class Importer:
             self.outcome.done.append((crm_id, local_ref))
         return local_ref
 
-    def parents(self, back: StreamBack, fields: dict[str, Any]) -> dict[tuple[str, str], str]:
+    def parents(self, back: StreamBack, fields: dict[str, Any], crm_id: str) -> dict[tuple[str, str], str]:
         """Each parent of the record linked (its best candidate, when confident) or imported."""
+        spec = self.bundle.profile.model.streams[back.stream]
+        if len(back.parents) < len(spec.parents):
+            unread = [p.stream for p in spec.parents if p.stream not in {b[2] for b in back.parents}]
+            self.outcome.refused.append((crm_id, f"its {', '.join(unread)} cannot come along: the CRM's "
+                                         f"{spec.object} records do not say it in a field (an association); "
+                                         "the record is imported without it"))
         for _, field_name, parent_stream in back.parents:
             parent_id = fields.get(field_name)
             parent_object = self.bundle.profile.model.streams[parent_stream].object

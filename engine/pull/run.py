@@ -113,9 +113,9 @@ def selected(bundle: ProfileBundle, object_name: str) -> list[str]:
     streams = [bundle.profile.model.streams[s] for s in streams_of(bundle, object_name)]
     names = [obj.id_field, *(t for s in streams for t in s.fields)]
     names += feature_fields(bundle, object_name).selected
-    names += [r.read_as for r in obj.relations.values() if r.read_as]
     fields = {**obj.fields, **bundle.profile.model.custom_fields.get(object_name, {})}
-    return [n for n in dict.fromkeys(names) if n in fields or n == obj.id_field]
+    names = [n for n in names if n in fields or n == obj.id_field]
+    return list(dict.fromkeys(names + [r.read_as for r in obj.relations.values() if r.read_as]))
 
 
 def match_object(bundle: ProfileBundle, store: Store, source_dir: Path, object_name: str,
