@@ -123,6 +123,8 @@ def validate_command(
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
     credentials: CredentialsFile = None,
+    pull: Annotated[bool, typer.Option("--pull", help="also say which local fields a pull cannot "
+                                       "fill")] = False,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
     if base_url and metadata:
@@ -134,7 +136,7 @@ def validate_command(
     try:
         bundle = load_profile(profile)
         live = _live_fields(bundle, base_url, metadata, credentials, state_dir)
-        findings = validate(bundle, live)
+        findings = validate(bundle, live, pull=pull)
     except CrmsyncError as exc:
         raise fail(exc) from None
     if save_metadata:

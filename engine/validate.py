@@ -111,9 +111,12 @@ def refuse_unplannable(bundle: ProfileBundle) -> list[Finding]:
 
 
 def validate(bundle: ProfileBundle,
-             live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> list[Finding]:
-    """Every finding of a profile against its connector (and, when given, the CRM's live fields)."""
+             live_fields: dict[str, dict[str, FieldSpec]] | None = None, *,
+             pull: bool = False) -> list[Finding]:
+    """Every finding of a profile against its connector (and, when given, the CRM's live fields);
+    `pull`: also the local fields a pull cannot fill (warnings)."""
     checker = _Checker(bundle, live_fields or {})
+    checker.pull = pull
     return list(checker.run())
 
 
@@ -134,6 +137,8 @@ class _Checker:
         self.loaded = bundle.profile
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
+        self.bundle = bundle
+        self.pull = False
         self.live = live
 
     def at(self, loc: Loc, *, key: bool = False) -> str:
@@ -147,6 +152,13 @@ class _Checker:
         for stream_name, stream in self.profile.streams.items():
             yield from self.check_stream(stream_name, stream)
         yield from self.check_parent_cycle()
+        yield from self.check_pull()
+
+    def check_pull(self) -> Iterator[Finding]:
+        from engine.pull.checks import pull_checks
+
+        for severity, code, message, loc, key, stream, field in pull_checks(self.bundle, self.pull):
+            yield Finding(severity, code, message, self.at(loc, key=key), stream, field)  # type: ignore[arg-type]
 
     def check_parent_cycle(self) -> Iterator[Finding]:
         """Streams whose parents lead back to themselves: none of them could be written first. (A stream

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.catalog import ProfileBundle
-from engine.profile import SourceMapping, StreamSpec
+from engine.profile import ConstantMapping, SourceMapping, StreamSpec
 
 PLAIN_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$")
 # transforms whose result is the same kind of value as their input: the CRM's value can stand for it
@@ -110,6 +110,6 @@ def unfillable(bundle: ProfileBundle, stream: str) -> list[str]:
             path = plain_path(mapping.source)
             if mapping.source != spec.id and (path is None or ".".join(path) not in back):
                 missing.append(f"{target} ({mapping.source})")
-        else:
-            missing.append(f"{target} ({type(mapping).__name__.removesuffix('Mapping').lower()})")
+        elif not isinstance(mapping, ConstantMapping):  # a constant is the profile's, not the record's
+            missing.append(f"{target} (a template)")
     return missing
