@@ -103,13 +103,17 @@ def unfillable(bundle: ProfileBundle, stream: str) -> list[str]:
     """The stream's mapped source paths a pull cannot fill from the CRM (a template, a constant, a
     transform that changes the kind of value), unless the profile's `pull.<object>.fields` gives them."""
     spec: StreamSpec = bundle.profile.model.streams[stream]
-    back = {".".join(path) for path, _ in stream_back(bundle, stream).paths}
+    paths = stream_back(bundle, stream).paths
+    back = {".".join(path) for path, _ in paths}
+    declared = bundle.profile.model.pull.get(spec.object)
+    told = set(declared.fields.get(stream, {}).values()) if declared else set()  # said to come back
     missing = []
     for target, mapping in spec.fields.items():
         if isinstance(mapping, SourceMapping):
             path = plain_path(mapping.source)
-            if mapping.source != spec.id and (path is None or ".".join(path) not in back):
+            lost = path is None or ".".join(path) not in back
+            if mapping.source != spec.id and target not in told and lost:
                 missing.append(f"{target} ({mapping.source})")
-        elif not isinstance(mapping, ConstantMapping):  # a constant is the profile's, not the record's
+        elif not isinstance(mapping, ConstantMapping) and target not in told:  # a constant is the profile's
             missing.append(f"{target} (a template)")
     return missing
