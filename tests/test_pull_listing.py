@@ -166,3 +166,24 @@ def test_the_json_of_a_pull_has_the_contract_s_shape(tmp_path: Path) -> None:
     assert set(data["summary"]) == {"match_found", "new", "linked"}
     assert [set(r) >= {"object", "crm_id", "status", "values", "candidates", "linked_to", "record_url"}
             for r in data["records"]] == [True]
+
+
+def test_a_listed_record_without_an_id_stops_the_pull_saying_where(tmp_path: Path) -> None:
+    """Rather than every such record be kept as one (their ids all missing)."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    profile = small_pages("hubspot", tmp_path / "spec")
+    spec = tmp_path / "spec" / "hubspot.yaml"
+    text = spec.read_text(encoding="utf-8")
+    listing = text.index("\n  list:\n")
+    broken = text[listing:].replace("      id: $.id\n", "      id: $.identifier\n", 1)
+    spec.write_text(text[:listing] + broken, encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    with served("hubspot", seed={"companies": [company("hubspot", i) for i in range(3)]}) as (_, url):
+        result = CliRunner().invoke(app, ["pull", str(profile), "--source", str(tmp_path / "empty"),
+                                          "--base-url", url, "--state-dir", str(tmp_path / "state"),
+                                          "--credentials", str(credentials_file("hubspot", tmp_path / "c"))])
+    assert result.exit_code == 1
+    assert "has no id at $.identifier" in result.stderr and "companies" in result.stderr

@@ -75,7 +75,7 @@ class Features:
     name_key: str = ""  # normalised for similarity
     external_ids: set[str] = field(default_factory=set)
     external_field: str = "external id"  # the CRM field holding them, for the reasons
-    others: dict[str, set[str]] = field(default_factory=dict)
+    others: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def crm_features(connector: Any, spec: FeatureFields, values: dict[str, Any]) -> Features:
@@ -84,10 +84,12 @@ def crm_features(connector: Any, spec: FeatureFields, values: dict[str, Any]) ->
     found = Features()
     for part in spec.emails:
         for name in (part.field, *part.also):
-            found.emails.update(normalize(connector, spec.object, part, values.get(name), call))
+            if values.get(name) not in (None, ""):
+                found.emails.update(normalize(connector, spec.object, part, values[name], call))
     for part in spec.domains:
         for name in (part.field, *part.also):
-            found.domains.update(normalize(connector, spec.object, part, values.get(name), call))
+            if values.get(name) not in (None, ""):
+                found.domains.update(normalize(connector, spec.object, part, values[name], call))
     _common(connector, spec, values, found, call)
     return found
 
@@ -127,9 +129,21 @@ def _common(connector: Any, spec: FeatureFields, values: dict[str, Any], found: 
     if not found.external_ids:
         found.external_ids = {str(values[n]) for n in spec.external_ids if values.get(n) not in (None, "")}
     for part in spec.others:
-        normalised = set(normalize(connector, spec.object, part, values.get(part.field), call))
+        value = values.get(part.field)
+        if value in (None, ""):
+            continue
+        key = (connector.name, spec.object, part.name, part.normalize, str(value))
+        normalised = _OTHERS.get(key)
+        if normalised is None:  # a city or state recurs across thousands of records
+            if len(_OTHERS) > 100_000:
+                _OTHERS.clear()
+            normalised = _OTHERS[key] = frozenset(normalize(connector, spec.object, part, value, call))
         if normalised:
             found.others[part.name] = normalised
+
+
+# (connector, object, part, normaliser, value) -> its normalised forms
+_OTHERS: dict[tuple[str, str, str, str, str], frozenset[str]] = {}
 
 
 _EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+\s*$")

@@ -101,7 +101,8 @@ async def _pages(connector: ConnectorSpec, object_name: str, source: Source, cli
         response = await _page(connector, object_name, source, url, body, client, resumed)
         data = response.json()
         listing = state.listing or _server_time(response)
-        records = [_record(item, spec) for item in read_path(data, spec.records)]
+        records = [_record(item, spec, object_name, position)
+                   for position, item in enumerate(read_path(data, spec.records))]
         nxt = _next(spec, source, data, client, body)
         fetched.pages, fetched.records = fetched.pages + 1, fetched.records + len(records)
         state = Listing(state.since, listing, state.listing_since, nxt, state.pages + 1)
@@ -131,9 +132,14 @@ async def _page(connector: ConnectorSpec, object_name: str, source: Source, url:
     return sent.response
 
 
-def _record(item: Any, spec: ResponseSpec) -> tuple[str, dict[str, Any]]:
+def _record(item: Any, spec: ResponseSpec, object_name: str, position: int) -> tuple[str, dict[str, Any]]:
+    """(id, fields) of one listed record; a record without an id stops the pull rather than be lost."""
+    crm_id = read_one(item, spec.id)
+    if crm_id in (None, ""):
+        raise PullFailed(f"pull of {object_name}: record {position + 1} of a page has no id at {spec.id} "
+                         "(the connector's list response.id): nothing of this page was kept")
     fields = read_one(item, spec.fields) if spec.fields else item
-    return str(read_one(item, spec.id)), dict(fields or {})
+    return str(crm_id), dict(fields or {})
 
 
 def _next(spec: ResponseSpec, source: Source, data: Any, client: CrmClient,

@@ -5,6 +5,7 @@ website...: with --source), `s` skips, `q` stops. Nothing is linked but what the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -24,6 +25,7 @@ class Walk:
                           if m.status == "match_found" and not decider.linked_to(m.object, m.crm_id)]
         self.outcome = Outcome("link")
         self.searchable: dict[str, dict[str, str]] = {}
+        self.fields: dict[str, dict[str, dict[str, Any]]] = {}  # object -> crm id -> its pulled fields
 
     def run(self) -> Outcome:
         if not self.selection:
@@ -37,7 +39,9 @@ class Walk:
 
     def describe(self, match: KnownMatch) -> str:
         bundle = self.decider.bundle
-        fields = pulled(self.decider.store, self.decider.profile, match.object).get(match.crm_id, {})
+        if match.object not in self.fields:
+            self.fields[match.object] = pulled(self.decider.store, self.decider.profile, match.object)
+        fields = self.fields[match.object].get(match.crm_id, {})
         values = local_shape(stream_back(bundle, default_stream(bundle, match.object)), fields, None)
         return ", ".join(f"{k}={v}" for k, v in values.items() if not isinstance(v, dict | list))
 
