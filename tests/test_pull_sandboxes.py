@@ -172,3 +172,20 @@ def test_unlink_undoes_a_link_and_says_so_in_the_log(crm: str, tmp_path: Path) -
         assert [(r["triggered_by"], r["crm_id"]) for r in rows] == [("bo", record["crm_id"])]
         missing = cli("unlink", PROFILES[crm], "employer/nobody", "--state-dir", state)
         assert missing.exit_code == 1 and "no link" in missing.stderr
+
+
+def test_the_table_and_the_html_show_the_three_statuses_with_the_candidates(tmp_path: Path) -> None:
+    with served("hubspot") as (_, url):
+        push("hubspot", EXAMPLES, url, tmp_path / "pusher")
+        common = ["--source", EXAMPLES, "--base-url", url, "--state-dir", tmp_path / "state",
+                  "--credentials", credentials_file("hubspot", tmp_path / "creds")]
+        table = cli("pull", PROFILES["hubspot"], *common)
+        assert table.exit_code == 0, table.output
+        assert "Match Found: 50" in table.stdout and "New: 0" in table.stdout and "Linked: 0" in table.stdout
+        assert "employer/emp-001" in table.stdout and "email =" in table.stdout
+        page = tmp_path / "pull.html"
+        html = cli("pull", PROFILES["hubspot"], *common, "--format", "html", "--out", page)
+        assert html.exit_code == 0, html.output
+        text = page.read_text(encoding="utf-8")
+        assert "companies: Match Found" in text and "employer/emp-001" in text
+        assert cli("pull", PROFILES["hubspot"], *common, "--format", "html").exit_code == 2  # no --out
