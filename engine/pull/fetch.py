@@ -27,6 +27,12 @@ class PullFailed(CrmsyncError):
     """The CRM refused or never answered a page of a listing: what came before it is kept."""
 
 
+class NotPullable(CrmsyncError):
+    """The connector has no list endpoint for the object: bad usage, nothing is sent."""
+
+    exit_code = 2
+
+
 @dataclass
 class Fetched:
     object: str
@@ -47,12 +53,18 @@ class Source:
     body: Any
 
 
+def require_list(connector: ConnectorSpec, object_name: str) -> Endpoint:
+    listing = endpoint_for(connector, object_name, "list")
+    if listing is None:
+        raise NotPullable(f"{connector.name} has no list endpoint for {object_name}: it cannot be pulled "
+                          "(--object chooses another)")
+    return listing
+
+
 def list_source(connector: ConnectorSpec, object_name: str, fields: list[str], base_url: str,
                 since: str | None) -> Source:
     """The first page's request: the `since` request when a time is given and the connector has one."""
-    listing = endpoint_for(connector, object_name, "list")
-    if listing is None:
-        raise PullFailed(f"{connector.name} has no list endpoint for {object_name}: it cannot be pulled")
+    listing = require_list(connector, object_name)
     obj = connector.objects[object_name]
     endpoint = obj.with_vars(listing.since) if since is not None and listing.since else listing
     context = {**base_context(connector, obj), "fields": fields, "since": since,

@@ -16,7 +16,7 @@ from engine.errors import CrmsyncError
 from engine.match import ref
 from engine.pull.candidates import Candidate, LocalIndex
 from engine.pull.features import crm_features, feature_fields
-from engine.pull.fetch import Fetched, fetch_object
+from engine.pull.fetch import Fetched, fetch_object, require_list
 from engine.pull.local import indexed, local_records, streams_of
 from engine.pull.reverse import local_shape, stream_back
 from engine.pull.state import forget_pulls, pulled, save_matches
@@ -81,6 +81,8 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
              credentials_file: Path | None = None, full: bool = False) -> PullResult:
     bundle = load_profile(profile_path)
     objects = pulled_objects(bundle, object_name)
+    for name in objects:  # before any request is sent
+        require_list(bundle.connector.model, name)
     state_dir = state_dir or default_state_dir()
     credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
     address = resolve_address(bundle, credentials, Given(base_url, "--base-url") if base_url else None)
