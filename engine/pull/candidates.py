@@ -18,6 +18,7 @@ W_EXTERNAL_ID, W_EMAIL, W_OLD_EMAIL, W_DOMAIN, W_PHONE, W_NAME, W_PART = 0.99, 0
 MIN_SCORE = 0.5  # below it, a local record is not shown as a candidate
 MIN_NAME = 0.75  # name similarity below which names are no evidence
 NAME_BLOCK_MOST = 40  # a name key shared by more local records does not block (Insurance, Group, John)
+WHOLE_NAME_MOST = 2000  # a whole name shared by more records ranks no one (its block is too costly)
 SHARED_BLOCK_MOST = 40  # nor does a phone or domain shared by more: each of them is next to no evidence
 NAME_BLOCKS = 2  # the rarest words of a name that block
 MOST_CANDIDATES = 3
@@ -84,9 +85,32 @@ class LocalIndex:
         for size, word in blocks[:NAME_BLOCKS]:
             if size <= NAME_BLOCK_MOST:
                 self._count(prior, self.by_key[("n", word)])
+        if not prior:
+            self._weak(crm, blocks, prior)
+        elif len(prior) > MOST_SCORED:
+            self._same_name_first(blocks, prior)
         if len(prior) <= MOST_SCORED:
             return list(prior)
         return sorted(prior, key=prior.__getitem__, reverse=True)[:MOST_SCORED]
+
+    def _weak(self, crm: Features, blocks: list[tuple[int, str]], prior: dict[int, float]) -> None:
+        """No telling key: the records in both of the two smallest large blocks (the whole name and the
+        phone, John Smith at the company's main line), each too common alone."""
+        weak = [self.by_key[("n", word)] for _, word in blocks if word.startswith("=")]
+        weak += [block for value in crm.phones if (block := self.by_key.get(("p", value)))]
+        if len(weak) < 2:
+            return
+        smallest, other = sorted(weak, key=len)[:2]
+        for position in list(set(smallest).intersection(other))[:SHARED_BLOCK_MOST]:
+            prior[position] = 2.0
+
+    def _same_name_first(self, blocks: list[tuple[int, str]], prior: dict[int, float]) -> None:
+        """Among many records sharing a phone (a company's main line), those with the same whole name
+        come first, however common the name is."""
+        for size, word in blocks:
+            if word.startswith("=") and NAME_BLOCK_MOST < size <= WHOLE_NAME_MOST:
+                for position in set(self.by_key[("n", word)]).intersection(prior):
+                    prior[position] += 1.0
 
     @staticmethod
     def _count(prior: dict[int, float], block: list[int] | tuple[int, ...]) -> None:
