@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.catalog import connector_names, load_connector, load_profile
+from engine.cli_pull import register as register_pull_commands
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
@@ -124,6 +125,8 @@ def validate_command(
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
     credentials: CredentialsFile = None,
+    pull: Annotated[bool, typer.Option("--pull", help="also say which local fields a pull cannot "
+                                       "fill")] = False,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
     if base_url and metadata:
@@ -135,7 +138,7 @@ def validate_command(
     try:
         bundle = load_profile(profile)
         live = _live_fields(bundle, base_url, metadata, credentials, state_dir)
-        findings = validate(bundle, live)
+        findings = validate(bundle, live, pull=pull)
     except CrmsyncError as exc:
         raise fail(exc) from None
     if save_metadata:
@@ -267,6 +270,9 @@ class Action(StrEnum):
     update = "update"
     associate = "associate"  # an association made after both records exist (HubSpot)
     none = "none"  # a record refused or held back before anything was sent
+    link = "link"  # a person tied a CRM record to a local record (crmsync link)
+    unlink = "unlink"
+    import_ = "import"  # a CRM record imported as a local record, and linked
 
 
 class Result(StrEnum):
@@ -413,6 +419,9 @@ def sandbox_serve(
     tls_dir = private_dir(Path.cwd() / ".crmsync" / "sandbox-tls") if tls else None  # holds a private key
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(emulator, port=port, tls_dir=tls_dir, announce=lambda line: print(line, flush=True))
+
+
+register_pull_commands(app)  # pull, link, unlink, import
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

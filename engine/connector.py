@@ -658,6 +658,11 @@ class Endpoint(Strict):
     escape: list[str] = Field(default_factory=list, description="placeholders whose values are escaped by "
                               "the connector's `literal.escapes` before they are filled in (a value written "
                               "inside a quoted literal of the path, such as an OData key)")
+    page_size: int | None = Field(default=None, ge=1, description="list only: the most records one page "
+                                  "may hold, asked for as {limit} (a pull asks for full pages)")
+    since: Endpoint | None = Field(default=None, description="list only: the request that asks for the "
+                                   "records modified since {since} (an ISO 8601 UTC time), where the CRM can "
+                                   "filter by modification time; an incremental pull sends it instead")
     cost: Cost = Field(
         default_factory=Cost, description="what one request takes from the daily budget (`limits.daily`): "
         "credits (default 1), or {credits, per_records} for credits per started lot of records of a batch",
@@ -717,6 +722,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "associate": {"object", "id", "to_object", "to_id", "type_id", "category", "items", "api_version"},
     "associations": {"object", "id", "to_object", "items", "api_version"},
     "list": {"object", "fields", "limit", "api_version"},
+    "list.since": {"object", "fields", "limit", "api_version", "since"},
     "metadata": {"object", "api_version"},
     "field_rules": {"object", "api_version"},
     "users": {"email", "literal", "api_version"},
@@ -940,7 +946,24 @@ def reference_problems(spec: ConnectorSpec) -> list[Problem]:
         served = [spec.objects[o] for o in (ep.objects or spec.objects) if o in spec.objects
                   and ep_name not in spec.objects[o].endpoints]
         problems += _endpoint_problems(spec, ep_name, ep, ("endpoints", ep_name), served)
-    return problems + jsonpath_problems(spec)
+    return problems + jsonpath_problems(spec) + _since_problems(spec)
+
+
+def _since_problems(spec: ConnectorSpec) -> list[Problem]:
+    """A `since` request belongs to a list endpoint, and may use {since} besides the list's placeholders."""
+    problems: list[Problem] = []
+    places = [(("endpoints", name), ep, list(spec.objects.values()))
+              for name, ep in spec.endpoints.named().items()]
+    places += [(("objects", o, "endpoints", name), ep, [obj]) for o, obj in spec.objects.items()
+               for name, ep in obj.endpoints.items()]
+    for here, ep, served in places:
+        if ep.since is None:
+            continue
+        if here[-1] != "list":
+            problems.append(((*here, "since"), "only a list endpoint has a `since` request"))
+            continue
+        problems += _endpoint_problems(spec, "list.since", ep.since, (*here, "since"), served)
+    return problems
 
 
 def jsonpath_problems(model: BaseModel, here: tuple[str | int, ...] = ()) -> list[Problem]:
@@ -1096,5 +1119,6 @@ def _find_placeholder(template: Any, name: str) -> tuple[str | int, ...] | None:
 
 
 AssociationRelation.model_rebuild()
+Endpoint.model_rebuild()
 ObjectSpec.model_rebuild()
 ConnectorSpec.model_rebuild()

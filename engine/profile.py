@@ -141,6 +141,21 @@ class StreamSpec(Strict):
         return value
 
 
+class PullObject(Strict):
+    """How the CRM's records of one object come back (`crmsync pull`, `link`, `import`)."""
+
+    import_as: str | None = Field(default=None, description="the stream a CRM record of this object is "
+                                  "imported as by default (the kind of local record it becomes); "
+                                  "`import --as STREAM` overrides it")
+    name: list[str] = Field(default_factory=list, description="the CRM fields whose values, joined by a "
+                            "space, are a record's name, compared by similarity (companies: name; "
+                            "contacts: first and last name)")
+    fields: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="stream -> {source path: CRM field}: where a CRM field goes in "
+        "the local record when the stream's mapping of it is not a plain source path (a template, a "
+        "constant); plain source paths come back by themselves")
+
+
 class Profile(Strict):
     name: str
     connector: str = Field(description="a built-in connector name, or a path to a connector YAML file")
@@ -157,3 +172,6 @@ class Profile(Strict):
         default_factory=dict, description="object -> more fields the native upsert can match on (a "
         "customer's unique external-id field), added to the connector's upsert_keys")
     streams: dict[str, StreamSpec] = Field(min_length=1)
+    pull: dict[str, PullObject] = Field(default_factory=dict, description="object -> how its CRM records "
+                                        "come back: the default stream to import them as, their name, "
+                                        "fields that do not map back by themselves")

@@ -46,6 +46,18 @@ CREATE TABLE IF NOT EXISTS associations_due (
     profile TEXT NOT NULL, ref TEXT NOT NULL, relation TEXT NOT NULL,
     PRIMARY KEY (profile, ref, relation)
 );
+CREATE TABLE IF NOT EXISTS pulled (
+    profile TEXT NOT NULL, object TEXT NOT NULL, crm_id TEXT NOT NULL, fields TEXT NOT NULL,
+    listing TEXT NOT NULL, PRIMARY KEY (profile, object, crm_id)
+);
+CREATE TABLE IF NOT EXISTS pull_state (
+    profile TEXT NOT NULL, object TEXT NOT NULL, since TEXT, listing TEXT, listing_since TEXT,
+    next TEXT, pages INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (profile, object)
+);
+CREATE TABLE IF NOT EXISTS pull_matches (
+    profile TEXT NOT NULL, object TEXT NOT NULL, crm_id TEXT NOT NULL, status TEXT NOT NULL,
+    candidates TEXT NOT NULL, PRIMARY KEY (profile, object, crm_id)
+);
 """
 
 
@@ -144,6 +156,16 @@ class Store:
             self.db.executemany("UPDATE journal SET state = ? WHERE run_id = ? AND ref = ? AND action = ?",
                                 [(state, run_id, ref, action) for ref, action, state in journal])
             self._log(entries)
+
+    def record_decision(self, profile: str, link: Link, linked: bool, entry: dict[str, Any]) -> None:
+        """A person's link (`linked`) or unlink of one record and its activity row, in one transaction."""
+        with self.transaction():
+            if linked:
+                self._save_links(profile, [link])
+            else:
+                self.db.execute("DELETE FROM links WHERE profile = ? AND stream = ? AND source_id = ?",
+                                (profile, link.stream, link.source_id))
+            self._log([entry])
 
     # ----- associations a push means to make --------------------------------------------------
     # Recorded before the record is created, cleared once the CRM confirms the association: one a

@@ -112,9 +112,12 @@ def refuse_unplannable(bundle: ProfileBundle) -> list[Finding]:
 
 
 def validate(bundle: ProfileBundle,
-             live_fields: dict[str, dict[str, FieldSpec]] | None = None) -> list[Finding]:
-    """Every finding of a profile against its connector (and, when given, the CRM's live fields)."""
+             live_fields: dict[str, dict[str, FieldSpec]] | None = None, *,
+             pull: bool = False) -> list[Finding]:
+    """Every finding of a profile against its connector (and, when given, the CRM's live fields);
+    `pull`: also the local fields a pull cannot fill (warnings)."""
     checker = _Checker(bundle, live_fields or {})
+    checker.pull = pull
     return list(checker.run())
 
 
@@ -136,6 +139,8 @@ class _Checker:
         self.profile = bundle.profile.model
         self.connector = bundle.connector.model
         self.connector_file = bundle.connector
+        self.bundle = bundle
+        self.pull = False
         self.live = live
 
     def at(self, loc: Loc, *, key: bool = False) -> str:
@@ -152,7 +157,8 @@ class _Checker:
         yield from self.check_pull()
 
     def check_pull(self) -> Iterator[Finding]:
-        """An object the profile writes that the connector cannot list: pushes work, pulls cannot."""
+        """An object the profile writes that the connector cannot list (pushes work, pulls cannot),
+        and the profile's `pull` section."""
         objects = dict.fromkeys(s.object for s in self.profile.streams.values()
                                 if s.object in self.connector.objects)
         unlisted = [o for o in objects if endpoint_for(self.connector, o, "list") is None]
@@ -160,6 +166,10 @@ class _Checker:
             yield Finding("warning", "cannot_pull", f"{self.connector.name} has no `list` endpoint for "
                           f"{', '.join(unlisted)}: crmsync can push to them but cannot pull them",
                           str(self.connector_file.position(("endpoints",), key=True)))
+        from engine.pull.checks import pull_checks
+
+        for severity, code, message, loc, key, stream, field in pull_checks(self.bundle, self.pull):
+            yield Finding(severity, code, message, self.at(loc, key=key), stream, field)  # type: ignore[arg-type]
 
     def check_parent_cycle(self) -> Iterator[Finding]:
         """Streams whose parents lead back to themselves: none of them could be written first. (A stream
