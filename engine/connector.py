@@ -534,9 +534,15 @@ class ResponseSpec(Strict):
                             "that matches it to its input (with order: key)")
     fields: JsonPath | None = Field(default=None, description="JSONPath, relative to one record, of its "
                                     "field values (default: the record itself)")
-    success: JsonPath | None = Field(default=None, description="JSONPath of a per-result boolean")
+    success: JsonPath | None = Field(default=None, description="JSONPath of a per-result boolean (or, with "
+                                     "`success_values`, of a word)")
+    success_values: list[str] | None = Field(default=None, description="the words at `success` that mean "
+                                             "the record was written; any other word, or none, fails it")
     errors: JsonPath | None = Field(default=None, description="JSONPath of per-result errors (a list)")
-    created: JsonPath | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    created: JsonPath | None = Field(default=None, description="JSONPath of a per-result 'was created' flag "
+                                     "(or, with `created_values`, of a word)")
+    created_values: list[str] | None = Field(default=None, description="the words at `created` that mean "
+                                             "the record was created; any other: it was updated")
     created_statuses: list[int] = Field(default_factory=list, description="answer statuses meaning the "
                                         "record was created; any other success: it was updated (an upsert "
                                         "answering 201 or 200)")
@@ -579,6 +585,10 @@ class ResponseSpec(Strict):
     def _check(self) -> ResponseSpec:
         if self.order == "key" and not self.key:
             raise ValueError("order: key needs `key`")
+        if self.success_values is not None and not self.success:
+            raise ValueError("success_values needs `success`, the path of the word they list")
+        if self.created_values is not None and not self.created:
+            raise ValueError("created_values needs `created`, the path of the word they list")
         if self.id_pattern:
             compile_regex(self.id_pattern)
         return self

@@ -33,6 +33,7 @@ from engine.connector import (
     ErrorFields,
     FieldRelation,
     Relation,
+    ResponseSpec,
 )
 from engine.errors import CrmsyncError
 from engine.interrupt import SECOND
@@ -130,6 +131,25 @@ def error_parts(errors: ErrorFields, data: Any) -> tuple[str | None, str]:
     message = read_one(data, errors.message)
     return (str(code) if code not in (None, "") else None,
             str(message) if message not in (None, "") else json.dumps(data, ensure_ascii=False)[:500])
+
+
+def succeeded(result: Any, spec: ResponseSpec) -> bool:
+    """A per-record result's own word on success: a boolean, or one of `success_values` (any other word,
+    or none at all, fails the record: an unknown word read as success would lose it silently)."""
+    if not spec.success:
+        return True
+    found = read_one(result, spec.success)
+    if spec.success_values is not None:
+        return found is not None and str(found) in spec.success_values
+    return found is not False
+
+
+def was_created(result: Any, spec: ResponseSpec) -> bool | None:
+    """A written record's 'created' flag: a boolean, or its word is one of `created_values`."""
+    found = read_one(result, spec.created)
+    if spec.created_values is not None and found is not None:
+        return str(found) in spec.created_values
+    return found if isinstance(found, bool) else None
 
 
 @dataclass
@@ -594,11 +614,12 @@ class Pusher:
                 made = read_one(result, spec.id) if spec.id else None
                 refused[ref] = str(made) if made is not None else None
                 continue
-            ok = read_one(result, spec.success) if spec.success else True
+            ok = succeeded(result, spec)
             errors = read_path(result, spec.errors) if spec.errors and spec.order == "input" else []
             if ok is False or errors:
                 item_errors = self.connector.errors.item or self.connector.errors.body
-                code, message = error_parts(item_errors, errors[0]) if errors else (None, "refused")
+                refusal = errors[0] if errors else result if spec.success_values is not None else None
+                code, message = error_parts(item_errors, refusal) if refusal is not None else (None, "refused")
                 self.finish(record, kind, None, code, message, item, deleted=self.deleted_in_crm(
                     kind, response.status_code, errors[0] if errors else None, code))
                 continue
@@ -607,7 +628,7 @@ class Pusher:
             if crm_id is None and kind in NEW and unidentified is not None:
                 unidentified[ref] = (item, self.no_id(kind, record, spec.id, result))
                 continue
-            created = read_one(result, spec.created) if spec.created and trust_created else None
+            created = was_created(result, spec) if spec.created and trust_created else None
             if spec.created_statuses and trust_created:
                 created = response.status_code in spec.created_statuses
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,
