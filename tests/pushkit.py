@@ -21,10 +21,11 @@ from engine.sandbox.common import Sandbox, running
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = {"hubspot": ROOT / "profiles" / "hubspot-benefitflow.yaml",
             "salesforce": ROOT / "profiles" / "salesforce-benefitflow.yaml",
-            "dynamics": ROOT / "profiles" / "dynamics-benefitflow.yaml"}
+            "dynamics": ROOT / "profiles" / "dynamics-benefitflow.yaml",
+            "zoho": ROOT / "profiles" / "zoho-benefitflow.yaml"}
 # the object names each sandbox uses for companies and people
-COMPANIES = {"hubspot": "companies", "salesforce": "Account", "dynamics": "accounts"}
-PEOPLE = {"hubspot": "contacts", "salesforce": "Contact", "dynamics": "contacts"}
+COMPANIES = {"hubspot": "companies", "salesforce": "Account", "dynamics": "accounts", "zoho": "Accounts"}
+PEOPLE = {"hubspot": "contacts", "salesforce": "Contact", "dynamics": "contacts", "zoho": "Contacts"}
 
 
 # where each CRM's API lives on its host (the base URL a user gives --base-url)
