@@ -30,6 +30,7 @@ from engine.connector import (
     AssociationRelation,
     BindRelation,
     ConnectorSpec,
+    Endpoint,
     ErrorFields,
     FieldRelation,
     Relation,
@@ -118,12 +119,27 @@ def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None)
         return kind
     folded = code.casefold() if code else None
     for cls in connector.errors.classes:
-        if folded is not None and folded in (c.casefold() for c in cls.codes):
+        if folded is not None and folded in (c.casefold() for c in cls.codes) \
+                and (not cls.fields or set(cls.fields) & fields_named(connector, body)):
             return cls.kind
     for cls in connector.errors.classes:
         if status in cls.statuses:
             return cls.kind
     return "validation" if 400 <= status < 500 else "transient"
+
+
+def fields_named(connector: ConnectorSpec, body: Any) -> set[str]:
+    """The fields an error names, read where a per-record or a whole-response error holds them."""
+    paths = {spec.fields for spec in (connector.errors.item, connector.errors.body) if spec and spec.fields}
+    return {str(name) for path in paths for name in read_path(body, path)}
+
+
+def holds_results(endpoint: Endpoint | None, response: httpx.Response, count: int) -> bool:
+    """A refused answer that still gives each record sent its own result (`refused_with_results`)."""
+    spec = endpoint.response if endpoint else None
+    if spec is None or not spec.refused_with_results or not response.content:
+        return False
+    return len(read_path(body_of(response), spec.records)) == count
 
 
 def error_parts(errors: ErrorFields, data: Any) -> tuple[str | None, str]:
@@ -503,7 +519,7 @@ class Pusher:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
                                      sent.error or f"HTTP {sent.response.status_code}")  # type: ignore[union-attr]
-            elif sent.response.status_code >= 400:
+            elif sent.response.status_code >= 400 and not holds_results(endpoint, sent.response, len(items)):
                 await self.refused(kind, object_name, items, by_ref, attempt, sent.response, request)
             else:
                 # an upsert sent twice (its first answer lost) finds what its first attempt created
@@ -618,10 +634,11 @@ class Pusher:
             errors = read_path(result, spec.errors) if spec.errors and spec.order == "input" else []
             if ok is False or errors:
                 item_errors = self.connector.errors.item or self.connector.errors.body
+                # a result refused by its word is its own error (its code and message are in it)
                 refusal = errors[0] if errors else result if spec.success_values is not None else None
-                code, message = error_parts(item_errors, refusal) if refusal is not None else (None, "refused")
+                code, message = (None, "refused") if refusal is None else error_parts(item_errors, refusal)
                 self.finish(record, kind, None, code, message, item, deleted=self.deleted_in_crm(
-                    kind, response.status_code, errors[0] if errors else None, code))
+                    kind, response.status_code, refusal, code))
                 continue
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)

@@ -13,7 +13,6 @@ from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, copy_source, duplicates, push, records, rewrite, served
 
 
-
 def identity_values(crm: str, base_url: str) -> tuple[list[str], list[str]]:
     """Company ids-from-source and person emails in the CRM, for counting duplicates and gaps."""
     data = records(base_url)
