@@ -6,21 +6,22 @@ answer was lost is sent again and Zoho's `action: update` does not make it count
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.exampledata import generate
-from tests.pushkit import PROFILES, credentials_file, duplicates, expected_objects, push, records, served
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.pushkit import (
+    credentials_file,
+    duplicates,
+    expected_objects,
+    killed_at_random,
+    push,
+    records,
+    served,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,19 +112,9 @@ def test_upserts_whose_answers_are_lost_are_sent_again_and_count_once_as_created
 
 def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(medium: Path,
                                                                                tmp_path: Path) -> None:
-    rng = random.Random(2026)
-    state = tmp_path / "state"
-    creds = credentials_file("zoho", tmp_path / "creds")
+    state, creds = tmp_path / "state", credentials_file("zoho", tmp_path / "creds")
     with served("zoho", latency_ms=15) as (_, url):
-        command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["zoho"]),
-                   "--source", str(medium), "--base-url", url, "--state-dir", str(state),
-                   "--credentials", str(creds), "--format", "json"]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for _ in range(3):
-            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.8, 3.0))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+        command, env = killed_at_random("zoho", medium, url, state, creds, times=3)
         accounts, contacts = keys(url)
         assert duplicates(accounts) == {} and duplicates(contacts) == {}
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
