@@ -121,3 +121,16 @@ def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(m
         assert final.returncode in (0, 1), final.stderr
         assert json.loads(final.stdout)["summary"]["failed"] >= 0
         assert_complete(url, medium)
+
+
+def test_calls_beyond_the_concurrency_limit_are_answered_429_and_waited_out(medium: Path,
+                                                                            tmp_path: Path) -> None:
+    """An org whose app may run 2 calls at once (the emulator's `concurrency`; the connector says
+    Enterprise's 20): Zoho answers the others 429 TOO_MANY_REQUESTS, a rate_limit error that is waited
+    out and sent again. One push writes everything, once."""
+    with served("zoho", latency_ms=40, concurrency=2) as (emulator, url):
+        result = push("zoho", medium, url, tmp_path / "state")
+        statuses = [r["status"] for r in emulator.requests]
+        assert 429 in statuses  # the limit was really hit
+        assert result.stopped is None
+        assert_complete(url, medium)
