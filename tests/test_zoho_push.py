@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from engine.cli import app
 from engine.exampledata import generate
 from tests.pushkit import (
+    PROFILES,
     credentials_file,
     duplicates,
     expected_objects,
@@ -134,3 +137,20 @@ def test_calls_beyond_the_concurrency_limit_are_answered_429_and_waited_out(medi
         assert 429 in statuses  # the limit was really hit
         assert result.stopped is None
         assert_complete(url, medium)
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_refused_refresh_token_stops_before_any_write_with_the_reconnect_hint(
+        status: int, examples: Path, tmp_path: Path) -> None:
+    """Zoho Accounts answers a refused refresh token {"error": "invalid_code"}, reportedly with HTTP 200
+    (the emulator's token_error_status; 400 too): `crmsync push` as typed stops with exit 1, says how to
+    reconnect, shows no secret and writes nothing."""
+    creds = credentials_file("zoho", tmp_path / "creds", refresh_token="revoked-refresh-token")
+    with served("zoho", token_error_status=status) as (_, url):
+        result = CliRunner().invoke(app, ["push", str(PROFILES["zoho"]), "--source", str(examples),
+                                          "--base-url", url, "--state-dir", str(tmp_path / "state"),
+                                          "--credentials", str(creds)])
+        assert records(url)["Accounts"] == [] and records(url)["Contacts"] == []
+    assert result.exit_code == 1, result.output
+    assert "api-console.zoho.com" in result.output
+    assert "revoked-refresh-token" not in result.output and "sandbox-secret" not in result.output
