@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from engine.connector import ConnectorSpec, reference_problems
+from engine.connector import ConnectorSpec
+from engine.connector_checks import reference_problems
 from engine.errors import LoadError, LoadErrors
 from engine.loader import ForeignFile, Loaded, load_model
 from engine.plugins import PluginError, load_connector_plugin, require

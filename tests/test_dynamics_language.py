@@ -4,7 +4,8 @@ record was written (`empty_body`), and response paths that use the object's {var
 from __future__ import annotations
 
 from engine.catalog import load_connector
-from engine.connector import ConnectorSpec, ResponseSpec, reference_problems
+from engine.connector import ConnectorSpec, ResponseSpec
+from engine.connector_checks import reference_problems
 from engine.render import endpoint_for
 
 

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from engine.catalog import load_connector
 from engine.cli import app
-from engine.connector import ConnectorSpec, JsonPathMark, jsonpath_error, jsonpath_problems
+from engine.connector import ConnectorSpec, JsonPathMark, jsonpath_error
+from engine.connector_checks import jsonpath_problems
 from tests.crms import CRMS
 from tests.pushkit import PROFILES, ROOT
 from tests.test_loader import assert_error_at, errors_of, tiny
