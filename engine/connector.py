@@ -570,9 +570,18 @@ class ResponseSpec(Strict):
                             "that matches it to its input (with order: key)")
     fields: JsonPath | None = Field(default=None, description="JSONPath, relative to one record, of its "
                                     "field values (default: the record itself)")
-    success: JsonPath | None = Field(default=None, description="JSONPath of a per-result boolean")
+    success: JsonPath | None = Field(default=None, description="JSONPath of a per-result boolean (or, with "
+                                     "`success_values`, of a word)")
+    success_values: list[str] | None = Field(default=None, description="the words at `success` that mean "
+                                             "the record was written; any other word, or none, fails it")
     errors: JsonPath | None = Field(default=None, description="JSONPath of per-result errors (a list)")
-    created: JsonPath | None = Field(default=None, description="JSONPath of a per-result 'was created' flag")
+    created: JsonPath | None = Field(default=None, description="JSONPath of a per-result 'was created' flag "
+                                     "(or, with `created_values`, of a word)")
+    refused_with_results: bool = Field(default=False, description="a refused answer (4xx: no record "
+                                       "written) still holds one result per record sent, at `records`: "
+                                       "each is read for its own error (needs `records` and `success`)")
+    created_values: list[str] | None = Field(default=None, description="the words at `created` that mean "
+                                             "the record was created; any other: it was updated")
     created_statuses: list[int] = Field(default_factory=list, description="answer statuses meaning the "
                                         "record was created; any other success: it was updated (an upsert "
                                         "answering 201 or 200)")
@@ -615,6 +624,13 @@ class ResponseSpec(Strict):
     def _check(self) -> ResponseSpec:
         if self.order == "key" and not self.key:
             raise ValueError("order: key needs `key`")
+        if self.success_values is not None and not self.success:
+            raise ValueError("success_values needs `success`, the path of the word they list")
+        if self.refused_with_results and not (self.records and self.success):
+            raise ValueError("refused_with_results needs `records` and `success`: a result of a refused "
+                             "answer is read as success without its word")
+        if self.created_values is not None and not self.created:
+            raise ValueError("created_values needs `created`, the path of the word they list")
         if self.id_pattern:
             compile_regex(self.id_pattern)
         return self
@@ -777,7 +793,16 @@ class ErrorClass(Strict):
     kind: Literal["validation", "duplicate", "auth", "permission", "rate_limit", "transient", "not_found"]
     codes: list[str] = Field(default_factory=list)
     statuses: list[int] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list, description="with `codes`: the class holds only when the "
+                              "error also names one of these fields (at errors.item/body `fields`), for a "
+                              "code that means two things (an invalid `id`: the record is not there)")
     retry: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> ErrorClass:
+        if self.fields and not self.codes:
+            raise ValueError("`fields` narrows `codes`: list the codes it narrows")
+        return self
 
 
 class ErrorsSpec(Strict):

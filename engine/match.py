@@ -194,6 +194,8 @@ async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Reques
             message = read_one(data, connector.errors.body.message) or str(data)[:300]
             raise LookupFailed(f"look-up of {object_name} refused ({sent.response.status_code}): {message}",
                                sent.response.status_code)
+        if not sent.response.content:  # 204 No Content: nothing matches
+            return found
         data = sent.response.json()
         for item in read_path(data, spec.records):
             fields = read_one(item, spec.fields) if spec.fields else item

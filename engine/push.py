@@ -30,9 +30,11 @@ from engine.connector import (
     AssociationRelation,
     BindRelation,
     ConnectorSpec,
+    Endpoint,
     ErrorFields,
     FieldRelation,
     Relation,
+    ResponseSpec,
 )
 from engine.errors import CrmsyncError
 from engine.interrupt import SECOND
@@ -125,7 +127,8 @@ def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None)
         return kind
     folded = code.casefold() if code else None
     for cls in connector.errors.classes:
-        if folded is not None and folded in (c.casefold() for c in cls.codes):
+        if folded is not None and folded in (c.casefold() for c in cls.codes) \
+                and (not cls.fields or set(cls.fields) & fields_named(connector, body)):
             return cls.kind
     for cls in connector.errors.classes:
         if status in cls.statuses:
@@ -133,11 +136,44 @@ def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None)
     return "validation" if 400 <= status < 500 else "transient"
 
 
+def fields_named(connector: ConnectorSpec, body: Any) -> set[str]:
+    """The fields an error names, read where a per-record or a whole-response error holds them."""
+    paths = {spec.fields for spec in (connector.errors.item, connector.errors.body) if spec and spec.fields}
+    return {str(name) for path in paths for name in read_path(body, path)}
+
+
+def holds_results(endpoint: Endpoint | None, response: httpx.Response, count: int) -> bool:
+    """A refused answer that still gives each record sent its own result (`refused_with_results`)."""
+    spec = endpoint.response if endpoint else None
+    if spec is None or not spec.refused_with_results or not response.content:
+        return False
+    return len(read_path(body_of(response), spec.records)) == count
+
+
 def error_parts(errors: ErrorFields, data: Any) -> tuple[str | None, str]:
     code = read_one(data, errors.code)
     message = read_one(data, errors.message)
     return (str(code) if code not in (None, "") else None,
             str(message) if message not in (None, "") else json.dumps(data, ensure_ascii=False)[:500])
+
+
+def succeeded(result: Any, spec: ResponseSpec) -> bool:
+    """A per-record result's own word on success: a boolean, or one of `success_values` (any other word,
+    or none at all, fails the record: an unknown word read as success would lose it silently)."""
+    if not spec.success:
+        return True
+    found = read_one(result, spec.success)
+    if spec.success_values is not None:
+        return found is not None and str(found) in spec.success_values
+    return found is not False
+
+
+def was_created(result: Any, spec: ResponseSpec) -> bool | None:
+    """A written record's 'created' flag: a boolean, or its word is one of `created_values`."""
+    found = read_one(result, spec.created)
+    if spec.created_values is not None and found is not None:
+        return str(found) in spec.created_values
+    return found if isinstance(found, bool) else None
 
 
 @dataclass
@@ -494,7 +530,7 @@ class Pusher:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
                                      sent.error or f"HTTP {sent.response.status_code}")  # type: ignore[union-attr]
-            elif sent.response.status_code >= 400:
+            elif sent.response.status_code >= 400 and not holds_results(endpoint, sent.response, len(items)):
                 await self.refused(kind, object_name, items, by_ref, attempt, sent.response, request)
             else:
                 # an upsert sent twice (its first answer lost) finds what its first attempt created
@@ -605,20 +641,22 @@ class Pusher:
                 made = read_one(result, spec.id) if spec.id else None
                 refused[ref] = str(made) if made is not None else None
                 continue
-            ok = read_one(result, spec.success) if spec.success else True
+            ok = succeeded(result, spec)
             errors = read_path(result, spec.errors) if spec.errors and spec.order == "input" else []
             if ok is False or errors:
                 item_errors = self.connector.errors.item or self.connector.errors.body
-                code, message = error_parts(item_errors, errors[0]) if errors else (None, "refused")
+                # a result refused by its word is its own error (its code and message are in it)
+                refusal = errors[0] if errors else result if spec.success_values is not None else None
+                code, message = (None, "refused") if refusal is None else error_parts(item_errors, refusal)
                 self.finish(record, kind, None, code, message, item, deleted=self.deleted_in_crm(
-                    kind, response.status_code, errors[0] if errors else None, code))
+                    kind, response.status_code, refusal, code))
                 continue
             crm_id = read_one(result, spec.id) if spec.id else None
             crm_id = crm_id if crm_id is not None else (record.crm_id if kind == "update" else None)
             if crm_id is None and kind in NEW and unidentified is not None:
                 unidentified[ref] = (item, self.no_id(kind, record, spec.id, result))
                 continue
-            created = read_one(result, spec.created) if spec.created and trust_created else None
+            created = was_created(result, spec) if spec.created and trust_created else None
             if spec.created_statuses and trust_created:
                 created = response.status_code in spec.created_statuses
             self.finish(record, kind, str(crm_id) if crm_id is not None else None, None, None, item,

@@ -21,10 +21,11 @@ from engine.sandbox.common import Sandbox, running
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = {"hubspot": ROOT / "profiles" / "hubspot-benefitflow.yaml",
             "salesforce": ROOT / "profiles" / "salesforce-benefitflow.yaml",
-            "dynamics": ROOT / "profiles" / "dynamics-benefitflow.yaml"}
+            "dynamics": ROOT / "profiles" / "dynamics-benefitflow.yaml",
+            "zoho": ROOT / "profiles" / "zoho-benefitflow.yaml"}
 # the object names each sandbox uses for companies and people
-COMPANIES = {"hubspot": "companies", "salesforce": "Account", "dynamics": "accounts"}
-PEOPLE = {"hubspot": "contacts", "salesforce": "Contact", "dynamics": "contacts"}
+COMPANIES = {"hubspot": "companies", "salesforce": "Account", "dynamics": "accounts", "zoho": "Accounts"}
+PEOPLE = {"hubspot": "contacts", "salesforce": "Contact", "dynamics": "contacts", "zoho": "Contacts"}
 
 
 # where each CRM's API lives on its host (the base URL a user gives --base-url)
@@ -110,3 +111,26 @@ def associated(url: str) -> set[tuple[str, str, int]]:
            for r in crm[kind]}
     return {(key[a["fromObjectType"], a["fromId"]], key[a["toObjectType"], a["toId"]], a["associationTypeId"])
             for a in crm["associations"] if a["associationTypeId"] in HUBSPOT_ASSOCIATIONS}
+
+
+def killed_at_random(crm: str, source: Path, url: str, state: Path, creds: Path, times: int,
+                     seed: int = 2026) -> tuple[list[str], dict[str, str]]:
+    """`crmsync push` as a user types it, killed with SIGKILL `times` times at random points; the
+    command and environment, for the run that finishes the job."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(seed)
+    command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES[crm]), "--source", str(source),
+               "--base-url", url, "--state-dir", str(state), "--credentials", str(creds), "--format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(times):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.8, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    return command, env

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, PROFILES, credentials_file, expected_objects, records, served
 
 
@@ -42,7 +43,7 @@ def in_crm(crm: str, url: str) -> Counter[str]:
                     (("companies", COMPANIES[crm]), ("people", PEOPLE[crm]))})
 
 
-@pytest.mark.parametrize("crm", ["hubspot", "salesforce", "dynamics"])
+@pytest.mark.parametrize("crm", CRMS)
 def test_records_deleted_in_the_crm_are_said_so_and_recreated_only_when_asked(
         crm: str, examples: Path, tmp_path: Path) -> None:
     state, creds = tmp_path / "state", credentials_file(crm, tmp_path / "creds")
@@ -103,7 +104,7 @@ def restore_links(state: Path, links: list[tuple[Any, ...]]) -> None:
         db.executemany(f"INSERT INTO links VALUES ({', '.join('?' * len(links[0]))})", links)
 
 
-@pytest.mark.parametrize("crm", ["hubspot", "salesforce", "dynamics"])
+@pytest.mark.parametrize("crm", CRMS)
 def test_a_record_the_crm_holds_again_is_linked_to_it_not_failed_nor_made_twice(
         crm: str, examples: Path, tmp_path: Path) -> None:
     """A --recreate-deleted run cut off after the CRM made the records, before it linked them (found by

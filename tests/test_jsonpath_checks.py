@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from engine.catalog import load_connector
 from engine.cli import app
 from engine.connector import ConnectorSpec, JsonPathMark, jsonpath_error, jsonpath_problems
+from tests.crms import CRMS
 from tests.pushkit import PROFILES, ROOT
 from tests.test_loader import assert_error_at, errors_of, tiny
 
@@ -56,7 +57,7 @@ def test_placeholders_in_a_jsonpath_stand_for_a_name() -> None:
 
 
 def test_the_built_in_connectors_have_no_bad_jsonpath() -> None:
-    for name in ("hubspot", "salesforce", "dynamics"):
+    for name in CRMS:
         assert jsonpath_problems(load_connector(name).model) == [], name
 
 

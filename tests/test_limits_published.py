@@ -213,4 +213,5 @@ def test_the_built_in_connectors_count_requests() -> None:
 
     units = {budget_unit(load_connector(n).model) for n in ("hubspot", "salesforce", "dynamics")}
     assert units == {"requests"}
+    assert budget_unit(load_connector("zoho").model) == "credits"  # Zoho's endpoints declare their cost
 

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from engine.push import PushResult
+from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, associated, copy_source, push, records, rewrite, served
 
-CRMS = ["hubspot", "salesforce", "dynamics"]
-EMAIL = {"hubspot": "email", "salesforce": "Email", "dynamics": "emailaddress1"}
-FIRST_NAME = {"hubspot": "firstname", "salesforce": "FirstName", "dynamics": "firstname"}
+EMAIL = {"hubspot": "email", "salesforce": "Email", "dynamics": "emailaddress1", "zoho": "Email"}
+FIRST_NAME = {"hubspot": "firstname", "salesforce": "FirstName", "dynamics": "firstname",
+              "zoho": "First_Name"}
 BENEFITFLOW_ID = {"hubspot": "benefitflow_id", "salesforce": "BenefitFlow_Id__c",
-                  "dynamics": "bf_benefitflowid"}
+                  "dynamics": "bf_benefitflowid", "zoho": "BenefitFlow_Id"}
 
 
 def props(crm: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -54,11 +55,13 @@ def crm_company_of(crm: str, url: str, person: dict[str, Any]) -> str | None:
         return person.get("AccountId")
     if crm == "dynamics":
         return person.get("parentcustomerid")
+    if crm == "zoho":  # a lookup is answered as {"name", "id"}
+        return (person.get("Account_Name") or {}).get("id")
     raise AssertionError(crm)
 
 
 def company_id(crm: str, url: str, benefitflow_id: str) -> str:
-    id_field = {"salesforce": "Id", "dynamics": "accountid"}[crm]
+    id_field = {"salesforce": "Id", "dynamics": "accountid", "zoho": "id"}[crm]
     return next(c[id_field] for c in records(url)[COMPANIES[crm]]
                 if c.get(BENEFITFLOW_ID[crm]) == benefitflow_id)
 
@@ -87,6 +90,8 @@ def seed_person(crm: str, email: str, first_name: str) -> dict[str, list[dict[st
         return {"contacts": [{"properties": {"email": email, "firstname": first_name, "lastname": "Typed"}}]}
     if crm == "salesforce":
         return {"Contact": [{"Email": email, "FirstName": first_name, "LastName": "Typed"}]}
+    if crm == "zoho":
+        return {"Contacts": [{"Email": email, "First_Name": first_name, "Last_Name": "Typed"}]}
     return {"contacts": [{"emailaddress1": email, "firstname": first_name, "lastname": "Typed"}]}
 
 

@@ -9,18 +9,16 @@ from pathlib import Path
 import pytest
 
 from engine.activity import query_log
+from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, copy_source, duplicates, push, records, rewrite, served
-
-# The CRMs whose emulator and shipped profile exist; each joins this list when both land.
-CRMS = ["hubspot", "salesforce", "dynamics"]
 
 
 def identity_values(crm: str, base_url: str) -> tuple[list[str], list[str]]:
     """Company ids-from-source and person emails in the CRM, for counting duplicates and gaps."""
     data = records(base_url)
     company_ids = {"hubspot": "benefitflow_id", "salesforce": "BenefitFlow_Id__c",
-                   "dynamics": "bf_benefitflowid"}[crm]
-    email = {"hubspot": "email", "salesforce": "Email", "dynamics": "emailaddress1"}[crm]
+                   "dynamics": "bf_benefitflowid", "zoho": "BenefitFlow_Id"}[crm]
+    email = {"hubspot": "email", "salesforce": "Email", "dynamics": "emailaddress1", "zoho": "Email"}[crm]
     companies = [r.get(company_ids) or r.get("properties", {}).get(company_ids) for r in data[COMPANIES[crm]]]
     people = [r.get(email) or r.get("properties", {}).get(email) for r in data[PEOPLE[crm]]]
     return [c for c in companies if c], [p for p in people if p]

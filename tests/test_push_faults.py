@@ -4,12 +4,7 @@ expiry, a user who left, and a run killed at random points. Nothing lost, nothin
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +22,7 @@ from tests.pushkit import (
     credentials_file,
     duplicates,
     expected_objects,
+    killed_at_random,
     push,
     records,
     served,
@@ -155,19 +151,10 @@ def test_a_user_who_left_stops_the_run_with_what_to_do(tmp_path: Path, examples:
 
 def test_kill_9_at_random_points_then_a_new_run_leaves_no_duplicate_and_no_gap(medium: Path,
                                                                                tmp_path: Path) -> None:
-    rng = random.Random(2026)
     state = tmp_path / "state"
     creds = credentials_file("hubspot", tmp_path / "creds")
     with served("hubspot", latency_ms=15) as (_, url):
-        command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["hubspot"]),
-                   "--source", str(medium), "--base-url", url, "--state-dir", str(state),
-                   "--credentials", str(creds), "--format", "json"]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for _ in range(4):
-            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.8, 3.0))
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+        command, env = killed_at_random("hubspot", medium, url, state, creds, times=4)
         assert duplicates(company_keys(url)) == {} and duplicates(contact_emails(url)) == {}
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert json.loads(final.stdout)["summary"]["created"] >= 0

@@ -22,7 +22,7 @@ from engine.plan import make_plan_sync
 # An explicit list rather than profiles/*.yaml: a new profile (Salesforce) joins here together with its
 # first, read snapshot; globbing would make it fail until someone generated one unread.
 PROFILES = ["hubspot-benefitflow.yaml", "salesforce-benefitflow.yaml", "salesforce-leads.yaml",
-            "dynamics-benefitflow.yaml"]
+            "dynamics-benefitflow.yaml", "zoho-benefitflow.yaml"]
 
 
 def rendered_requests(profile: Path, source: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from engine import plan as plan_module
 from engine.catalog import load_profile
 from engine.client import Credentials, open_client
 from engine.plan import make_plan_sync, windows
+from tests.crms import CRMS
 from tests.pushkit import PROFILES, copy_source, push, served
 
 
@@ -23,7 +24,7 @@ def test_windows_split_a_stream_and_say_which_is_last(monkeypatch: pytest.Monkey
     assert list(windows(iter([]))) == [([], True)]  # an empty stream is still decided and handed over
 
 
-@pytest.mark.parametrize("crm", ["hubspot", "salesforce", "dynamics"])
+@pytest.mark.parametrize("crm", CRMS)
 def test_the_plan_does_not_depend_on_the_window(crm: str, examples: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = load_profile(PROFILES[crm])

@@ -120,7 +120,7 @@ class ZohoSandbox(RecordsMixin, Sandbox):
     def reset_state(self) -> None:
         self.spent = deque()
         self.in_flight = 0
-        self.ids = itertools.count(FIRST_ID)
+        # ids go on after a reset: Zoho never gives a deleted record's id to another one
 
     def next_id(self) -> str:
         return str(next(self.ids))
