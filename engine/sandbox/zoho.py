@@ -34,6 +34,7 @@ from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SandboxConfigE
 from engine.sandbox.zoho_records import MAX_PAGE_WITHOUT_TOKEN, MAX_PER_PAGE, ApiError, RecordsMixin, now_iso
 from engine.sandbox.zoho_schema import MODULES, default_schema
 from engine.sandbox.zoho_search import CriteriaError, parse_criteria
+from engine.sandbox.zoho_since import modified_since, parse_time
 
 API = "/crm/v7"
 DAY_S = 86_400.0
@@ -243,7 +244,9 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                 status, answer = handler(request, body)
             except (ApiError, zoho_coql.CoqlError, CriteriaError) as exc:
                 return JSONResponse(exc.body(), status_code=getattr(exc, "status", 400))
-            return Response(status_code=204) if status == 204 else JSONResponse(answer, status_code=status)
+            if status in (204, 304):
+                return Response(status_code=status)
+            return JSONResponse(answer, status_code=status)
 
         return endpoint
 
@@ -275,6 +278,11 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                     {"limit": MAX_PAGE_WITHOUT_TOKEN},
                 )
         rows = sorted(self.records[module].values(), key=lambda r: int(r["id"]))
+        since = modified_since(request.headers.get("if-modified-since"))
+        if since is not None:
+            rows = [r for r in rows if parse_time(r["Modified_Time"]) > since]
+            if not rows:
+                return 304, None
         page, more = self.page_of(rows, per_page, start)
         if not page:
             return 204, None
