@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -35,6 +35,7 @@ from engine.sandbox.zoho_records import MAX_PAGE_WITHOUT_TOKEN, MAX_PER_PAGE, Ap
 from engine.sandbox.zoho_schema import MODULES, default_schema
 from engine.sandbox.zoho_search import CriteriaError, parse_criteria
 from engine.sandbox.zoho_since import modified_since, parse_time
+from engine.sandbox.zoho_users import UsersMixin
 
 API = "/crm/v7"
 DAY_S = 86_400.0
@@ -57,7 +58,7 @@ def error(status: int, code: str, message: str, details: dict[str, Any] | None =
     )
 
 
-class ZohoSandbox(RecordsMixin, Sandbox):
+class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
     """Zoho CRM v7 emulator. Options (all keyword):
 
     edition: free, standard, professional, enterprise (default) or ultimate: sets the daily credits and
@@ -70,6 +71,8 @@ class ZohoSandbox(RecordsMixin, Sandbox):
     unknown_fields: "error" (a field api name the module lacks is refused with INVALID_DATA) or "ignore".
     token_error_status: the HTTP status of a refused token request (200: Zoho Accounts answers its
       {"error": ...} bodies with 200).
+    missing_scopes: OAuth scopes the token lacks, e.g. {"ZohoCRM.users.READ"}: see zoho_users, as for a
+      seed's `users`.
     """
 
     name = "zoho"
@@ -92,6 +95,7 @@ class ZohoSandbox(RecordsMixin, Sandbox):
         restricted_picklists: bool = True,
         unknown_fields: str = "error",
         token_error_status: int = 200,
+        missing_scopes: Collection[str] = (),
     ) -> None:
         if edition not in EDITIONS:
             raise SandboxConfigError(f"edition: {edition!r}; use one of {', '.join(EDITIONS)}")
@@ -106,6 +110,7 @@ class ZohoSandbox(RecordsMixin, Sandbox):
         self.restricted_picklists = restricted_picklists
         self.unknown_fields = unknown_fields
         self.token_error_status = token_error_status
+        self.missing_scopes = set(missing_scopes)
         self.schema = default_schema()
         self.spent: deque[tuple[float, int]] = deque()
         self.in_flight = 0
@@ -462,6 +467,8 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                 ),
                 methods=["POST"],
             ),
+            Route(API + "/users", self.api(self.list_users, one), methods=["GET"]),
+            Route(API + "/users/{user_id}", self.api(self.get_user, one), methods=["GET"]),
             Route(mod + "/search", self.api(self.search, one), methods=["GET"]),
             Route(mod, self.api(self.list_records, one), methods=["GET"]),
             Route(
