@@ -328,10 +328,10 @@ class UserLookup(Strict):
     endpoint: Endpoint = Field(description="a GET; its templates may use {email} (the address as is, "
                                "for a query parameter), {literal} (the address as a quoted literal of the "
                                "connector's query language, escaped) and {api_version}")
-    email: str = Field(description="JSONPath, in one result, of the user's email")
-    active: str | None = Field(default=None, description="JSONPath, in one result, of a flag that is true "
-                               "for an active user")
-    inactive: str | None = Field(default=None, description="JSONPath, in one result, of a flag that is "
+    email: JsonPath = Field(description="JSONPath, in one result, of the user's email")
+    active: JsonPath | None = Field(default=None, description="JSONPath, in one result, of a flag that is "
+                                    "true for an active user")
+    inactive: JsonPath | None = Field(default=None, description="JSONPath, in one result, of a flag that is "
                                  "true for an inactive user (archived, disabled)")
 
 
