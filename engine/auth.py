@@ -378,6 +378,10 @@ class TokenAuth(httpx.Auth):
         body = body_of(response)
         said = read_one(body, self.connector.errors.body.message) if isinstance(body, dict) else None
         code = read_one(body, self.connector.errors.body.code) if isinstance(body, dict) else None
+        folded = str(code).casefold()
+        if code is not None and any(cls.kind != "auth" and folded in {c.casefold() for c in cls.codes}
+                                    for cls in classes):
+            return None  # another class's code (a missing scope answered 401): the caller says what it means
         reason = " ".join(str(part) for part in (response.status_code, code) if part not in (None, ""))
         reason += f": {said}" if said not in (None, "") else ""
         reason = scrub(reason, self.secrets())

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from engine.paths import finder
+from engine.templating import compile_template
 
 
 class Strict(BaseModel):
@@ -152,14 +153,7 @@ class FieldSpec(Strict):
     @field_validator("write")
     @classmethod
     def _write_has_value(cls, write: Any) -> Any:
-        if write is None:
-            return None
-        used = template_placeholders(write)
-        if "value" not in used:
-            raise ValueError("a `write` template says where the value goes with $value")
-        if used - {"value"}:
-            raise ValueError(f"a `write` template has only $value, not {', '.join(sorted(used - {'value'}))}")
-        return write
+        return checked_write(write)
 
     @property
     def read_only(self) -> bool:
@@ -305,13 +299,22 @@ class OwnerSpec(Strict):
                              "in; default: `field`")
     path: str | None = Field(default=None, description="written as a bound path: a template with {id} "
                              "(\"/systemusers({id})\"); default: the user's id itself")
+    write: Any = Field(default=None, description="structural template of what is sent, `$value` standing "
+                       "for the user's id (or its `path`): `{id: $value}` for a lookup written as an object; "
+                       "default: the value itself")
 
     @property
     def read_as(self) -> str:
         return self.read or self.field
 
-    def written(self, user_id: str) -> str:
-        return self.path.replace("{id}", user_id) if self.path else user_id
+    def written(self, user_id: str) -> Any:
+        value = self.path.replace("{id}", user_id) if self.path else user_id
+        return compile_template(self.write)({"value": value}) if self.write is not None else value
+
+    @field_validator("write")
+    @classmethod
+    def _write_has_value(cls, write: Any) -> Any:
+        return checked_write(write)
 
 
 class UserLookup(Strict):
@@ -924,6 +927,18 @@ class ConnectorSpec(Strict):
     @property
     def plugin_file(self) -> Path | None:
         return self._plugin_file
+
+
+def checked_write(write: Any) -> Any:
+    """A `write` template (of a field or an owner): $value, and only it."""
+    if write is None:
+        return None
+    used = template_placeholders(write)
+    if "value" not in used:
+        raise ValueError("a `write` template says where the value goes with $value")
+    if used - {"value"}:
+        raise ValueError(f"a `write` template has only $value, not {', '.join(sorted(used - {'value'}))}")
+    return write
 
 
 def template_placeholders(template: Any) -> set[str]:

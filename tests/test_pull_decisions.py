@@ -22,7 +22,8 @@ def twin_companies(crm: str) -> dict[str, list[dict[str, Any]]]:
     names = ("Bluebird Bakery", "Bluebird Bakery (old)")
     rows = {"hubspot": [{"name": n, "domain": DOMAIN} for n in names],
             "salesforce": [{"Name": n, "Website": f"https://{DOMAIN}"} for n in names],
-            "dynamics": [{"name": n, "websiteurl": f"https://{DOMAIN}"} for n in names]}
+            "dynamics": [{"name": n, "websiteurl": f"https://{DOMAIN}"} for n in names],
+            "zoho": [{"Account_Name": n, "Website": f"https://{DOMAIN}"} for n in names]}
     return {COMPANIES[crm]: rows[crm]}
 
 
@@ -72,7 +73,7 @@ def test_the_walk_links_what_the_person_chooses_and_skips_the_rest(crm: str, tmp
         assert "2 linked, 1 skipped, 0 refused" in result.stdout
 
 
-@pytest.mark.parametrize("crm", ["salesforce", "dynamics"])
+@pytest.mark.parametrize("crm", ["salesforce", "dynamics", "zoho"])
 def test_contacts_imported_with_their_companies_come_with_the_company_s_local_id(crm: str,
                                                                                 tmp_path: Path) -> None:
     state, imported = tmp_path / "state", tmp_path / "imported"

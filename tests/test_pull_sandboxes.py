@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.store import Store
+from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, PROFILES, ROOT, credentials_file, push, records, served
 
 EXAMPLES = ROOT / "examples" / "data"
-CRMS = ["hubspot", "salesforce", "dynamics"]
+__all__ = ["CRMS"]  # the shared list, as test_pull_decisions takes it from here
 
 
 def cli(*args: str | Path, input: str | None = None) -> Any:
@@ -70,7 +71,7 @@ def test_a_pull_into_an_empty_local_side_finds_every_record_new(crm: str, tmp_pa
 
 
 PROFILES_OBJECTS = {"hubspot": ("companies", "contacts"), "salesforce": ("Account", "Contact"),
-                    "dynamics": ("account", "contact")}
+                    "dynamics": ("account", "contact"), "zoho": ("accounts", "contacts")}
 
 
 @pytest.mark.parametrize("crm", CRMS)

@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.crms import CRMS
 from tests.pushkit import PEOPLE, credentials_file, records, served
 from tests.teamkit import ADMIN, STANDARD, USERS, profile_with_team, team_yaml
 
 RUN = CliRunner()
-CRMS = ["hubspot", "salesforce", "dynamics"]
 
 
 def cli(*args: str, state: Path) -> object:

@@ -13,19 +13,21 @@ from typing import Any
 import pytest
 
 from engine.sandbox.salesforce_ids import make_id
-from tests.pushkit import PEOPLE, PROFILES, push, records, rewrite, served
+from tests.crms import CRMS
+from tests.pushkit import COMPANIES, PEOPLE, PROFILES, push, records, rewrite, served
 
-CRMS = ["hubspot", "salesforce", "dynamics"]
 REP, GONE, NOBODY, REP2 = ("rep@customer.example", "gone@customer.example", "nobody@customer.example",
                            "rep2@customer.example")
 OWNER_IDS = {"hubspot": {REP: "501", GONE: "502", REP2: "503"},
              "salesforce": {email: make_id("User", n) for email, n in ((REP, 501), (GONE, 502), (REP2, 503))},
              "dynamics": {REP: "00000000-0000-4000-8000-000000000501",
                           GONE: "00000000-0000-4000-8000-000000000502",
-                          REP2: "00000000-0000-4000-8000-000000000503"}}
+                          REP2: "00000000-0000-4000-8000-000000000503"},
+             "zoho": {REP: "5550000000000501", GONE: "5550000000000502", REP2: "5550000000000503"}}
 # how an owner the CRM has deactivated is seen: HubSpot lists a deactivated user's owner only as archived
-GONE_IS = {"hubspot": "not_found", "salesforce": "inactive", "dynamics": "inactive"}
-USERS_PATH = {"hubspot": "/crm/v3/owners", "dynamics": "/systemusers"}
+# and Zoho's users API is asked for its active users only
+GONE_IS = {"hubspot": "not_found", "salesforce": "inactive", "dynamics": "inactive", "zoho": "not_found"}
+USERS_PATH = {"hubspot": "/crm/v3/owners", "dynamics": "/systemusers", "zoho": "/crm/v7/users"}
 OWNED_BY = {"ec-001": REP, "ec-004": REP, "ec-002": GONE, "ec-003": NOBODY}
 
 
@@ -38,6 +40,10 @@ def seed(crm: str) -> dict[str, list[dict[str, Any]]]:
     if crm == "salesforce":
         return {"User": [{"Id": ids[REP], "Email": REP}, {"Id": ids[GONE], "Email": GONE, "IsActive": False},
                          {"Id": ids[REP2], "Email": REP2}]}
+    if crm == "zoho":
+        return {"users": [{"id": ids[REP], "email": REP, "full_name": "Rita"},
+                          {"id": ids[GONE], "email": GONE, "status": "inactive"},
+                          {"id": ids[REP2], "email": REP2}]}
     return {"systemusers": [{"systemuserid": ids[REP], "internalemailaddress": REP},
                             {"systemuserid": ids[GONE], "internalemailaddress": GONE, "isdisabled": True},
                             {"systemuserid": ids[REP2], "internalemailaddress": REP2}]}
@@ -46,13 +52,15 @@ def seed(crm: str) -> dict[str, list[dict[str, Any]]]:
 def owner_of(crm: str, record: dict[str, Any]) -> str | None:
     if crm == "hubspot":
         return record["properties"].get("hubspot_owner_id")
+    if crm == "zoho":
+        return (record.get("Owner") or {}).get("id")
     return record.get("OwnerId") if crm == "salesforce" else record.get("ownerid")
 
 
 def source_ids(crm: str, url: str) -> dict[str, dict[str, Any]]:
     """The CRM's people by the source id they were written from."""
     key = {"hubspot": "benefitflow_id", "salesforce": "BenefitFlow_Id__c",
-           "dynamics": "bf_benefitflowid"}[crm]
+           "dynamics": "bf_benefitflowid", "zoho": "BenefitFlow_Id"}[crm]
     return {(r.get("properties") or r).get(key): r for r in records(url)[PEOPLE[crm]]}
 
 
@@ -103,8 +111,7 @@ def test_the_contact_owner_is_found_by_email_and_written_on_create(crm: str, exa
         if crm != "salesforce":  # (its user look-ups share /query with the record look-ups)
             asked = [r for r in emulator.requests if r["path"].endswith(USERS_PATH[crm])]
             assert len(asked) == 3  # once per email: rep@ owns two contacts
-        for company in records(url)[{"hubspot": "companies", "salesforce": "Account",
-                                     "dynamics": "accounts"}[crm]]:
+        for company in records(url)[COMPANIES[crm]]:
             assert owner_of(crm, company) not in ids.values()  # an account never gets one
 
         rewrite(source / "employer_contact.jsonl", "ec-001", owner_email=REP2)
@@ -123,7 +130,8 @@ def test_a_crm_that_will_not_list_its_users_stops_the_push_saying_so(crm: str, e
                                                                     tmp_path: Path) -> None:
     refusal = {"hubspot": {"missing_scopes": {"crm.objects.owners.read"}},
                "salesforce": {"unreadable_objects": {"User"}},
-               "dynamics": {"missing_read_privileges": {"systemuser"}}}[crm]
+               "dynamics": {"missing_read_privileges": {"systemuser"}},
+               "zoho": {"missing_scopes": {"ZohoCRM.users.READ"}}}[crm]
     profile = owned_profile(crm, tmp_path / "profiles")
     source = owned_source(examples, tmp_path / "source")
     with served(crm, seed=seed(crm), **refusal) as (_, url):

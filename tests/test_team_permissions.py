@@ -10,6 +10,7 @@ import pytest
 
 from engine.activity import query_log
 from engine.team.model import Access
+from tests.crms import CRMS
 from tests.pushkit import served
 from tests.teamkit import (
     ADMIN,
@@ -25,7 +26,6 @@ from tests.teamkit import (
     team_yaml,
 )
 
-CRMS = ["hubspot", "salesforce", "dynamics"]
 # each kind with another access than the other kind, so that every access meets every kind
 COMBINATIONS = [(Access.create_only, Access.update_only), (Access.update_only, Access.create_and_update),
                 (Access.create_and_update, Access.create_only)]

@@ -111,7 +111,7 @@ async def _pages(connector: ConnectorSpec, object_name: str, source: Source, cli
     resumed = state.listing is not None
     for _ in range(MAX_PAGES):
         response = await _page(connector, object_name, source, url, body, client, resumed)
-        data = response.json()
+        data = response.json() if response.content else None  # 204, 304: no records
         listing = state.listing or _server_time(response)
         records = [_record(item, spec, object_name, position)
                    for position, item in enumerate(read_path(data, spec.records))]

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.match import ref
 from engine.pull.decisions import ACCEPT_BEST_MIN, Decider, DecisionUsage, Outcome
-from engine.pull.reverse import StreamBack, local_shape, stream_back
+from engine.pull.reverse import StreamBack, local_shape, parent_of, stream_back
 from engine.pull.state import KnownMatch, known_matches, pulled
 
 
@@ -93,7 +93,7 @@ class Importer:
                                          f"{spec.object} records do not say it in a field (an association); "
                                          "the record is imported without it"))
         for _, field_name, parent_stream in back.parents:
-            parent_id = fields.get(field_name)
+            parent_id = parent_of(fields, field_name)
             parent_object = self.bundle.profile.model.streams[parent_stream].object
             match = self.matches.get((parent_object, str(parent_id))) if parent_id else None
             if match is None or self.decider.linked_to(parent_object, match.crm_id):

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.catalog import ProfileBundle
+from engine.connector import FieldRelation
 from engine.profile import ConstantMapping, SourceMapping, StreamSpec
+from engine.render import read_one
 
 PLAIN_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$")
 # transforms whose result is the same kind of value as their input: the CRM's value can stand for it
@@ -33,7 +35,7 @@ class StreamBack:
     stream: str
     paths: list[tuple[list[str], str]]
     id_path: list[str]
-    parents: list[tuple[list[str], str, str]]  # (path, CRM field holding the parent's id, parent stream)
+    parents: list[tuple[list[str], str, str]]  # (path, CRM field or JSONPath of the parent's id, its stream)
 
 
 def stream_back(bundle: ProfileBundle, stream: str) -> StreamBack:
@@ -63,8 +65,16 @@ def stream_back(bundle: ProfileBundle, stream: str) -> StreamBack:
         relation = obj.relations.get(parent.relation)
         path = plain_path(parent.source)
         if relation is not None and relation.read_as and path:
-            parents.append((path, relation.read_as, parent.stream))
+            read = relation.read if isinstance(relation, FieldRelation) else None
+            where = read or relation.read_as
+            parents.append((path, where, parent.stream))
     return StreamBack(stream, list(paths.values()), plain_path(spec.id) or ["id"], parents)
+
+
+def parent_of(fields: dict[str, Any], where: str) -> Any:
+    """A parent's id in a listed CRM record: under a field's name, or at a relation's JSONPath `read`
+    (a lookup answered as an object, `$.Account_Name.id`)."""
+    return read_one(fields, where) if where.startswith("$") else fields.get(where)
 
 
 def _keeps_shape(mapping: SourceMapping) -> bool:
@@ -83,7 +93,7 @@ def local_shape(back: StreamBack, fields: dict[str, Any], local_id: str | None,
         if value not in (None, ""):
             _put(record, path, value)
     for path, field_name, parent_stream in back.parents:
-        parent_id = fields.get(field_name)
+        parent_id = parent_of(fields, field_name)
         local = (parent_refs or {}).get((parent_stream, str(parent_id))) if parent_id else None
         if local is not None:
             _put(record, path, local)

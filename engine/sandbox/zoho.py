@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,6 +34,8 @@ from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SandboxConfigE
 from engine.sandbox.zoho_records import MAX_PAGE_WITHOUT_TOKEN, MAX_PER_PAGE, ApiError, RecordsMixin, now_iso
 from engine.sandbox.zoho_schema import MODULES, default_schema
 from engine.sandbox.zoho_search import CriteriaError, parse_criteria
+from engine.sandbox.zoho_since import modified_since, parse_time
+from engine.sandbox.zoho_users import UsersMixin
 
 API = "/crm/v7"
 DAY_S = 86_400.0
@@ -56,7 +58,7 @@ def error(status: int, code: str, message: str, details: dict[str, Any] | None =
     )
 
 
-class ZohoSandbox(RecordsMixin, Sandbox):
+class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
     """Zoho CRM v7 emulator. Options (all keyword):
 
     edition: free, standard, professional, enterprise (default) or ultimate: sets the daily credits and
@@ -69,6 +71,8 @@ class ZohoSandbox(RecordsMixin, Sandbox):
     unknown_fields: "error" (a field api name the module lacks is refused with INVALID_DATA) or "ignore".
     token_error_status: the HTTP status of a refused token request (200: Zoho Accounts answers its
       {"error": ...} bodies with 200).
+    missing_scopes: OAuth scopes the token lacks, e.g. {"ZohoCRM.users.READ"}: see zoho_users, as for a
+      seed's `users`.
     """
 
     name = "zoho"
@@ -91,6 +95,7 @@ class ZohoSandbox(RecordsMixin, Sandbox):
         restricted_picklists: bool = True,
         unknown_fields: str = "error",
         token_error_status: int = 200,
+        missing_scopes: Collection[str] = (),
     ) -> None:
         if edition not in EDITIONS:
             raise SandboxConfigError(f"edition: {edition!r}; use one of {', '.join(EDITIONS)}")
@@ -105,6 +110,7 @@ class ZohoSandbox(RecordsMixin, Sandbox):
         self.restricted_picklists = restricted_picklists
         self.unknown_fields = unknown_fields
         self.token_error_status = token_error_status
+        self.missing_scopes = set(missing_scopes)
         self.schema = default_schema()
         self.spent: deque[tuple[float, int]] = deque()
         self.in_flight = 0
@@ -243,7 +249,9 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                 status, answer = handler(request, body)
             except (ApiError, zoho_coql.CoqlError, CriteriaError) as exc:
                 return JSONResponse(exc.body(), status_code=getattr(exc, "status", 400))
-            return Response(status_code=204) if status == 204 else JSONResponse(answer, status_code=status)
+            if status in (204, 304):
+                return Response(status_code=status)
+            return JSONResponse(answer, status_code=status)
 
         return endpoint
 
@@ -275,6 +283,11 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                     {"limit": MAX_PAGE_WITHOUT_TOKEN},
                 )
         rows = sorted(self.records[module].values(), key=lambda r: int(r["id"]))
+        since = modified_since(request.headers.get("if-modified-since"))
+        if since is not None:
+            rows = [r for r in rows if parse_time(r["Modified_Time"]) > since]
+            if not rows:
+                return 304, None
         page, more = self.page_of(rows, per_page, start)
         if not page:
             return 204, None
@@ -454,6 +467,8 @@ class ZohoSandbox(RecordsMixin, Sandbox):
                 ),
                 methods=["POST"],
             ),
+            Route(API + "/users", self.api(self.list_users, one), methods=["GET"]),
+            Route(API + "/users/{user_id}", self.api(self.get_user, one), methods=["GET"]),
             Route(mod + "/search", self.api(self.search, one), methods=["GET"]),
             Route(mod, self.api(self.list_records, one), methods=["GET"]),
             Route(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engine.profile import StreamSpec
 
 
-OwnerChange = tuple[str, Any, str]  # field, current value, value written
+OwnerChange = tuple[str, Any, Any]  # field, current value, value written
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def active(users: UserLookup, result: object) -> bool:
     return not (users.inactive is not None and read_one(result, users.inactive) is True)
 
 
-def owner_value(owner: OwnerSpec, user: CrmUser) -> str:
+def owner_value(owner: OwnerSpec, user: CrmUser) -> Any:
     return owner.written(user.id or "")
 
 

@@ -1,6 +1,6 @@
 """The sandboxes' users and owners, as each CRM's docs describe them: listed by email, seedable, active or
 not, refused as a record's owner when the CRM would refuse them, and hidden without the permission the
-CRM asks for (HubSpot owners API, Salesforce User, Dataverse systemusers)."""
+CRM asks for (HubSpot owners API, Salesforce User, Dataverse systemusers, Zoho users API)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from engine.sandbox.dynamics_auth import app_user
 from engine.sandbox.hubspot import HubSpotSandbox
 from engine.sandbox.salesforce import SalesforceSandbox
 from engine.sandbox.salesforce_ids import make_id
+from engine.sandbox.zoho import ZohoSandbox
 
 HS = {"Authorization": "Bearer sandbox-token"}
 REP, GONE = "rep@customer.example", "gone@customer.example"
@@ -113,3 +114,36 @@ def test_dynamics_systemusers_need_read_privilege() -> None:
     client, auth = dynamics(missing_read_privileges={"systemuser"})
     answer = client.get("/api/data/v9.2/systemusers", headers=auth)
     assert answer.status_code == 403 and "prvReadUser" in answer.json()["error"]["message"]
+
+
+def zoho(**options: Any) -> tuple[TestClient, dict[str, str]]:
+    seed = {"users": [{"id": "5550000000000501", "email": REP, "full_name": "Rita"},
+                      {"id": "5550000000000502", "email": GONE, "status": "inactive"}]}
+    client = TestClient(ZohoSandbox(seed=seed, **options).app())
+    grant = {"grant_type": "refresh_token", "client_id": "sandbox-client", "client_secret": "sandbox-secret",
+             "refresh_token": "sandbox-refresh"}
+    answer = client.post("/oauth/v2/token", params=grant)
+    return client, {"Authorization": f"Zoho-oauthtoken {answer.json()['access_token']}"}
+
+
+def test_zoho_lists_users_by_type_and_refuses_an_owner_who_is_none_or_inactive() -> None:
+    client, auth = zoho()
+    active = client.get("/crm/v7/users", params={"type": "ActiveUsers"}, headers=auth).json()
+    assert REP in [u["email"] for u in active["users"]] and GONE not in [u["email"] for u in active["users"]]
+    assert active["info"]["more_records"] is False
+    [gone] = client.get("/crm/v7/users", params={"type": "DeactiveUsers"}, headers=auth).json()["users"]
+    assert (gone["id"], gone["status"]) == ("5550000000000502", "inactive")
+    assert client.get("/crm/v7/users/5550000000000501", headers=auth).json()["users"][0]["email"] == REP
+    for owner, status in (("5550000000000501", "success"), ("5550000000000502", "error"),
+                          ("999", "error")):
+        body = {"data": [{"Last_Name": "Doe", "Owner": {"id": owner}}]}
+        [result] = client.post("/crm/v7/Contacts", json=body, headers=auth).json()["data"]
+        assert result["status"] == status, result
+        if status == "error":
+            assert (result["code"], result["details"]["api_name"]) == ("INVALID_DATA", "Owner")
+
+
+def test_zoho_users_need_their_scope() -> None:
+    client, auth = zoho(missing_scopes={"ZohoCRM.users.READ"})
+    answer = client.get("/crm/v7/users", params={"type": "ActiveUsers"}, headers=auth)
+    assert answer.status_code == 401 and answer.json()["code"] == "OAUTH_SCOPE_MISMATCH"
