@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.match_quality import PROFILE, crm_side, local_side  # noqa: E402
 from engine.catalog import load_profile  # noqa: E402
+from engine.gcpause import collector_paused  # noqa: E402
 from engine.match import ref  # noqa: E402
 from engine.pull.candidates import Local, LocalIndex  # noqa: E402
 from engine.pull.features import crm_features, feature_fields, local_features  # noqa: E402
@@ -42,11 +43,12 @@ def matching(total: int) -> None:
     shown = 0
     for object_name, records in mapped.items():
         spec = feature_fields(bundle, object_name)
-        index = LocalIndex([Local(ref(r.stream, r.source_id), local_features(connector, spec, r))
-                            for r in records])
-        for case in cases:
-            if case.object == object_name:
-                shown += bool(index.candidates(crm_features(connector, spec, case.fields)))
+        with collector_paused():  # as engine/pull/run.py's match_object does
+            index = LocalIndex([Local(ref(r.stream, r.source_id), local_features(connector, spec, r))
+                                for r in records])
+            for case in cases:
+                if case.object == object_name:
+                    shown += bool(index.candidates(crm_features(connector, spec, case.fields)))
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"matching: {len(cases):,} CRM records x {local_count:,} local records in {took:.1f} s "

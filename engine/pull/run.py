@@ -13,6 +13,7 @@ from engine.address import Given, resolve_address
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import Credentials, open_client
 from engine.errors import CrmsyncError
+from engine.gcpause import collector_paused
 from engine.match import ref
 from engine.pull.candidates import Candidate, LocalIndex
 from engine.pull.features import crm_features, feature_fields
@@ -125,19 +126,20 @@ def match_object(bundle: ProfileBundle, store: Store, source_dir: Path, object_n
     """Every pulled record of the object with its status and candidates (kept for `link`)."""
     profile, connector = bundle.profile.model, bundle.connector.model
     spec = feature_fields(bundle, object_name)
-    index = LocalIndex(indexed(bundle, spec, local_records(bundle, source_dir, object_name)))
     links = {lk.crm_id: ref(lk.stream, lk.source_id) for lk in store.links(profile.name).values()
              if lk.object == object_name}
     taken = set(links.values())
     back = stream_back(bundle, default_stream(bundle, object_name))
     url = record_url_of(bundle, object_name, address)
     out = []
-    for crm_id, fields in pulled(store, profile.name, object_name).items():
-        linked = links.get(crm_id)
-        candidates = [] if linked else index.candidates(crm_features(connector, spec, fields), taken)
-        status = "linked" if linked else "match_found" if candidates else "new"
-        out.append(PulledRecord(object_name, crm_id, status, local_shape(back, fields, None),
-                                candidates, linked, url(crm_id)))
+    with collector_paused():  # features of every record on both sides: many small objects that live on
+        index = LocalIndex(indexed(bundle, spec, local_records(bundle, source_dir, object_name)))
+        for crm_id, fields in pulled(store, profile.name, object_name).items():
+            linked = links.get(crm_id)
+            candidates = [] if linked else index.candidates(crm_features(connector, spec, fields), taken)
+            status = "linked" if linked else "match_found" if candidates else "new"
+            out.append(PulledRecord(object_name, crm_id, status, local_shape(back, fields, None),
+                                    candidates, linked, url(crm_id)))
     save_matches(store, profile.name, object_name,
                  [(r.crm_id, r.status, [c.as_dict() for c in r.candidates]) for r in out])
     return out
