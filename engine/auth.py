@@ -23,6 +23,7 @@ from engine.credfile import CredentialsMissing, clean_value, read_credentials_fi
 from engine.errors import CrmsyncError, RunStopped
 from engine.render import read_one, read_path
 from engine.templating import TemplateContextError, fill
+from engine.tls import tls_context
 
 SECRET_KEYS = ("client_secret", "refresh_token", "access_token", "token", "password", "authorization")
 
@@ -312,7 +313,6 @@ class TokenAuth(httpx.Auth):
     async def fetch_token(self) -> str:
         from authlib.integrations.base_client.errors import OAuthError
 
-        from engine.client import tls_context  # one TLS context for the process (client imports this module)
 
         with warnings.catch_warnings():  # authlib 1.9 warns about its own httpx module on import; not ours
             warnings.simplefilter("ignore", DeprecationWarning)

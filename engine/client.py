@@ -8,11 +8,8 @@ Nothing here prints or raises a secret: tokens live only in headers of outgoing 
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
 import random
 import re
-import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +40,7 @@ from engine.auth import (  # noqa: F401
 from engine.connector import ConnectorSpec, LimitHeaders, LimitsSpec, RateLimit
 from engine.credfile import CredentialsMissing  # noqa: F401
 from engine.errors import RunStopped
+from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
 
 
 class BudgetStopped(RunStopped):
@@ -345,17 +343,6 @@ DEFAULT_DAILY_RESERVE = 0.1  # of the CRM's daily API allocation, left to the or
 # how long one request waits, in all, for a CRM that keeps throttling it (Dataverse's waits last up to its
 # 5-minute window, and longer for a client that kept sending) before the run stops and says so
 DEFAULT_MAX_THROTTLE_WAIT_S = 1800.0
-
-
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every client of the process, as httpx would make it (certifi's CAs, or
-    SSL_CERT_FILE / SSL_CERT_DIR): each new one costs ~30 ms of loading CA certificates."""
-    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-@functools.cache
-def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    return httpx.create_ssl_context()
 
 
 class CrmClient:
