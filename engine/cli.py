@@ -45,8 +45,19 @@ out = Output(soft_wrap=True, emoji=False)
 err = Output(stderr=True, soft_wrap=True, emoji=False)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"crmsync {version('crmsync')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _fresh_consoles() -> None:
+def _fresh_consoles(
+    _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                           help="the installed version, then exit")] = False,
+) -> None:
     """Build the consoles per invocation: rich reads COLUMNS and the terminal when a console is made."""
     global out, err
     out = Output(soft_wrap=True, emoji=False)
@@ -197,6 +208,8 @@ AllowMissing = Annotated[bool, typer.Option(
     "matched no record): plan and send what there is; the findings are still shown")]
 TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (users, roles, permissions); "
                                                "default team.yaml beside the profile, if there is one")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="every record, one line each (else the "
+                                       "summary tells failures by cause; the activity log has each one)")]
 
 
 @app.command()
@@ -214,6 +227,9 @@ def plan(
     team: TeamFile = None,
     as_user: Annotated[str | None, typer.Option("--as", help="plan as this user of the team: what they may "
                                                 "not write is shown restricted")] = None,
+    verbose: Verbose = False,
+    summary_only: Annotated[bool, typer.Option("--summary", help="the summary alone: counts, cost, "
+                                               "problems by cause")] = False,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -241,7 +257,7 @@ def plan(
         else:
             sys.stdout.write(text)
     else:
-        print_plan(result, out)
+        print_plan(result, out, verbose=verbose, summary_only=summary_only)
     if fmt is not PlanFormat.table:  # the table says them itself
         for finding in findings:
             err.print(f"source: {finding}", markup=False, highlight=False)
@@ -304,6 +320,7 @@ def push(
         "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
     allow_missing: AllowMissing = False,
     team: TeamFile = None,
+    verbose: Verbose = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -324,7 +341,7 @@ def push(
     else:
         from engine.pushrun import print_push
 
-        print_push(outcome, out)
+        print_push(outcome, out, verbose=verbose)
     summary = outcome.summary()
     held_back = outcome.input_findings and not allow_missing
     raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped
