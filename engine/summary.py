@@ -5,6 +5,7 @@ by record: 37 records refused for one picklist value are one line, and the log h
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from engine.push import Outcome, PushResult
 
 TOP_CAUSES = 5
+EXAMPLE_LINES = 2  # of a cause's example message
 # the parts of a message that differ from record to record: quoted values, emails, numbers, long ids
 VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|[\w.+-]+@[\w-]+(\.[\w-]+)+|\b(?=\w*\d)\w{6,}\b|\d+(\.\d+)?")
 
@@ -70,13 +72,11 @@ def without_prefix(message: str, *prefixes: str | None) -> str:
 
 
 def field_named(message: str, fields: Iterable[str]) -> str | None:
-    """The first of the record's fields that a CRM's message names."""
-    return next((name for name in fields if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message)),
-                None)
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+    """The record's field a CRM's message names: the longest one named (`name` is in many a longer
+    name's message), and not as a key of JSON quoted in the message (`"name": "benefitflow_url"`)."""
+    named = [name for name in fields
+             if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w]|\"\s*:)", message)]
+    return max(named, key=len, default=None)
 
 
 def say(console: Console, markup: str) -> None:
@@ -89,10 +89,11 @@ def print_causes(console: Console, heading: str, found: list[Cause], top: int = 
     if not found:
         return
     say(console, heading)
-    width = max(console.width - 6, 20)
+    width = max(console.width - 4, 20)
     for cause in found[:top]:
         say(console, f"  [red]{visible(cause.title())}[/]")
-        say(console, f"    [dim]{visible(clip(cause.example, width))}[/]")
+        for line in textwrap.wrap(cause.example, width, max_lines=EXAMPLE_LINES, placeholder=" …"):
+            say(console, f"    [dim]{visible(line)}[/]")
     if len(found) > top:
         rest = sum(len(c.refs) for c in found[top:])
         say(console, f"  … and {len(found) - top:,} more cause(s), {rest:,} record(s)")
