@@ -22,7 +22,7 @@ NAME_WIDTH = 16  # a stream's name is cut to this, so a line fits 80 columns
 
 
 def columns() -> tuple[Any, ...]:
-    from rich.progress import BarColumn, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, ProgressColumn, TextColumn
     from rich.text import Text
 
     class SentColumn(ProgressColumn):
@@ -44,8 +44,25 @@ def columns() -> tuple[Any, ...]:
             return Text("—/s" if speed is None else f"{speed:,.0f}/s" if speed >= 10 else f"{speed:.1f}/s",
                         style="cyan")
 
-    return (TextColumn("{task.description}", style="bold"), BarColumn(bar_width=12), SentColumn(),
-            RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    class TimesColumn(ProgressColumn):
+        """The time taken and the time left (`0:42 ETA 1:05`), short enough for 80 columns."""
+
+        def render(self, task: Task) -> Text:
+            taken = task.finished_time if task.finished else task.elapsed
+            left = 0 if task.finished else task.time_remaining
+            return Text(f"{clock(taken)} ETA {clock(left)}", style="yellow")
+
+    return (TextColumn("{task.description}", style="bold"), BarColumn(bar_width=10), SentColumn(),
+            RateColumn(), TimesColumn())
+
+
+def clock(seconds: float | None) -> str:
+    """`m:ss`, or `h:mm:ss` from an hour; `-:--` when not known yet."""
+    if seconds is None:
+        return "-:--"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
 def label(name: str) -> str:
