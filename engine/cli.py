@@ -99,8 +99,15 @@ def print_json(data: Any) -> None:
 
 
 @app.command()
-def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
-    """The built-in connectors and their objects."""
+def connectors(
+    name: Annotated[str | None, typer.Argument(help="a connector: its objects' fields")] = None,
+    object_name: Annotated[str | None, typer.Argument(metavar="[OBJECT]", help="one object's fields")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """The built-in connectors and their objects; with NAME, its objects' fields (types, marks, values)."""
+    if name is not None:
+        _connector_fields(name, object_name, fmt)
+        return
     rows = []
     try:
         for name in connector_names():
@@ -116,6 +123,23 @@ def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
         table.add_row(row["name"], row["label"], row["api_version"],
                       ", ".join(f"{o['name']} ({o['fields']} fields)" for o in row["objects"]))
     out.print(table)
+
+
+def _connector_fields(name: str, object_name: str | None, fmt: TableOrJson) -> None:
+    from engine.connector_fields import describe, print_fields
+    from engine.errors import UsageError
+
+    known = connector_names()
+    try:
+        if name not in known:
+            raise UsageError(f"no connector {name!r}; the built-in connectors: {', '.join(known)}")
+        spec = load_connector(name).model
+        if fmt is TableOrJson.json:
+            print_json(describe(spec, object_name))
+        else:
+            print_fields(spec, object_name, out)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
 
 
 def _connector_row(spec: ConnectorSpec) -> dict[str, Any]:
