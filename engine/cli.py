@@ -265,6 +265,9 @@ def plan(
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both: with --base-url the CRM's own metadata is read")
         raise typer.Exit(2)
+    if summary_only and fmt is not PlanFormat.table:
+        err.print(f"--summary is the table's summary alone; --format {fmt.value} has its own (\"summary\")")
+        raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
                          credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing,

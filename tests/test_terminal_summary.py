@@ -116,3 +116,9 @@ def test_the_plan_tells_invalid_records_by_cause(examples: Path, tmp_path: Path)
 def test_version_is_the_installed_package_version() -> None:
     shown = run("--version")
     assert shown.exit_code == 0 and shown.stdout == f"crmsync {version('crmsync')}\n"
+
+
+def test_summary_is_for_the_table(examples: Path) -> None:
+    shown = run("plan", str(PROFILES["hubspot"]), "--source", str(examples), "--summary", "--format", "json")
+    assert shown.exit_code == 2 and shown.stdout == ""
+    assert "--summary is the table's summary alone; --format json has its own" in shown.stderr
