@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from engine.push import Outcome, PushResult
 
 TOP_CAUSES = 5
+TRAILING_VALUE = 60  # the most characters after a message's last colon read as a value
 EXAMPLE_LINES = 2  # of a cause's example message
 # the parts of a message that differ from record to record: quoted values, emails, numbers, long ids
 VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|[\w.+-]+@[\w-]+(\.[\w-]+)+|\b(?=\w*\d)\w{6,}\b|\d+(\.\d+)?")
@@ -49,15 +50,20 @@ class Failure:
 
 
 def shape(message: str) -> str:
-    """The message without what changes from one record to the next."""
+    """The message without what changes from one record to the next: quoted values, emails, numbers,
+    ids, and a value it ends with after a colon (`bad value for restricted picklist field: Self Insured`)."""
+    head, colon, tail = message.rpartition(": ")
+    if colon and head and len(tail) <= TRAILING_VALUE:
+        message = f"{head}: …"
     return VALUES.sub("…", message)
 
 
 def causes(failures: Iterable[Failure]) -> list[Cause]:
-    """Failures grouped by (code, field, message shape), the largest group first."""
+    """Failures grouped by code and field, or code and message shape when no field is named; the
+    largest group first."""
     groups: dict[tuple[str, str | None, str], Cause] = {}
-    for failure in failures:
-        key = (failure.code, failure.field, shape(failure.message))
+    for failure in failures:  # a field named: its code and field say the cause, whatever the values
+        key = (failure.code, failure.field, "" if failure.field else shape(failure.message))
         cause = groups.setdefault(key, Cause(failure.code, failure.field, key[2], failure.message))
         cause.refs.append(failure.ref)
     return sorted(groups.values(), key=lambda c: -len(c.refs))
