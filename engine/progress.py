@@ -5,6 +5,8 @@ Nothing when the output is not a terminal (a log file, a pipe, `--format json`):
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -18,6 +20,7 @@ if TYPE_CHECKING:  # rich.progress is loaded only when a bar is drawn
 
 OVERALL = "all streams"
 ASSOCIATIONS = "associations"
+REDRAW = 0.1  # seconds between two hand-overs of the counts to rich (it redraws 10 times a second)
 NAME_WIDTH = 16  # a stream's name is cut to this, so a line fits 80 columns
 
 
@@ -72,8 +75,17 @@ def label(name: str) -> str:
     return visible(cut.ljust(NAME_WIDTH))
 
 
+@dataclass
+class Tally:
+    total: int = 0
+    sent: int = 0  # accepted by the CRM (associations: made)
+    failed: int = 0
+
+
 class PushProgress:
-    """The bars of one push. `enabled` false (or a console that is not a terminal): it draws nothing."""
+    """The bars of one push. `enabled` false (or a console that is not a terminal): it draws nothing.
+    Counts are kept here and handed to rich at most every REDRAW seconds: a push answers thousands of
+    records a second, and each hand-over takes rich's lock."""
 
     def __init__(self, console: Console, enabled: bool) -> None:
         self.progress: Progress | None = None
@@ -82,6 +94,8 @@ class PushProgress:
 
             self.progress = Progress(*columns(), console=console, transient=False)
         self.tasks: dict[str, Any] = {}
+        self.tallies: dict[str, Tally] = {}
+        self.drawn = 0.0
 
     def start(self, stream: str, records: list[PlannedRecord]) -> None:
         """One stream's bar, once the stream is decided (the first one starts the display)."""
@@ -89,49 +103,47 @@ class PushProgress:
         if self.progress is None or not total:
             return
         if not self.tasks:
-            self.tasks[OVERALL] = self.progress.add_task(label(OVERALL), total=0, sent=0, failed=0)
+            self.add(OVERALL)
             self.progress.start()
-        self.tasks[stream] = self.progress.add_task(label(stream), total=total, sent=0, failed=0)
-        self.grow(OVERALL, total)
+        self.add(stream).total += total
+        self.tallies[OVERALL].total += total
+        self.draw(now=True)
 
-    def grow(self, name: str, more: int) -> None:
+    def add(self, name: str, word: str = "sent") -> Tally:
         assert self.progress is not None
-        task = self.tasks[name]
-        self.progress.update(task, total=(self.progress.tasks[self.index(task)].total or 0) + more)
-
-    def index(self, task_id: Any) -> int:
-        assert self.progress is not None
-        return next(i for i, t in enumerate(self.progress.tasks) if t.id == task_id)
+        self.tasks[name] = self.progress.add_task(label(name), total=0, sent=0, failed=0, word=word)
+        return self.tallies.setdefault(name, Tally())
 
     def answered(self, outcome: Outcome) -> None:
         """One record's answer: `sent` only when the CRM accepted it."""
         stream = outcome.record.stream
-        if self.progress is None or stream not in self.tasks:
+        if stream not in self.tallies:
             return
-        field = "sent" if outcome.result == "success" else "failed"
         for name in (stream, OVERALL):
-            self.count(self.tasks[name], field)
-
-    def count(self, task_id: Any, field: str, n: int = 1) -> None:
-        assert self.progress is not None
-        task = self.progress.tasks[self.index(task_id)]
-        self.progress.update(task_id, advance=n, **{field: task.fields.get(field, 0) + n})
+            tally = self.tallies[name]
+            if outcome.result == "success":
+                tally.sent += 1
+            else:
+                tally.failed += 1
+        self.draw()
 
     def associations(self, due: int, made: int, failed: int) -> None:
         """The association phase: `due` more to make, `made` and `failed` answered."""
         if self.progress is None or not self.tasks:
             return
-        if ASSOCIATIONS not in self.tasks:
-            self.tasks[ASSOCIATIONS] = self.progress.add_task(label(ASSOCIATIONS), total=0, sent=0,
-                                                              failed=0, word="made")
-        task = self.tasks[ASSOCIATIONS]
-        if due:
-            self.grow(ASSOCIATIONS, due)
-        if made:
-            self.count(task, "sent", made)
-        if failed:
-            self.count(task, "failed", failed)
+        tally = self.tallies.get(ASSOCIATIONS) or self.add(ASSOCIATIONS, word="made")
+        tally.total, tally.sent, tally.failed = tally.total + due, tally.sent + made, tally.failed + failed
+        self.draw(now=bool(due))
+
+    def draw(self, now: bool = False) -> None:
+        if self.progress is None or (not now and time.monotonic() - self.drawn < REDRAW):
+            return
+        self.drawn = time.monotonic()
+        for name, tally in self.tallies.items():
+            self.progress.update(self.tasks[name], total=tally.total, completed=tally.sent + tally.failed,
+                                 sent=tally.sent, failed=tally.failed)
 
     def stop(self) -> None:
         if self.progress is not None and self.tasks:
+            self.draw(now=True)
             self.progress.stop()
