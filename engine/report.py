@@ -10,6 +10,7 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from engine.coverage import StreamSource
 from engine.plan import STATUSES, Plan, PlannedRecord
@@ -85,7 +86,13 @@ def print_plan_summary(plan: Plan, console: Console, *, verbose: bool = False) -
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
     say(console, f"[bold]Plan[/] for profile [bold]{visible(plan.profile)}[/] → {visible(plan.connector)} "
                  f"at {visible(where)}")
-    say(console, "  ".join(f"{TITLES[s]}: [bold]{summary[s]:,}[/]" for s in STATUSES))
+    counts = [f"{TITLES[s]}: [bold]{summary[s]:,}[/]" for s in STATUSES]
+    one_line = "  ".join(counts)
+    if len(Text.from_markup(one_line)) <= console.width:
+        say(console, one_line)
+    else:  # what would be written, then what would not
+        say(console, "  ".join(counts[:3]))
+        say(console, "  ".join(counts[3:]))
     cost = plan.cost
     requests = ", ".join(f"{v:,} {k}" for k, v in cost["requests"].items())
     say(console, f"Requests: {cost['total_requests']:,} ({requests}); at least {cost['min_seconds']:,} s "

@@ -88,7 +88,8 @@ def test_the_plan_prints_its_summary_last_or_alone(setup: tuple[Path, Path, Path
     lines = shown.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("Plan for profile prefixes"))
     assert "Net New (1,100)" in "\n".join(lines[:header])  # the records come first...
-    counts = next(i for i, line in enumerate(lines) if "Net New: 1,100  Updates: 0" in line)
+    counts = lines.index("Net New: 1,100  Updates: 0  Synced: 0")  # two lines at 80 columns
+    assert lines[counts + 1] == "Invalid: 0  Skipped: 0  Restricted: 0  Ambiguous: 0"
     assert header < counts and not any("┃" in line for line in lines[header:])  # ...then the summary
     assert "… and 1,090 more net new (plan --verbose shows every record)" in shown.stdout
     assert lines[-1] == "Every record: plan --verbose, or --format html --out FILE"
