@@ -45,8 +45,19 @@ out = Output(soft_wrap=True, emoji=False)
 err = Output(stderr=True, soft_wrap=True, emoji=False)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"crmsync {version('crmsync')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _fresh_consoles() -> None:
+def _fresh_consoles(
+    _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                           help="the installed version, then exit")] = False,
+) -> None:
     """Build the consoles per invocation: rich reads COLUMNS and the terminal when a console is made."""
     global out, err
     out = Output(soft_wrap=True, emoji=False)
@@ -88,8 +99,15 @@ def print_json(data: Any) -> None:
 
 
 @app.command()
-def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
-    """The built-in connectors and their objects."""
+def connectors(
+    name: Annotated[str | None, typer.Argument(help="a connector: its objects' fields")] = None,
+    object_name: Annotated[str | None, typer.Argument(metavar="[OBJECT]", help="one object's fields")] = None,
+    fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
+) -> None:
+    """The built-in connectors and their objects; with NAME, its objects' fields (types, marks, values)."""
+    if name is not None:
+        _connector_fields(name, object_name, fmt)
+        return
     rows = []
     try:
         for name in connector_names():
@@ -105,6 +123,23 @@ def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJs
         table.add_row(row["name"], row["label"], row["api_version"],
                       ", ".join(f"{o['name']} ({o['fields']} fields)" for o in row["objects"]))
     out.print(table)
+
+
+def _connector_fields(name: str, object_name: str | None, fmt: TableOrJson) -> None:
+    from engine.connector_fields import describe, print_fields
+    from engine.errors import UsageError
+
+    known = connector_names()
+    try:
+        if name not in known:
+            raise UsageError(f"no connector {name!r}; the built-in connectors: {', '.join(known)}")
+        spec = load_connector(name).model
+        if fmt is TableOrJson.json:
+            print_json(describe(spec, object_name))
+        else:
+            print_fields(spec, object_name, out)
+    except CrmsyncError as exc:
+        raise fail(exc) from None
 
 
 def _connector_row(spec: ConnectorSpec) -> dict[str, Any]:
@@ -197,6 +232,8 @@ AllowMissing = Annotated[bool, typer.Option(
     "matched no record): plan and send what there is; the findings are still shown")]
 TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (users, roles, permissions); "
                                                "default team.yaml beside the profile, if there is one")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="every record, one line each (else the "
+                                       "summary tells failures by cause; the activity log has each one)")]
 
 
 @app.command()
@@ -214,6 +251,9 @@ def plan(
     team: TeamFile = None,
     as_user: Annotated[str | None, typer.Option("--as", help="plan as this user of the team: what they may "
                                                 "not write is shown restricted")] = None,
+    verbose: Verbose = False,
+    summary_only: Annotated[bool, typer.Option("--summary", help="the summary alone: counts, cost, "
+                                               "problems by cause")] = False,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -224,6 +264,9 @@ def plan(
         raise typer.Exit(2)
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both: with --base-url the CRM's own metadata is read")
+        raise typer.Exit(2)
+    if summary_only and fmt is not PlanFormat.table:
+        err.print(f"--summary is the table's summary alone; --format {fmt.value} has its own (\"summary\")")
         raise typer.Exit(2)
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
@@ -241,7 +284,7 @@ def plan(
         else:
             sys.stdout.write(text)
     else:
-        print_plan(result, out)
+        print_plan(result, out, verbose=verbose, summary_only=summary_only)
     if fmt is not PlanFormat.table:  # the table says them itself
         for finding in findings:
             err.print(f"source: {finding}", markup=False, highlight=False)
@@ -304,6 +347,7 @@ def push(
         "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
     allow_missing: AllowMissing = False,
     team: TeamFile = None,
+    verbose: Verbose = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -324,7 +368,7 @@ def push(
     else:
         from engine.pushrun import print_push
 
-        print_push(outcome, out)
+        print_push(outcome, out, verbose=verbose)
     summary = outcome.summary()
     held_back = outcome.input_findings and not allow_missing
     raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.rule import Rule
@@ -15,10 +16,13 @@ from engine.catalog import builtin_dir, load_profile
 from engine.dryrun import dry_run
 from engine.pushrun import PushRequest, print_push, run_push
 from engine.report import html_report, print_plan
+from engine.summary import say
+from engine.terminal import visible
 from engine.validate import validate
 
 DEMO_CRM = "hubspot"
 DEMO_PROFILE = "hubspot-benefitflow.yaml"
+LOG_ROWS_SHOWN = 8  # of the activity log, at the end
 DEMO_TOKEN = "sandbox-token"  # the sandbox's private-app token; a real portal's never appears in output
 
 
@@ -36,13 +40,13 @@ def run_demo(console: Console, *, state_dir: Path | None, report: Path) -> bool:
             console.print(Rule(f"1. validate {profile.name}"))
             findings = validate(load_profile(profile))
             for f in findings:
-                console.print(f"{f.where}: {f.severity} {f.stream}.{f.field}: {f.message}", highlight=False)
-            console.print(f"{len(findings)} finding(s)")
+                say(console, visible(f"{f.where}: {f.severity} {f.stream}.{f.field}: {f.message}"))
+            say(console, f"{len(findings):,} finding(s)")
             console.print(Rule(f"2. dry-run against the {DEMO_CRM} sandbox at {base_url}"))
             plan = dry_run(profile, source, base_url=base_url, state_dir=state)
             print_plan(plan, console)
             report.write_text(html_report(plan), encoding="utf-8")
-            console.print(f"HTML report: {report.resolve()}")
+            say(console, f"HTML report: {visible(str(report.resolve()))}")
             console.print(Rule("3. push"))
             first = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo",
                                          state_dir=state), console)
@@ -52,7 +56,7 @@ def run_demo(console: Console, *, state_dir: Path | None, report: Path) -> bool:
                                           state_dir=state), console)
             print_push(second, console)
             console.print(Rule("5. activity log of the first push"))
-            print_log(query_log(state, run_id=first.run_id), "table", console)
+            print_log_excerpt(query_log(state, run_id=first.run_id), first.run_id, state, console)
     finally:
         if previous is None:
             os.environ.pop("CRMSYNC_ACCESS_TOKEN", None)
@@ -61,5 +65,17 @@ def run_demo(console: Console, *, state_dir: Path | None, report: Path) -> bool:
     s1, s2 = first.summary(), second.summary()
     ok = s1["created"] > 0 and s2["created"] == 0 and s2["updated"] == 0 and not first.stopped
     console.print(Rule("done"))
-    console.print(f"first push: {s1}; second push: {s2}; state in {state}", highlight=False)
+    say(console, f"first push: {counts(s1)}; second push: {counts(s2)}; state in {visible(str(state))}")
     return ok
+
+
+def counts(summary: dict[str, int]) -> str:
+    return ", ".join(f"{summary[k]:,} {k}" for k in ("created", "updated", "unchanged", "failed"))
+
+
+def print_log_excerpt(rows: list[dict[str, Any]], run_id: str, state: Path, console: Console) -> None:
+    """The log's first rows, and how to see the rest."""
+    print_log(rows[:LOG_ROWS_SHOWN], "table", console)
+    if len(rows) > LOG_ROWS_SHOWN:
+        say(console, f"… and {len(rows) - LOG_ROWS_SHOWN:,} more ({len(rows):,} in all): crmsync log --run "
+                     f"{visible(run_id)} --state-dir {visible(str(state))}")

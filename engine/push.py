@@ -209,6 +209,8 @@ class Pusher:
         self.pending = Pending()
         self.warnings: dict[str, list[str]] = {}
         self.on_done: Callable[[str], None] | None = None
+        self.on_outcome: Callable[[Outcome], None] | None = None  # each record the CRM answered for
+        self.on_associations: Callable[[int, int, int], None] | None = None  # (more due, made, failed)
         self._relation_fields: dict[str, frozenset[str]] = {}
         self.stopped: RunStopped | None = None  # why the run stopped sending, once it has
         self.planning: asyncio.Future[Plan] | None = None
@@ -833,6 +835,8 @@ class Pusher:
                                             recreated=record.ref in self.recreating)
         if self.on_done is not None:
             self.on_done(record.stream)
+        if self.on_outcome is not None:
+            self.on_outcome(self.outcomes[record.ref])
         if ok:
             self.ids[record.ref] = crm_id  # type: ignore[assignment]
             self.pending.links.append(Link(record.stream, record.source_id, record.object, crm_id))  # type: ignore[arg-type]
@@ -890,6 +894,8 @@ class Pusher:
                     continue
                 item = association_item(self.connector, relation, crm_id, to_id, record.ref)
                 groups.setdefault((record.object, relation_name), []).append((record.ref, item))
+        if self.on_associations is not None and groups:
+            self.on_associations(sum(len(items) for items in groups.values()), 0, 0)
         for (object_name, relation_name), items in groups.items():
             requests = render_associate(self.connector, object_name, relation_name, items,
                                         self.client.base_url)
@@ -910,6 +916,8 @@ class Pusher:
         made ones no longer due (one transaction), a failed one a warning on its record (still due)."""
         ok = answer.response is not None and answer.response.status_code < 300
         self.association_counts["created" if ok else "failed"] += len(request.refs)
+        if self.on_associations is not None:
+            self.on_associations(0, len(request.refs) if ok else 0, 0 if ok else len(request.refs))
         code, message = (None, None) if ok else self.association_error(answer)
         entries = []
         for ref in request.refs:
@@ -979,6 +987,8 @@ def new_run_id() -> str:
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
                on_done: Callable[[str], None] | None = None,
+               on_outcome: Callable[[Outcome], None] | None = None,
+               on_associations: Callable[[int, int, int], None] | None = None,
                recreate_deleted: bool = False, allow_missing: bool = False,
                permissions: Permissions | None = None) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
@@ -997,6 +1007,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
                       permissions=permissions)
     pusher = Pusher(planner, client, store, run_id, triggered_by, connection)
     pusher.on_done = on_done
+    pusher.on_outcome, pusher.on_associations = on_outcome, on_associations
     pusher.recreate_deleted = recreate_deleted
     try:
         with collector_paused():  # the writes run alongside the plan, and hold as many objects as it

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.address import Given, resolve_address, saved_address
 from engine.catalog import ProfileBundle, connection_settings, load_profile
@@ -19,9 +18,11 @@ from engine.client import DEFAULT_DAILY_RESERVE, Credentials, Interrupted, open_
 from engine.errors import CrmsyncError, UsageError
 from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
+from engine.progress import PushProgress
 from engine.push import PushResult, push
 from engine.report import warning_line
 from engine.store import Store, default_state_dir, push_lock
+from engine.summary import print_push_summary, say
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
 from engine.terminal import visible
@@ -102,46 +103,6 @@ def _edited_in_crm(old: list[tuple[str, str, str]], new: list[tuple[str, str, st
             if name in seen and seen[name] != current]
 
 
-class _Progress:
-    """A rich progress bar per stream on a terminal, plain lines otherwise."""
-
-    def __init__(self, console: Console, enabled: bool) -> None:
-        self.console = console
-        self.tty = enabled and console.is_terminal
-        self.enabled = enabled
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 console=console, transient=False) if self.tty else None
-        self.tasks: dict[str, Any] = {}
-        self.counts: dict[str, list[int]] = {}
-        self.started = False
-
-    def start(self, stream: str, records: list[PlannedRecord]) -> None:
-        """One stream's bar, once the stream is decided (the first one starts the display)."""
-        total = sum(1 for r in records if r.status in ("net_new", "update"))
-        if not total:
-            return
-        self.counts[stream] = [0, total]
-        if self.progress:
-            self.tasks[stream] = self.progress.add_task(stream, total=total)
-            if not self.started:
-                self.progress.start()
-                self.started = True
-
-    def done(self, stream: str) -> None:
-        if not self.enabled or stream not in self.counts:
-            return
-        count = self.counts[stream]
-        count[0] += 1
-        if self.progress:
-            self.progress.advance(self.tasks[stream])
-        elif count[0] == count[1] or count[0] % 500 == 0:
-            self.console.print(f"{stream}: {count[0]}/{count[1]} sent", highlight=False)
-
-    def stop(self) -> None:
-        if self.progress:
-            self.progress.stop()
-
-
 class InputMissing(CrmsyncError):
     """A stream's source file is missing: nothing is sent (exit 1), unless --allow-missing."""
 
@@ -172,7 +133,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     triggered_by = permissions.actor.name
     with push_lock(state_dir, bundle.profile.model.name):
         store = Store(state_dir)
-        progress = _Progress(console, request.progress)
+        progress = PushProgress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,
@@ -185,7 +146,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
-                triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
+                triggered_by: str, saved: dict[str, Any] | None, progress: PushProgress,
                 daily_reserve: float, recreate_deleted: bool = False,
                 allow_missing: bool = False, permissions: Permissions | None = None) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
@@ -201,7 +162,8 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                            daily_reserve=daily_reserve) as client:
         with stop_on_ctrl_c(client):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                                   connection=connection, before_stream=before_stream, on_done=progress.done,
+                                   connection=connection, before_stream=before_stream,
+                                   on_outcome=progress.answered, on_associations=progress.associations,
                                    recreate_deleted=recreate_deleted, allow_missing=allow_missing,
                                    permissions=permissions)
     if permissions is not None:
@@ -214,68 +176,31 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
     return result
 
 
-def associations_line(counts: dict[str, int]) -> str:
-    made, failed = counts.get("created", 0), counts.get("failed", 0)
-    if not made and not failed:
-        return ""
-    return f"; {made} associations made" + (f", [red]{failed} failed[/]" if failed else "")
+def print_push(result: PushResult, console: Console, *, verbose: bool = False) -> None:
+    """What the run did: record by record only when `verbose`; what concerns the whole run; then the
+    summary, last."""
+    if verbose:
+        print_outcomes(result, console)
+    for warning in result.warnings:
+        say(console, warning_line(warning))
+    for notice in result.notices:
+        say(console, f"[yellow]notice:[/] {visible(notice)}")
+    for finding in result.input_findings:
+        say(console, f"[red]source:[/] {visible(finding)}")
+    print_push_summary(result, console, verbose=verbose)
 
 
-def deleted_line(summary: dict[str, int]) -> str:
-    """Records whose linked CRM record was deleted in the CRM: created again, or failed for that."""
-    parts = []
-    if summary["recreated"]:
-        parts.append(f"[yellow]{summary['recreated']} recreated[/] (deleted in the CRM)")
-    if summary["deleted_in_crm"]:
-        parts.append(f"[red]{summary['deleted_in_crm']} of the failed deleted in the CRM[/] "
-                     "(--recreate-deleted creates them again)")
-    return "".join(f"; {part}" for part in parts)
-
-
-def restricted_line(summary: dict[str, int]) -> str:
-    """Records the user who pushed may not write (the team's permissions): not sent."""
-    n = summary["restricted"]
-    return f"; [yellow]{n} restricted[/] (not sent: the user may not write them)" if n else ""
-
-
-def owners_line(owners: dict[str, int]) -> str:
-    """Records written without the owner the profile gives them: no active CRM user has its email."""
-    n = owners["not_found"] + owners["inactive"]
-    return f"; [yellow]{n} written without their owner[/] (not an active user of the CRM)" if n else ""
-
-
-def print_push(result: PushResult, console: Console) -> None:
-    s = result.summary()
-    console.print(f"Run [bold]{result.run_id}[/]: [green]{s['created']} created[/], "
-                  f"[green]{s['updated']} updated[/], "
-                  f"{s['unchanged']} unchanged, {s['skipped']} skipped, "
-                  f"[{'red' if s['failed'] else 'green'}]{s['failed']} failed[/]"
-                  f"{deleted_line(s)}{restricted_line(s)}{owners_line(result.owners())}"
-                  f"{associations_line(result.associations)} ({result.requests_sent} requests)",
-                  highlight=False)
+def print_outcomes(result: PushResult, console: Console) -> None:
+    """A line per record that failed, was restricted or was written with a warning."""
     for outcome in result.outcomes:
         r = outcome.record
         who = visible(f"{r.stream} {r.source_id} ({r.object})")
         if outcome.result == "error":
-            console.print(f"  [red]failed[/] {who}: {visible(outcome.error_code)}: {visible(outcome.error)}",
-                          highlight=False)
+            say(console, f"  [red]failed[/] {who}: {visible(outcome.error_code)}: {visible(outcome.error)}")
         if outcome.result == "restricted":
-            console.print(f"  [yellow]restricted[/] {who}: {visible(outcome.error or '')}", highlight=False)
+            say(console, f"  [yellow]restricted[/] {who}: {visible(outcome.error or '')}")
         for warning in outcome.warnings:
-            console.print(f"  [yellow]warning[/] {who}: {visible(warning)}", highlight=False)
-    for warning in result.warnings:
-        console.print(warning_line(warning), highlight=False)
-    for notice in result.notices:
-        console.print(f"[yellow]notice:[/] {visible(notice)}", highlight=False)
-    for finding in result.input_findings:
-        console.print(f"[red]source:[/] {visible(finding)}", highlight=False)
-    if result.stopped:
-        console.print(f"[red]stopped:[/] {visible(result.stopped)}", highlight=False)
-    if result.unplanned:
-        console.print(f"[red]not planned[/] (the run stopped before deciding them; "
-                      f"nothing of them was sent): "
-                      f"{', '.join(result.unplanned)}", highlight=False)
-    console.print(f"See every operation with: crmsync log --run {result.run_id}", highlight=False)
+            say(console, f"  [yellow]warning[/] {who}: {visible(warning)}")
 
 
 __all__ = ["PushRequest", "run_push", "print_push", "CrmsyncError"]

@@ -10,11 +10,14 @@ import jinja2
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from engine.coverage import StreamSource
 from engine.plan import STATUSES, Plan, PlannedRecord
+from engine.summary import causes, plan_failure, print_causes, say
 from engine.terminal import visible
 
+ROWS_SHOWN = 10  # of each status, without --verbose
 TITLES = {"net_new": "Net New", "update": "Updates", "synced": "Synced", "invalid": "Invalid",
           "skipped": "Skipped", "restricted": "Restricted", "ambiguous": "Ambiguous"}
 
@@ -49,34 +52,67 @@ def warning_line(finding: dict[str, Any]) -> str:
             f"({escape(finding['code'])})")
 
 
-def print_plan(plan: Plan, console: Console) -> None:
+def print_plan(plan: Plan, console: Console, *, verbose: bool = False, summary_only: bool = False) -> None:
+    """The sources read and the records by status (the first few of each, all with `verbose`), then the
+    summary, last; or the summary alone."""
+    if not summary_only:
+        print_sources(plan, console)
+        for warning in plan.warnings:
+            say(console, warning_line(warning))
+        for status in STATUSES:
+            print_status_table(plan, status, console, None if verbose else ROWS_SHOWN)
+    print_plan_summary(plan, console, verbose=verbose or summary_only)
+
+
+def print_status_table(plan: Plan, status: str, console: Console, most: int | None) -> None:
+    rows = [r for r in plan.records if r.status == status]
+    if not rows:
+        return
+    table = Table(title=f"{TITLES[status]} ({len(rows):,})", title_justify="left", show_lines=False)
+    for column in ("stream", "source id", "object", "crm id", "details"):
+        table.add_column(column, overflow="fold")
+    for record in rows[:most]:
+        table.add_row(visible(record.stream), visible(record.source_id), visible(record.object),
+                      visible(record.crm_id or ""), visible(describe(record)))
+    console.print(table)
+    if most is not None and len(rows) > most:
+        say(console, f"  … and {len(rows) - most:,} more {TITLES[status].lower()} (plan --verbose shows "
+                     "every record)")
+
+
+def print_plan_summary(plan: Plan, console: Console, *, verbose: bool = False) -> None:
+    """Where the plan goes, its counts and cost, what the source lost, and its problems by cause."""
     summary = plan.summary()
     where = plan.base_url if plan.consulted_crm else f"{plan.base_url} (not consulted: no --base-url)"
-    console.print(f"[bold]Plan[/] for profile [bold]{visible(plan.profile)}[/] → {visible(plan.connector)} "
-                  f"at {visible(where)}",
-                  highlight=False)
-    console.print("  ".join(f"{TITLES[s]}: [bold]{summary[s]}[/]" for s in STATUSES), highlight=False)
+    say(console, f"[bold]Plan[/] for profile [bold]{visible(plan.profile)}[/] → {visible(plan.connector)} "
+                 f"at {visible(where)}")
+    counts = [f"{TITLES[s]}: [bold]{summary[s]:,}[/]" for s in STATUSES]
+    one_line = "  ".join(counts)
+    if len(Text.from_markup(one_line)) <= console.width:
+        say(console, one_line)
+    else:  # what would be written, then what would not
+        say(console, "  ".join(counts[:3]))
+        say(console, "  ".join(counts[3:]))
     cost = plan.cost
-    requests = ", ".join(f"{v} {k}" for k, v in cost["requests"].items())
-    console.print(f"Requests: {cost['total_requests']} ({requests}); at least {cost['min_seconds']} s "
-                  f"within the published limits ({'; '.join(cost['rate_limits']) or 'none published'})",
-                  highlight=False)
+    requests = ", ".join(f"{v:,} {k}" for k, v in cost["requests"].items())
+    say(console, f"Requests: {cost['total_requests']:,} ({requests}); at least {cost['min_seconds']:,} s "
+                 f"within the published limits ({'; '.join(cost['rate_limits']) or 'none published'})")
     if budget := cost.get("daily_allocation"):
-        console.print(daily_line(budget), highlight=False)
-    print_sources(plan, console)
-    for warning in plan.warnings:
-        console.print(warning_line(warning), highlight=False)
-    for status in STATUSES:
-        rows = [r for r in plan.records if r.status == status]
-        if not rows:
-            continue
-        table = Table(title=f"{TITLES[status]} ({len(rows)})", title_justify="left", show_lines=False)
-        for column in ("stream", "source id", "object", "crm id", "details"):
-            table.add_column(column, overflow="fold")
-        for record in rows:
-            table.add_row(visible(record.stream), visible(record.source_id), visible(record.object),
-                          visible(record.crm_id or ""), visible(describe(record)))
-        console.print(table)
+        say(console, daily_line(budget))
+    for finding in plan.input_findings():
+        say(console, f"[red]source:[/] {visible(finding)}")
+    by_status = {s: [plan_failure(r) for r in plan.records if r.status == s]
+                 for s in ("invalid", "restricted", "skipped", "ambiguous")}
+    print_causes(console, f"[red]Invalid[/]: {summary['invalid']:,} record(s), never sent, by cause:",
+                 causes(by_status["invalid"]))
+    print_causes(console, f"[yellow]Restricted[/]: {summary['restricted']:,} record(s), by reason:",
+                 causes(by_status["restricted"]))
+    print_causes(console, f"Ambiguous: {summary['ambiguous']:,} record(s), a person must choose "
+                          "(crmsync link):", causes(by_status["ambiguous"]), top=3)
+    print_causes(console, f"Skipped: {summary['skipped']:,} record(s), by reason:",
+                 causes(by_status["skipped"]), top=3)
+    if not verbose:
+        say(console, "[dim]Every record: plan --verbose, or --format html --out FILE[/]")
 
 
 def source_details(source: StreamSource) -> str:
@@ -102,8 +138,6 @@ def print_sources(plan: Plan, console: Console) -> None:
         table.add_row(visible(source.stream), visible(source.file or "—"), str(source.records),
                       visible(source_details(source)))
     console.print(table)
-    for finding in plan.input_findings():
-        console.print(f"[red]source:[/] {visible(finding)}", highlight=False)
 
 
 HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>

@@ -49,7 +49,7 @@ def test_push_summary_and_log_show_control_characters_escaped(tmp_path: Path) ->
     with served("hubspot") as (_, url):
         stdout = invoke("push", str(PROFILES["hubspot"]), "--source", str(source), "--base-url", url,
                         "--state-dir", str(state),
-                        "--credentials", str(credentials_file("hubspot", tmp_path / "creds")))
+                        "--credentials", str(credentials_file("hubspot", tmp_path / "creds")), "--verbose")
     assert "ec-001" in stdout and "failed" in stdout
     assert_escaped(stdout)
     log = invoke("log", "--state-dir", str(state), "--result", "error")

@@ -81,7 +81,7 @@ def test_a_record_the_crm_changed_since_the_plan_is_replanned_not_written(exampl
     assert others and all(r["result"] == "success" for r in others)
 
 
-def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(examples: Path, tmp_path: Path,
+def test_progress_is_a_bar_on_a_terminal_and_nothing_otherwise(examples: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRMSYNC_ACCESS_TOKEN", "sandbox-token")
     outputs = {}
@@ -92,6 +92,5 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(examples: Pat
             run_push(PushRequest(PROFILE, examples, base_url=url, state_dir=tmp_path / f"state-{terminal}",
                                  progress=True), console)
         outputs[terminal] = text.getvalue()
-    assert "employer: 9/9 sent" in outputs[False] and "\x1b[" not in outputs[False]
-    assert "employer: 9/9 sent" not in outputs[True]
-    assert "employer" in outputs[True] and "━" in outputs[True] and "9/9" in outputs[True]
+    assert outputs[False] == ""  # a log file or a pipe: the summary at the end says it all
+    assert "employer" in outputs[True] and "━" in outputs[True] and "9/9 sent" in outputs[True]
