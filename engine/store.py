@@ -271,24 +271,32 @@ class Store:
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def known(self, column: str) -> set[str]:
-        """Every value of one of the activity log's name columns (run_id, object, triggered_by); run ids
-        also of runs that logged nothing."""
-        assert column in ("run_id", "object", "triggered_by")  # a column name, never a user's value
-        values = {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM activity")}
+        """Every value of one of the activity log's name columns (run_id, object, triggered_by, stream);
+        run ids also of runs that logged nothing; `profile`: of the runs."""
+        assert column in ("run_id", "object", "triggered_by", "stream", "profile")  # never a user's value
+        if column == "profile":
+            return {r[0] for r in self.db.execute("SELECT DISTINCT profile FROM runs")}
+        rows = self.db.execute(f"SELECT DISTINCT {column} FROM activity")
+        values = {r[0] for r in rows if r[0] is not None}
         if column == "run_id":
             values |= {r[0] for r in self.db.execute("SELECT run_id FROM runs")}
         return values
 
     def activity(self, *, since: str | None = None, until: str | None = None, by: str | None = None,
                  object_name: str | None = None, action: str | None = None, result: str | None = None,
-                 run_id: str | None = None) -> list[dict[str, Any]]:
+                 run_id: str | None = None, profile: str | None = None, stream: str | None = None,
+                 source_id: str | None = None) -> list[dict[str, Any]]:
         clauses, params = [], []
         for column, op, value in (("at", ">=", since), ("at", "<=", until), ("triggered_by", "=", by),
                                   ("object", "=", object_name), ("action", "=", action),
-                                  ("result", "=", result), ("run_id", "=", run_id)):
+                                  ("result", "=", result), ("run_id", "=", run_id), ("stream", "=", stream),
+                                  ("source_id", "=", source_id)):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
+        if profile is not None:  # the log keeps the run, the runs their profile
+            clauses.append("run_id IN (SELECT run_id FROM runs WHERE profile = ?)")
+            params.append(profile)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.execute(f"SELECT * FROM activity {where} ORDER BY id", params)
         return [dict(r) for r in rows]

@@ -36,6 +36,7 @@ class RetryResult:
     fixed: list[RejectedRow] = field(default_factory=list)  # written by a later run: not sent again
     gone: list[str] = field(default_factory=list)  # not in the source any more: not sent
     push: PushResult | None = None  # None: nothing was left to send
+    allow_missing: bool = False  # as the run was pushed: a source that lost data is no failure
 
     def as_dict(self) -> dict[str, Any]:
         return {"retry_of": self.run_id, "resent": self.refs,
@@ -74,6 +75,7 @@ def retry_failed(request: RetryRequest, console: Console) -> RetryResult:
         result.gone = not_in_source(profile, source, failing)
         result.refs = [ref for ref in failing if ref not in result.gone]
     if result.refs:
+        result.allow_missing = bool(run.options.get("allow_missing"))
         result.push = send(request, run, profile, source, result.refs, console)
     return result
 
