@@ -339,8 +339,9 @@ def push(
         print_push(outcome, out)
     summary = outcome.summary()
     held_back = outcome.input_findings and not allow_missing
+    named_unsent = only and outcome.held_back.get("parent_not_sent")  # --only REF not sent: its parent
     raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped
-                     or outcome.stale or held_back else 0)
+                     or outcome.stale or held_back or named_unsent else 0)
 
 
 @app.command("log")

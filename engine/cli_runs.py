@@ -184,7 +184,8 @@ def exit_code(result: PushResult, allow_missing: bool) -> int:
     if result.interrupted:
         return 130
     held = result.input_findings and not allow_missing
-    return 1 if result.summary()["failed"] or result.stopped or result.stale or held else 0
+    orphans = result.held_back.get("parent_not_sent")  # a record to send again whose parent was not sent
+    return 1 if result.summary()["failed"] or result.stopped or result.stale or held or orphans else 0
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class Written:
-    """Mixin: keeps (path, inputs) of every batch create/update/upsert the portal is sent."""
+    """Mixin: keeps (path, inputs) of every batch create/update/upsert of records the portal is sent (not
+    its association batches)."""
 
     writes: list[tuple[str, list[dict[str, Any]]]]
 
@@ -32,8 +33,9 @@ class Written:
         inner = super().app()  # type: ignore[misc]
 
         async def keep(scope: dict[str, Any], receive: Receive, send: Any) -> None:
-            if scope["type"] != "http" or scope["method"] != "POST" or "/batch/" not in scope["path"] \
-                    or scope["path"].endswith("/read"):
+            path = scope.get("path", "")
+            records = path.startswith("/crm/v3/objects/") and "/batch/" in path and not path.endswith("/read")
+            if scope["type"] != "http" or scope["method"] != "POST" or not records:
                 await inner(scope, receive, send)
                 return
             messages, body = [], b""

@@ -62,13 +62,15 @@ class BatchSelection:
         if not self.active or not self.held_back:
             return None
         held = sum(self.held_back.values())
-        parts = [f"{n:,} by {'--' + why if why != 'parent_not_sent' else 'a parent not sent'}"
-                 for why, n in sorted(self.held_back.items())]
-        text = f"{held:,} record(s) held back ({', '.join(parts)}): nothing of them was sent"
-        if self.orphans:
-            text += (f"; held back because their parent, to be created, was not sent: {named(self.orphans)}"
-                     " (give the parent too)")
+        parts = [f"{n:,} {WHY[why]}" for why, n in sorted(self.held_back.items())]
+        text = f"{held:,} record(s) held back, nothing of them sent: {', '.join(parts)}"
+        if self.orphans and self.only is not None:  # records the user named: say which
+            text += f"; not sent because their parent is not: {named(self.orphans)} (give the parent too)"
         return text
+
+
+WHY = {"limit": "beyond --limit", "only": "not named by --only",
+       "parent_not_sent": "whose parent, to be created, is not sent"}
 
 
 def named(refs: list[str]) -> str:
