@@ -137,11 +137,14 @@ def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
     if shared:
         console.print("  ".join(f"{key}: {visible(value)}" for key, value in shared.items()), highlight=False)
     columns = [c for c in ("at", "run_id", "triggered_by") if c not in shared]
-    table = Table(*columns, "object", "action", "result", "source", "crm id", "changed", "error / record url")
+    changed = any(r["changed"] for r in rows)  # a column of its own only where an update changed fields
+    table = Table(*columns, "object", "action", "result", "source", "crm id",
+                  *(["changed"] if changed else []), "error / record url")
     for r in rows:
         at = [r["at"].replace("T", " ")[:19] if c == "at" else r[c] for c in columns]
         cells = [*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
-                 r["crm_id"] or "", ", ".join(r["changed"] or ()), r["error"] or r["record_url"] or ""]
+                 r["crm_id"] or "", *([", ".join(r["changed"] or ())] if changed else []),
+                 r["error"] or r["record_url"] or ""]
         table.add_row(*(visible(cell) for cell in cells))
     console.print(table)
     console.print(f"{len(rows)} operation(s)")
