@@ -25,13 +25,15 @@ from engine.store import Store, default_state_dir, push_lock_held
 DECISIONS = ("link", "unlink", "import")  # a person's pull decisions are runs too
 
 # each record's last row in a run (not its associations): what became of it
-LAST_ROWS = """
+LAST_ROWS_OF = """
 SELECT a.* FROM activity a
-WHERE a.run_id = ? AND a.action != 'associate' AND a.id = (
+WHERE a.run_id = ? AND a.action != 'associate' {and_result} AND a.id = (
     SELECT MAX(b.id) FROM activity b WHERE b.run_id = a.run_id AND b.stream IS a.stream
     AND b.source_id IS a.source_id AND b.action != 'associate')
 ORDER BY a.id
 """
+LAST_ROWS = LAST_ROWS_OF.format(and_result="")
+FAILED_ROWS = LAST_ROWS_OF.format(and_result="AND a.result = 'error'")  # a run's rejected rows
 
 
 def open_store(state_dir: Path | None) -> Store:
@@ -79,14 +81,16 @@ def unknown_run(store: Store, run_id: str) -> UsageError:
 
 def summarise(store: Store, row: sqlite3.Row) -> RunSummary:
     details = json.loads(row["details"]) if row["details"] else {}
-    last = store.db.execute(LAST_ROWS, (row["run_id"],)).fetchall()
+    run_id = row["run_id"]
     associations = Counter(r["result"] for r in store.db.execute(
-        "SELECT result FROM activity WHERE run_id = ? AND action = 'associate'", (row["run_id"],)))
-    kind = "decisions" if any(r["action"] in DECISIONS for r in last) else "push"
-    counts = json.loads(row["summary"]) if row["summary"] else counted(last)
+        "SELECT result FROM activity WHERE run_id = ? AND action = 'associate'", (run_id,)))
+    decided = store.db.execute("SELECT 1 FROM activity WHERE run_id = ? AND action IN (?, ?, ?) LIMIT 1",
+                               (run_id, *DECISIONS)).fetchone()
+    counts = json.loads(row["summary"]) if row["summary"] else counted(
+        store.db.execute(LAST_ROWS, (run_id,)).fetchall())
     return RunSummary(
-        run_id=row["run_id"], profile=row["profile"], kind=kind, state=state_of(store, row, counts),
-        reason=row["stop_reason"], counts=counts,
+        run_id=run_id, profile=row["profile"], kind="decisions" if decided else "push",
+        state=state_of(store, row, counts), reason=row["stop_reason"], counts=counts,
         associations={"made": associations.get("success", 0), "failed": associations.get("error", 0)},
         started_at=row["started_at"], finished_at=row["finished_at"],
         duration_s=duration(row["started_at"], row["finished_at"]), triggered_by=row["triggered_by"],

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from engine.runs.listing import LAST_ROWS, find_run, open_store
+from engine.runs.listing import FAILED_ROWS, find_run, open_store
 from engine.runs.model import RejectedRow
 from engine.store import Store
 
@@ -26,8 +26,7 @@ def rejected_rows(state_dir: Path | None, run_id: str, *, stream: str | None = N
     store = open_store(state_dir)
     try:
         run = find_run(store, run_id)
-        rows = [r for r in store.db.execute(LAST_ROWS, (run_id,)) if r["result"] == "error"]
-        rows = [r for r in rows if passes(r, stream, code, search)]
+        rows = [r for r in store.db.execute(FAILED_ROWS, (run_id,)) if passes(r, stream, code, search)]
         return [rejected(r, fixed_by(store, run, r)) for r in rows]
     finally:
         store.close()
