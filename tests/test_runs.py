@@ -150,7 +150,9 @@ def test_a_stop_is_stopped_and_a_run_closed_by_the_next_push_interrupted(tmp_pat
     assert states["budget"] == ("stopped", "the daily API allocation reserve is reached")
     assert states["died"] == ("interrupted", None)
     assert [r.run_id for r in list_runs(state, limit=1)] == ["died"]  # newest first
-    assert list_runs(state, profile="other") == []
+    assert len(list_runs(state, profile="p")) == 3
+    with pytest.raises(UsageError, match=r"--profile other: .*known: p\)"):
+        list_runs(state, profile="other")
 
 
 def test_a_state_dir_made_before_runs_were_described_is_migrated_and_listed(tmp_path: Path) -> None:
@@ -179,3 +181,20 @@ def test_a_state_dir_made_before_runs_were_described_is_migrated_and_listed(tmp_
     assert run.state == "with_failures" and run.duration_s == 60.0
     assert run.counts == {"created": 1, "updated": 0, "failed": 1, "restricted": 0, "skipped": 0}
     assert run.source_dir is None and [r.ref for r in rejected_rows(state, "old")] == ["e/e2"]
+
+
+def test_ctrl_c_is_listed_stopped_with_why_and_a_retry_of_it_says_push_again(tmp_path: Path) -> None:
+    from engine.runs import RetryRequest, retry_failed
+    from tests.pushkit import quiet
+    from tests.test_push_lifecycle import generated, interrupted_push, push_command
+
+    source, state, credentials = generated(tmp_path, seed=6)
+    with served("hubspot", latency_ms=150) as (emulator, url):
+        command = push_command("hubspot", source, url, state, credentials)
+        code, _, stderr = interrupted_push(emulator, command, 1)
+        assert code == 130, stderr
+        [run] = list_runs(state)
+        assert run.state == "stopped" and "Ctrl-C" in (run.reason or "")
+        retried = retry_failed(RetryRequest(run.run_id, state_dir=state, progress=False), quiet())
+    assert any("was stopped before it ended" in note for note in retried.notes())
+    assert retried.push is None or retried.push.summary()["held_back"] > 0  # only what it logged failed

@@ -42,9 +42,14 @@ def open_store(state_dir: Path | None) -> Store:
 
 def list_runs(state_dir: Path | None, *, profile: str | None = None,
               limit: int | None = None) -> list[RunSummary]:
-    """The runs, newest first; `profile`: of that profile only; `limit`: the newest so many."""
+    """The runs, newest first; `profile`: of that profile only (one no run has is bad usage, with the
+    known ones: a typo must not pass for an empty list); `limit`: the newest so many."""
     store = open_store(state_dir)
     try:
+        if profile is not None and profile not in (known := store.known("profile")):
+            listed = ", ".join(sorted(known)) or "none: nothing was pushed with this state dir yet"
+            raise UsageError(f"--profile {profile}: no run of that profile in {store.path.parent} (known: "
+                             f"{listed})")
         where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
         query = f"SELECT * FROM runs {where} ORDER BY started_at DESC, rowid DESC"
         if limit is not None:

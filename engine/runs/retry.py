@@ -12,7 +12,7 @@ from rich.console import Console
 from engine.errors import UsageError
 from engine.push import PushResult
 from engine.runs.listing import get_run
-from engine.runs.model import RejectedRow, RunSummary
+from engine.runs.model import FAILED, INTERRUPTED, STOPPED, RejectedRow, RunSummary
 from engine.runs.rejected import rejected_rows
 
 
@@ -37,6 +37,7 @@ class RetryResult:
     gone: list[str] = field(default_factory=list)  # not in the source any more: not sent
     push: PushResult | None = None  # None: nothing was left to send
     allow_missing: bool = False  # as the run was pushed: a source that lost data is no failure
+    cut_short: str | None = None  # the retried run's state when it did not end on its own (stopped...)
 
     def as_dict(self) -> dict[str, Any]:
         return {"retry_of": self.run_id, "resent": self.refs,
@@ -56,6 +57,10 @@ class RetryResult:
                         f"any more, and are not sent: {named(self.gone)}")
         if not self.refs:
             said.append(f"nothing to retry: no record of run {self.run_id} is still failing")
+        if self.cut_short:
+            said.append(f"run {self.run_id} was {self.cut_short} before it ended: a retry sends what it "
+                        "logged as failed (what a stop cut off too), not the records it never reached; run "
+                        "its push again to finish it (it finds what the run sent)")
         return said
 
 
@@ -69,7 +74,8 @@ def retry_failed(request: RetryRequest, console: Console) -> RetryResult:
                          "there is nothing to send again")
     profile, source = where_from(request, run)
     rows = rejected_rows(request.state_dir, run.run_id)
-    result = RetryResult(run.run_id, [], fixed=[r for r in rows if r.fixed_by])
+    result = RetryResult(run.run_id, [], fixed=[r for r in rows if r.fixed_by],
+                         cut_short=run.state if run.state in (STOPPED, INTERRUPTED, FAILED) else None)
     failing = sorted({r.ref for r in rows if not r.fixed_by})
     if failing:
         result.gone = not_in_source(profile, source, failing)
