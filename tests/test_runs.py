@@ -128,6 +128,7 @@ def test_a_killed_push_is_running_while_it_lives_then_interrupted(tmp_path: Path
             process.wait()
     [dead] = list_runs(state)
     assert dead.state == "interrupted" and dead.finished_at is None
+    assert alive.duration_s is not None  # so far
     assert dead.counts["created"] >= 0 and "unchanged" not in dead.counts  # counted from its log so far
 
 
@@ -149,6 +150,8 @@ def test_a_stop_is_stopped_and_a_run_closed_by_the_next_push_interrupted(tmp_pat
     assert states["ctrlc"][0] == "stopped" and "Ctrl-C" in (states["ctrlc"][1] or "")
     assert states["budget"] == ("stopped", "the daily API allocation reserve is reached")
     assert states["died"] == ("interrupted", None)
+    died = get_run(state, "died")
+    assert died.finished_at is None and died.duration_s is None  # closed by a later push: no end known
     assert [r.run_id for r in list_runs(state, limit=1)] == ["died"]  # newest first
     assert len(list_runs(state, profile="p")) == 3
     with pytest.raises(UsageError, match=r"--profile other: .*known: p\)"):

@@ -93,12 +93,18 @@ def summarise(store: Store, row: sqlite3.Row) -> RunSummary:
                                (run_id, *DECISIONS)).fetchone()
     counts = json.loads(row["summary"]) if row["summary"] else counted(
         store.db.execute(LAST_ROWS, (run_id,)).fetchall())
+    state = state_of(store, row, counts)
+    finished = ended = row["finished_at"]
+    if state == INTERRUPTED:  # it never finished: what closed it was the next push, much later maybe
+        finished = None
+        ended = store.db.execute("SELECT MAX(at) FROM activity WHERE run_id = ?", (run_id,)).fetchone()[0]
     return RunSummary(
         run_id=run_id, profile=row["profile"], kind="decisions" if decided else "push",
-        state=state_of(store, row, counts), reason=row["stop_reason"], counts=counts,
+        state=state, reason=row["stop_reason"], counts=counts,
         associations={"made": associations.get("success", 0), "failed": associations.get("error", 0)},
-        started_at=row["started_at"], finished_at=row["finished_at"],
-        duration_s=duration(row["started_at"], row["finished_at"]), triggered_by=row["triggered_by"],
+        started_at=row["started_at"], finished_at=finished,
+        duration_s=duration(row["started_at"], ended, state == RUNNING),
+        triggered_by=row["triggered_by"],
         profile_path=details.get("profile_path"), source_dir=details.get("source_dir"),
         base_url=details.get("base_url"), as_user=details.get("as_user"), plan_file=details.get("plan_file"),
         team_file=details.get("team_file"), credentials_file=details.get("credentials_file"),
@@ -133,10 +139,13 @@ def state_of(store: Store, row: sqlite3.Row, counts: dict[str, Any]) -> str:
     return WITH_FAILURES if counts.get("failed") else SUCCEEDED
 
 
-def duration(started: str, finished: str | None) -> float | None:
+def duration(started: str, ended: str | None, running: bool) -> float | None:
+    """To its end; so far while it runs; to its last logged operation when it died (None: none)."""
+    if ended is None and not running:
+        return None
     try:
         start = dt.datetime.fromisoformat(started)
-        end = dt.datetime.fromisoformat(finished) if finished else dt.datetime.now(dt.UTC)
+        end = dt.datetime.fromisoformat(ended) if ended else dt.datetime.now(dt.UTC)
     except ValueError:
         return None
     return round((end - start).total_seconds(), 3)
