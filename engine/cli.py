@@ -20,6 +20,7 @@ from rich.table import Table
 
 from engine.catalog import connector_names, load_connector, load_profile
 from engine.cli_pull import register as register_pull_commands
+from engine.cli_runs import register as register_runs_commands
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
@@ -234,6 +235,10 @@ TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (us
                                                "default team.yaml beside the profile, if there is one")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="every record, one line each (else the "
                                        "summary tells failures by cause; the activity log has each one)")]
+Limit = Annotated[int | None, typer.Option("--limit", min=1, help="a small batch first: at most N records' "
+                                           "writes (their children whose parent is held back, too)")]
+Only = Annotated[list[str] | None, typer.Option("--only", help="only this record, as stream/source_id "
+                                                "(repeat for more)")]
 
 
 @app.command()
@@ -254,6 +259,8 @@ def plan(
     verbose: Verbose = False,
     summary_only: Annotated[bool, typer.Option("--summary", help="the summary alone: counts, cost, "
                                                "problems by cause")] = False,
+    limit: Limit = None,
+    only: Only = None,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -271,7 +278,7 @@ def plan(
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
                          credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing,
-                         team_file=team, as_user=as_user)
+                         team_file=team, as_user=as_user, limit=limit, only=only)
     except CrmsyncError as exc:
         raise fail(exc) from None
     findings = result.input_findings()
@@ -288,6 +295,8 @@ def plan(
     if fmt is not PlanFormat.table:  # the table says them itself
         for finding in findings:
             err.print(f"source: {finding}", markup=False, highlight=False)
+    if result.held_notice:
+        err.print(f"held back: {result.held_notice}", markup=False, highlight=False)
     raise typer.Exit(1 if result.summary()["invalid"] or (findings and not allow_missing) else 0)
 
 
@@ -348,6 +357,8 @@ def push(
     allow_missing: AllowMissing = False,
     team: TeamFile = None,
     verbose: Verbose = False,
+    limit: Limit = None,
+    only: Only = None,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -358,7 +369,8 @@ def push(
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
                           progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
-                          recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team)
+                          recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team,
+                          limit=limit, only=only)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -371,8 +383,9 @@ def push(
         print_push(outcome, out, verbose=verbose)
     summary = outcome.summary()
     held_back = outcome.input_findings and not allow_missing
+    named_unsent = only and outcome.held_back.get("parent_not_sent")  # --only REF not sent: its parent
     raise typer.Exit(130 if outcome.interrupted else 1 if summary["failed"] or outcome.stopped
-                     or outcome.stale or held_back else 0)
+                     or outcome.stale or held_back or named_unsent else 0)
 
 
 @app.command("log")
@@ -389,6 +402,11 @@ def log_command(
     run: Annotated[str | None, typer.Option("--run", help="a run id")] = None,
     fmt: Annotated[LogFormat, typer.Option("--format")] = LogFormat.table,
     state_dir: StateDir = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="the runs of this profile (its "
+                                                "name)")] = None,
+    stream: Annotated[str | None, typer.Option("--stream", help="the records of this source stream")] = None,
+    source_id: Annotated[str | None, typer.Option("--source-id", help="one source record (with --stream, "
+                                                  "of that stream)")] = None,
 ) -> None:
     """The activity log: every operation a push attempted."""
     from engine.activity import print_log, query_log
@@ -397,7 +415,7 @@ def log_command(
     try:
         rows = query_log(state_dir, notes, since=since, until=until, by=by, object_name=object_name,
                          action=action.value if action else None, result=result.value if result else None,
-                         run_id=run)
+                         run_id=run, profile=profile, stream=stream, source_id=source_id)
     except CrmsyncError as exc:
         raise fail(exc) from None
     print_log(rows, fmt.value, out)
@@ -466,6 +484,7 @@ def sandbox_serve(
 
 
 register_pull_commands(app)  # pull, link, unlink, import
+register_runs_commands(app)  # runs, retry
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`
