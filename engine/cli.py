@@ -199,7 +199,7 @@ AllowMissing = Annotated[bool, typer.Option(
 TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (users, roles, permissions); "
                                                "default team.yaml beside the profile, if there is one")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="a small batch first: at most N records' "
-                                           "writes (their children whose parent is held back, too)")]
+                                           "writes (a record whose new parent is held back waits too)")]
 Only = Annotated[list[str] | None, typer.Option("--only", help="only this record, as stream/source_id "
                                                 "(repeat for more)")]
 
