@@ -236,7 +236,7 @@ TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (us
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="every record, one line each (else the "
                                        "summary tells failures by cause; the activity log has each one)")]
 Limit = Annotated[int | None, typer.Option("--limit", min=1, help="a small batch first: at most N records' "
-                                           "writes (their children whose parent is held back, too)")]
+                                           "writes (a record whose new parent is held back waits too)")]
 Only = Annotated[list[str] | None, typer.Option("--only", help="only this record, as stream/source_id "
                                                 "(repeat for more)")]
 

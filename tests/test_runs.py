@@ -89,6 +89,10 @@ def test_runs_cli_lists_shows_one_and_exports_the_rejected_rows(tmp_path: Path) 
     assert row["source_id"] == "b1" and "not a valid URL" in row["error"]
     shown = cli("runs", result.run_id, "--failed", "--state-dir", state)
     assert "employer/b1" in shown.stdout and "1 rejected row(s)" in shown.stdout
+    assert len(json.loads(cli("runs", "--profile", "prefixes", "--last", "1", "--state-dir", state,
+                              "--format", "json").stdout)) == 1
+    typo = cli("runs", "--profile", "prefix", "--state-dir", state)
+    assert typo.returncode == 2 and "prefixes" in typo.stderr
 
 
 def test_an_unknown_run_is_bad_usage_naming_the_known_ones(tmp_path: Path) -> None:
@@ -184,6 +188,8 @@ def test_a_state_dir_made_before_runs_were_described_is_migrated_and_listed(tmp_
     assert run.state == "with_failures" and run.duration_s == 60.0
     assert run.counts == {"created": 1, "updated": 0, "failed": 1, "restricted": 0, "skipped": 0}
     assert run.source_dir is None and [r.ref for r in rejected_rows(state, "old")] == ["e/e2"]
+    answer = cli("retry", "old", "--state-dir", state)  # what it was asked was not kept then
+    assert answer.returncode == 2 and "--profile PROFILE and --source DIR" in answer.stderr
 
 
 def test_ctrl_c_is_listed_stopped_with_why_and_a_retry_of_it_says_push_again(tmp_path: Path) -> None:
