@@ -21,6 +21,7 @@ IDENTITY = {"broker": ["domain"], "employer": ["domain"], "broker_office": ["dom
 ASSOCIATION = {"broker_office": 14, "employer_contact": 279, "broker_contact": 279}  # HubSpot-defined types
 KEY = "benefitflow_id"
 BATCH = 100
+SEARCH_VALUES = 50  # a search body may hold 3,000 characters: 50 domains fit
 REFUSED = (AssociationRefused, CompanyRefused, ContactRefused)  # one ApiException per API module
 
 
@@ -77,15 +78,7 @@ def found_by_identity(api: HubSpot, stream: str, rows: list[Row]) -> dict[str, s
                                      "properties": ["email", KEY], "propertiesWithHistory": []})
         records = answer.results
     else:
-        records, after = [], None
-        while True:
-            page = crm.search_api.do_search({"filterGroups": [{"filters": [
-                {"propertyName": names[0], "operator": "IN", "values": values}]}],
-                "properties": [*names, KEY], "limit": 200, **({"after": after} if after else {})})
-            records += page.results
-            if not page.paging or not page.paging.next:
-                break
-            after = page.paging.next.after
+        records = [r for part in chunks(values, SEARCH_VALUES) for r in searched(crm, names, part)]
     theirs: dict[tuple[str, ...], list[Any]] = {}
     for record in records:
         mine = tuple(str(record.properties.get(n) or "").lower() for n in names)
@@ -97,6 +90,19 @@ def found_by_identity(api: HubSpot, stream: str, rows: list[Row]) -> dict[str, s
         if hits:
             found[row.ref] = hits[0]
     return found
+
+
+def searched(crm: Any, names: list[str], values: list[str]) -> list[Any]:
+    """One search by the first identity property IN the values, page by page."""
+    records, after = [], None
+    while True:
+        page = crm.search_api.do_search({"filterGroups": [{"filters": [
+            {"propertyName": names[0], "operator": "IN", "values": values}]}],
+            "properties": [*names, KEY], "limit": 200, **({"after": after} if after else {})})
+        records += page.results
+        if not page.paging or not page.paging.next:
+            return records
+        after = page.paging.next.after
 
 
 def hand_batched(api: HubSpot, rows: list[Row]) -> int:

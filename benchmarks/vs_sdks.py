@@ -182,7 +182,10 @@ def compare(crm: str, total: int, latency_ms: int, share: float) -> list[Contend
         tls = ("--tls",) if crm == "salesforce" else ()
         with served(crm, latency_ms, "--seed", str(seed), *tls, cwd=here) as (url, _):
             ca_file = str(here / ".crmsync" / "sandbox-tls" / "sandbox-ca.pem")
-            os.environ["SSL_CERT_FILE"] = ca_file  # crmsync trusts the emulator's CA as httpx does
+            if tls:
+                os.environ["SSL_CERT_FILE"] = ca_file  # crmsync trusts the emulator's CA as httpx does
+            else:
+                os.environ.pop("SSL_CERT_FILE", None)
             contender = Contender(name)
             started = time.perf_counter()
             contender.failed = (run_crmsync(crm, url, work / "data", here / "state") if name == "crmsync"
@@ -191,16 +194,19 @@ def compare(crm: str, total: int, latency_ms: int, share: float) -> list[Contend
             contender.requests, contender.refused_429 = requests_answered(url)
             contender.problems = check(crm, url, rows)
         contenders.append(contender)
+        print(line(contender), flush=True)
     report(contenders)
     return contenders
 
 
+def line(c: Contender) -> str:
+    verdict = "every record once, values and parent right" if not c.problems else \
+        f"{len(c.problems)} problems: {'; '.join(c.problems[:3])}"
+    return (f"  {c.name:13s} requests {c.requests:6d} ({c.refused_429} answered 429)  "
+            f"wall {c.wall_s:8.2f} s  refused records {c.failed}  check: {verdict}")
+
+
 def report(contenders: list[Contender]) -> None:
-    for c in contenders:
-        verdict = "every record once, values and parent right" if not c.problems else \
-            f"{len(c.problems)} problems: {'; '.join(c.problems[:3])}"
-        print(f"  {c.name:13s} requests {c.requests:6d} ({c.refused_429} answered 429)  "
-              f"wall {c.wall_s:8.2f} s  refused records {c.failed}  check: {verdict}")
     ours, per_record, batched = contenders
     print(f"  crmsync vs per-record: {per_record.requests / ours.requests:.1f}x fewer requests, "
           f"{per_record.wall_s / ours.wall_s:.1f}x faster (issue 14 expects 67-93x and 25-34x)")
