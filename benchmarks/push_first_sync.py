@@ -305,11 +305,6 @@ def report(run: Run) -> None:
     busy = run.elapsed - run.idle
     print(f"  the engine waited for answers {run.idle:.2f} s (work not overlapped with round trips); it "
           f"had a core {run.engine_cpu / busy:.0%} of the rest of the wall time" if busy > 0 else "")
-    # what the wall would be with a core of its own: its CPU and its waits (which a busy machine lengthens
-    # too, the emulator answering later): no better than on an idle machine
-    alone = (run.engine_cpu + run.idle) / run.floor
-    print(f"  wall with a core of its own (CPU + waits) {run.engine_cpu + run.idle:.2f} s: ratio {alone:.3f} "
-          f"(target <= {WALL_TARGET}) {verdict(alone, WALL_TARGET)}")
 
 
 def main() -> None:
