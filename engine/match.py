@@ -17,7 +17,7 @@ from engine.connector import ConnectorSpec, IdentityKey, KeyPart
 from engine.errors import CrmsyncError
 from engine.mapping import MappedRecord
 from engine.plugins import HookCall, first_result
-from engine.render import Request, read_one, read_path, render_lookups
+from engine.render import Request, lookup_full, read_one, read_path, render_lookups
 from engine.store import Link
 from engine.values import from_answer
 
@@ -165,6 +165,20 @@ def lookups_for(connector: ConnectorSpec, object_name: str, identities: Iterable
     requests = render_lookups(connector, object_name, first.field, values, select, key.match == "contains",
                               base_url) if values else []
     return StreamLookup(object_name, key, requests)
+
+
+def hold_back(connector: ConnectorSpec, lookup: StreamLookup,
+              identities: list[dict[str, list[str]] | None]) -> set[int]:
+    """A window's last look-up, when it is not full, is left to the next window: the positions of the
+    records whose identity it holds (they wait for the next window's look-ups), and the look-up is
+    dropped. A stream read in windows then costs the look-ups it would cost whole, not one more per
+    window. `identities`: each record's, None for one not looked up."""
+    if not lookup.requests or lookup_full(connector, lookup.requests[-1]):
+        return set()
+    last = set(lookup.requests.pop().values)
+    first = lookup.key.parts[0].name
+    return {at for at, identity in enumerate(identities)
+            if identity is not None and not last.isdisjoint(identity.get(first, ()))}
 
 
 async def run_lookups(connector: ConnectorSpec, lookup: StreamLookup, client: CrmClient) -> list[CrmRecord]:

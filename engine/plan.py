@@ -48,8 +48,10 @@ from engine.match import (
     RANK_OTHER_FIELD,
     Match,
     Matcher,
+    StreamLookup,
     by_rank,
     crm_identity,
+    hold_back,
     lookups_for,
     normalize,
     record_identity,
@@ -232,6 +234,15 @@ def windows(mapped: Iterator[MappedRecord]) -> Iterator[tuple[list[MappedRecord]
         current = following
 
 
+def held_back(connector: ConnectorSpec, lookup: StreamLookup,
+              pending: list[Pending]) -> tuple[list[Pending], list[Pending]]:
+    """The window's records decided now, and those left to the next window with its last look-up,
+    when that one is not full (see match.hold_back)."""
+    later = hold_back(connector, lookup, [p.planned.identity if p.matchable else None for p in pending])
+    return ([p for at, p in enumerate(pending) if at not in later],
+            [p for at, p in enumerate(pending) if at in later])
+
+
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
@@ -366,6 +377,7 @@ class Planner:
         seen = self.seen  # shared by the streams of one object: two streams may hold one person
         out: list[PlannedRecord] = []
         yields = client is not None  # other streams' look-ups in flight go on while this one works
+        held: list[Pending] = []  # records whose look-up waits for the next window's (held_back)
         for window, last in windows(iter(mapped)):
             if checker is None:
                 await self.live_known()  # fetched while the first window was read and mapped
@@ -377,9 +389,12 @@ class Planner:
                                                                    key=True))
                           for target in absent_from_crm(self.live, spec.object, spec.fields)}
                 self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
-            pending = []
+            pending, held = held, []
             for record in window:
-                pending.append(self.prepare(record, key, checker, overwrite, absent))
+                pending.append(prepared := self.prepare(record, key, checker, overwrite, absent))
+                if stream in self.parent_streams:  # kept for its children's parent resolution
+                    self.planned.setdefault(prepared.planned.ref, prepared.planned)
+                out.append(prepared.planned)  # in source order, decided with its window or the next
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
             crm_records = None
@@ -387,6 +402,8 @@ class Planner:
                 identities = (p.planned.identity for p in pending if p.matchable)
                 lookup = lookups_for(self.connector, spec.object, identities, key,
                                      [*spec.fields, *owner_read(self.connector, spec)], self.base_url)
+                if not last:
+                    pending, held = held_back(self.connector, lookup, pending)
                 turn.lookups += lookup.requests  # listed in stream order, whichever is read first
                 if client is not None:
                     crm_records = await run_lookups(self.connector, lookup, client)
@@ -403,10 +420,6 @@ class Planner:
                 self.resolve_parents(planned, p.parents, match)
                 if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
                     planned.changes.append(Change(*owned))
-            for p in pending:
-                if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned.setdefault(p.planned.ref, p.planned)
-                out.append(p.planned)
             await self.check_associations(turn, client)
             if self.permissions is not None:  # once the window's operations are all known
                 for p in pending:

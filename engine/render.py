@@ -29,6 +29,7 @@ class Request:
     refs: list[str] = field(default_factory=list)  # the records (stream/source_id) in item order
     reads: Endpoint | None = field(default=None, repr=False)  # whose response spec reads the answer, if
     # not the object's endpoint of this kind (a relation's own)
+    values: list[str] = field(default_factory=list, repr=False)  # a look-up's identity values
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "object": self.object, "method": self.method, "url": self.url,
@@ -185,7 +186,9 @@ def render_lookups(connector: ConnectorSpec, object_name: str, field_name: str, 
         match = condition(connector.literal, field_name, chunk_values, contains) if uses_match else ""
         context = {**base_context(connector, obj), "field": field_name, "values": rendered, "fields": select,
                    "match": match}
-        return build_request(connector, "lookup", object_name, endpoint, context, base_url)
+        request = build_request(connector, "lookup", object_name, endpoint, context, base_url)
+        request.values = chunk_values
+        return request
 
     if not (endpoint.max_url_length or endpoint.max_body_length):
         return [make(values[at:at + limit]) for at in range(0, len(values), limit)]
@@ -289,6 +292,22 @@ def _bisect(make: Callable[[int], Request], endpoint: Endpoint, fits: int, too_m
 
 def _room(endpoint: Endpoint) -> int:
     return endpoint.max_url_length or endpoint.max_body_length or 1
+
+
+FULL_LENGTH = 0.95  # a look-up this near its endpoint's length limit holds about as many values as fit
+
+
+def lookup_full(connector: ConnectorSpec, request: Request) -> bool:
+    """Whether a look-up holds as many values as its endpoint takes: its value limit, or nearly its
+    length limit (an endpoint with neither takes all the values in one request)."""
+    endpoint = endpoint_for(connector, request.object, "lookup")
+    assert endpoint is not None
+    if endpoint.max_values and len(request.values) >= endpoint.max_values:
+        return True
+    if endpoint.max_url_length or endpoint.max_body_length:
+        limit = endpoint.max_url_length or endpoint.max_body_length
+        return _length(request, endpoint) >= FULL_LENGTH * limit  # type: ignore[operator]
+    return not endpoint.max_values
 
 
 def _length(request: Request, endpoint: Endpoint) -> int:

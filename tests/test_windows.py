@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from engine import plan as plan_module
@@ -33,8 +34,8 @@ def test_the_plan_does_not_depend_on_the_window(crm: str, examples: Path,
     windowed = make_plan_sync(bundle, examples)
     assert [r.as_dict() for r in windowed.records] == [r.as_dict() for r in whole.records]
     assert [w.as_dict() for w in windowed.writes] == [w.as_dict() for w in whole.writes]
-    # look-ups are per window: more of them, for the same values
-    assert len(windowed.lookups) > len(whole.lookups)
+    # nor its look-ups: a window's last look-up, not full, is left to the next window with its records
+    assert len(windowed.lookups) == len(whole.lookups)
 
 
 def test_a_windowed_plan_against_the_crm_finds_every_record_once(examples: Path, tmp_path: Path,
@@ -92,3 +93,24 @@ def test_the_source_is_mapped_while_the_metadata_is_fetched_and_checked_against_
     national = [r for r in plan.records if r.stream == "broker" and r.status == "invalid"]
     assert len(national) == 1 and national[0].problems[0].field == "broker_type"
     assert "National" in national[0].problems[0].message
+
+
+@pytest.mark.parametrize("crm", CRMS)
+def test_a_push_read_in_windows_sends_the_look_ups_of_whole_streams(crm: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted by the CRM: no window adds a look-up request (its last one, not full, went with the next
+    window's), and every record is still written once."""
+    from engine.exampledata import generate
+
+    counts = generate(tmp_path / "src", 700, seed=3)
+    whole = make_plan_sync(load_profile(PROFILES[crm]), tmp_path / "src")
+    paths = {(r.method, httpx.URL(r.url).path) for r in whole.lookups}
+    monkeypatch.setattr(plan_module, "WINDOW", 64)
+    with served(crm) as (emulator, url):
+        result = push(crm, tmp_path / "src", url, tmp_path / "state")
+        looked_up = [r for r in emulator.requests
+                     if any(r["method"] == method and r["path"].endswith(path) for method, path in paths)]
+    assert max(counts.values()) > 3 * 64  # streams of several windows
+    assert len(looked_up) == len(whole.lookups)
+    summary = result.summary()
+    assert summary["created"] == sum(r.status == "net_new" for r in whole.records) and summary["updated"] == 0
