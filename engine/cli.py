@@ -23,6 +23,7 @@ from engine.cli_pull import register as register_pull_commands
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
+from engine.review.cli import register as register_review_commands
 from engine.terminal import visible
 from engine.validate import Finding, validate
 
@@ -422,6 +423,7 @@ def sandbox_serve(
 
 
 register_pull_commands(app)  # pull, link, unlink, import
+register_review_commands(app)  # review
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -1,0 +1,81 @@
+"""The browser test kit: the review app served on a free port in a thread, and Debian's Chromium
+(/usr/bin/chromium) driven by Playwright for Python (never `playwright install`: the browser is the
+system's). Without Chromium the browser tests skip, saying why, except under CI (env CI set), where a
+missing browser fails them: CI installs it (.ci/run)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.review.app import PushOptions, Review, build_app
+from engine.review.serve import address, bind, prepare
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+WIDE = {"width": 1280, "height": 800}
+NARROW = {"width": 400, "height": 800}
+
+
+def need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI installs it in .ci/run)")
+    pytest.skip(message)
+
+
+@contextmanager
+def serving(review: Review) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1 and a free port, in a thread; its address with the token."""
+    import uvicorn
+
+    sock = bind(0)
+    server = uvicorn.Server(uvicorn.Config(build_app(review), log_level="warning", access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while not server.started and thread.is_alive():
+        started.wait(0.02)
+    try:
+        yield address(sock, review)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def review_of(profile: Path, source: Path, state_dir: Path, **options: Any) -> Review:
+    """A review prepared as `crmsync review` prepares it (the plan made and loaded), in a thread of its
+    own: Playwright's sync API keeps an event loop running in the test's thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(prepare, profile, source, PushOptions(state_dir=state_dir, **options)).result()
+
+
+def launched() -> Iterator[Any]:
+    """Chromium for a test session (a test module's session fixture yields from this)."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        running = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield running
+        running.close()
+
+
+def fresh_page(browser: Any, viewport: dict[str, int] | None = None) -> Iterator[Any]:
+    """A new page with no cookies (a browser context of its own), at 1280x800 unless told."""
+    context = browser.new_context(viewport=viewport or WIDE)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
