@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from engine.review.app import PushOptions, Review, build_app
@@ -79,3 +80,13 @@ def fresh_page(browser: Any, viewport: dict[str, int] | None = None) -> Iterator
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
+
+
+@contextmanager
+def signed_in(review: Review) -> Iterator[httpx.Client]:
+    """An HTTP client of the served app that has opened the printed address: it holds the access cookie
+    (POSTs still need `review.keys.csrf`)."""
+    with serving(review) as url, httpx.Client(base_url=url.split("/?")[0], timeout=60) as client:
+        opened = client.get(url)
+        assert opened.status_code == 303, opened.text
+        yield client
