@@ -69,6 +69,7 @@ def template_environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["shown"] = shown_value
     env.filters["thousands"] = lambda n: f"{n:,}"
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)  # escaped
     return env
 
 

@@ -164,7 +164,7 @@ def choose_routes(pages: Pages) -> list[BaseRoute]:
         if refusal is not None:
             found = queries.record(review.db, record_id)
             return pages.render(request, "record.html", status_code=409, row=found[0] if found else None,
-                                request_shown=None, labels={}, filter=Filter(), error=refusal)
+                                request_shown=None, labels={}, places={}, error=refusal)
         return RedirectResponse(f"/record/{record_id}", status_code=303)
 
     async def approve_page(request: Request) -> Response:

@@ -60,7 +60,7 @@ def plan_routes(pages: Pages) -> list[BaseRoute]:
                                 what=f"record {request.path_params['record_id']}")
         row, sent = found
         return pages.render(request, "record.html", row=row, request_shown=sent, labels=STATUS_LABELS,
-                            filter=Filter.of(request.query_params))
+                            places=queries.problem_places(pages.review.db, row.id))
 
     return [Route("/", plan_page), Route("/rows", rows),
             Route("/record/{record_id:int}", record_page)]

@@ -136,6 +136,13 @@ def record(db: sqlite3.Connection, record_id: int) -> tuple[Row, dict[str, Any] 
     return _row(found), json.loads(found["request"]) if found["request"] else None
 
 
+def problem_places(db: sqlite3.Connection, record_id: int) -> dict[tuple[str | None, str], str]:
+    """(field, code) -> the profile line that maps the field, for one record's problems."""
+    rows = db.execute("SELECT p.field, p.code, c.profile_at FROM problems p "
+                      "JOIN causes c ON c.id = p.cause_id WHERE p.record_id = ?", (record_id,))
+    return {(r["field"], r["code"]): r["profile_at"] for r in rows}
+
+
 def causes(db: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
     rows = db.execute("SELECT id, stream, field, code, cause, count, profile_at FROM causes "
                       "ORDER BY count DESC, id LIMIT ?", (limit,))
