@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from engine.store import Store
 from tests.browserkit import NARROW, WIDE, fresh_page, launched, review_of, serving
-from tests.pushkit import PROFILES
+from tests.pushkit import PROFILES, credentials_file, records, served
+from tests.test_pull_decisions import twin_companies
 
 HUBSPOT = PROFILES["hubspot"]
 
@@ -103,3 +105,60 @@ def test_screens_read_at_1280_and_at_400_wide(browser: Any, offline: str, tmp_pa
             assert "not_in_picklist" in tab.content()
             tab.screenshot(path=str(tmp_path / f"record-{name}.png"))
             assert tab.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_approve_then_push_now_sends_the_selection_to_the_crm(page: Any, examples: Path,
+                                                              tmp_path: Path) -> None:
+    with served("hubspot") as (_, crm):
+        review = review_of(HUBSPOT, examples, tmp_path / "state", base_url=crm,
+                           credentials_file=credentials_file("hubspot", tmp_path / "creds"))
+        with serving(review) as url:
+            page.goto(url)
+            page.click("text=Deselect all matching")
+            page.wait_for_function("document.querySelector('#selection b').innerText == '0'")
+            page.wait_for_function("!document.querySelector('#table input[type=checkbox]:checked')")
+            page.locator("tr[data-ref='broker/brk-002'] input[type=checkbox]").check()
+            page.wait_for_function("document.querySelector('#selection b').innerText == '1'")
+            page.fill("#q", "emp-010")
+            page.wait_for_function("document.querySelector('#table [data-total]').dataset.total == '1'")
+            page.locator("tr[data-ref='employer/emp-010'] input[type=checkbox]").check()
+            page.wait_for_function("document.querySelector('#selection b').innerText == '2'")
+            page.click("#selection button:has-text('Approve')")
+            page.wait_for_selector("h1:has-text('Approved: 2 records')")
+            command = page.locator("[data-command]").inner_text()
+            assert command.startswith("crmsync push --plan ") and "--state-dir" in command
+            assert records(crm).get("companies", []) == []  # approving sends nothing
+            page.on("dialog", lambda dialog: dialog.accept())  # "Push the 2 selected records now?"
+            page.click("main button:has-text('Push now')")
+            page.wait_for_selector("#push .finished", timeout=60_000)
+            assert "2/2 written" in page.locator("#push").inner_text()
+            assert "2 created" in page.locator("#push [data-summary]").inner_text()
+        names = sorted(c["properties"]["name"] for c in records(crm)["companies"])
+    assert names == sorted(["O'Malley Insurance Partners", review_name(review, "employer/emp-010")]), names
+
+
+def review_name(review: Any, ref: str) -> str:
+    return str(review.db.execute("SELECT name FROM records WHERE ref = ?", (ref,)).fetchone()[0])
+
+
+def test_resolve_an_ambiguous_record_by_choosing_its_candidate(page: Any, examples: Path,
+                                                               tmp_path: Path) -> None:
+    with served("hubspot", seed=twin_companies("hubspot")) as (_, crm):
+        review = review_of(HUBSPOT, examples, tmp_path / "state", base_url=crm,
+                           credentials_file=credentials_file("hubspot", tmp_path / "creds"))
+        with serving(review) as url:
+            page.goto(url)
+            page.click("[data-status=ambiguous]")
+            page.wait_for_selector("tr[data-ref='employer/emp-001']")
+            assert page.locator("tr[data-ref='employer/emp-001'] input[type=checkbox]").is_disabled()
+            page.click("text=2 candidates — choose")
+            options = page.locator("input[name=crm_id]")
+            assert options.count() == 2
+            chosen = options.nth(1).get_attribute("value")
+            options.nth(1).check()
+            page.click("text=Link to the chosen record")
+            page.wait_for_selector(f"p.ok:has-text('Linked to {chosen}')")
+            page.goto(url.split("?")[0] + "?status=ambiguous")
+            assert page.locator("tr[data-ref='employer/emp-001'] input[type=checkbox]").is_checked()
+        links = {lk.crm_id for lk in Store(tmp_path / "state").links("hubspot-benefitflow").values()}
+    assert chosen in links  # the link `crmsync link` makes: the next plan and push honour it
