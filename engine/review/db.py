@@ -27,8 +27,18 @@ CREATE TABLE records (
     email TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', crm_id TEXT NOT NULL DEFAULT '',
     source_id_lc TEXT NOT NULL, crm_id_lc TEXT NOT NULL DEFAULT '',
     view_url TEXT, selectable INTEGER NOT NULL, selected INTEGER NOT NULL, reason TEXT,
-    chosen TEXT, planned TEXT NOT NULL, request TEXT
+    chosen TEXT, planned TEXT NOT NULL, request_id INTEGER, request_item TEXT
 );
+CREATE TABLE problems (record_id INTEGER NOT NULL, field TEXT, code TEXT NOT NULL, cause_id INTEGER NOT NULL);
+CREATE TABLE causes (
+    id INTEGER PRIMARY KEY, stream TEXT NOT NULL, field TEXT, code TEXT NOT NULL, cause TEXT NOT NULL,
+    count INTEGER NOT NULL, profile_at TEXT NOT NULL
+);
+CREATE TABLE fields (record_id INTEGER NOT NULL, field TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE TABLE requests (id INTEGER PRIMARY KEY, shown TEXT NOT NULL);
+"""
+# made once the rows are in: building an index at the end is faster than keeping it up row by row
+INDEXES = """
 CREATE INDEX records_status ON records (status, id);
 CREATE INDEX records_stream ON records (stream, id);
 CREATE INDEX records_name ON records (name_lc);
@@ -37,15 +47,9 @@ CREATE INDEX records_domain ON records (domain);
 CREATE INDEX records_source_id ON records (source_id_lc);
 CREATE INDEX records_crm_id ON records (crm_id_lc);
 CREATE INDEX records_selected ON records (selected, selectable);
-CREATE TABLE problems (record_id INTEGER NOT NULL, field TEXT, code TEXT NOT NULL, cause_id INTEGER NOT NULL);
 CREATE INDEX problems_code ON problems (code, record_id);
 CREATE INDEX problems_cause ON problems (cause_id, record_id);
 CREATE INDEX problems_record ON problems (record_id);
-CREATE TABLE causes (
-    id INTEGER PRIMARY KEY, stream TEXT NOT NULL, field TEXT, code TEXT NOT NULL, cause TEXT NOT NULL,
-    count INTEGER NOT NULL, profile_at TEXT NOT NULL
-);
-CREATE TABLE fields (record_id INTEGER NOT NULL, field TEXT NOT NULL, kind TEXT NOT NULL);
 CREATE INDEX fields_field ON fields (field, record_id);
 """
 
@@ -72,13 +76,15 @@ def load_plan(path: Path, plan: Plan, bundle: ProfileBundle, meta: dict[str, str
     _write_meta(db, plan, meta)
     _write_records(db, plan, bundle)
     _write_problems(db, plan, bundle)
+    for statement in INDEXES.strip().splitlines():  # executescript would commit first
+        db.execute(statement)
     db.execute("COMMIT")
     db.execute("ANALYZE")
     return db
 
 
 def _write_meta(db: sqlite3.Connection, plan: Plan, meta: dict[str, str]) -> None:
-    rows = {**meta, "plan": json.dumps(plan_head(plan), default=str, ensure_ascii=False)}
+    rows = {**meta, "plan": encode(plan_head(plan))}
     db.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
 
 
@@ -93,29 +99,27 @@ def plan_head(plan: Plan) -> dict[str, Any]:
 def _write_records(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) -> None:
     connector = bundle.connector.model
     connection = connection_settings(connector, bundle.profile.model.connection, plan.base_url)
-    requests = dict(_record_requests(plan))
+    items = _write_requests(db, plan)
     streams = bundle.profile.model.streams
     rows = []
     for i, record in enumerate(plan.records, 1):
         found = search_values(bundle, record)
         name = display_name(record, streams[record.stream].name)
-        selectable = record.status in SELECTABLE
+        selectable = int(record.status in SELECTABLE)
+        request_id, item = items.get(record.ref, (None, None))
         rows.append((i, record.ref, record.stream, record.source_id, record.object, record.status, name,
                      name.casefold(), found.get("email", ""), found.get("domain", ""), record.crm_id or "",
                      record.source_id.casefold(), (record.crm_id or "").casefold(),
-                     view_url(connector, connection, record.object, record.crm_id), int(selectable),
-                     int(selectable), record.reason,
-                     json.dumps(_planned(record), default=str, ensure_ascii=False),
-                     requests.get(record.ref)))
+                     view_url(connector, connection, record.object, record.crm_id), selectable,
+                     selectable, record.reason, encode(record.as_dict()), request_id, item))
     db.executemany("INSERT INTO records (id, ref, stream, source_id, object, status, name, name_lc, email, "
                    "domain, crm_id, source_id_lc, crm_id_lc, view_url, selectable, selected, reason, planned,"
-                   " request) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                   " request_id, request_item) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     db.executemany("INSERT INTO fields VALUES (?, ?, ?)", _field_rows(plan.records))
 
 
-def _planned(record: PlannedRecord) -> dict[str, Any]:
-    """The record as a saved plan holds it (the shape `push --plan` compares against)."""
-    return record.as_dict()
+encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"),
+                         check_circular=False).encode
 
 
 def _field_rows(records: list[PlannedRecord]) -> Iterator[tuple[int, str, str]]:
@@ -130,18 +134,38 @@ def _field_rows(records: list[PlannedRecord]) -> Iterator[tuple[int, str, str]]:
                     yield i, name, kind
 
 
-def _record_requests(plan: Plan) -> Iterator[tuple[str, str]]:
-    """Each record's write request as the plan shows it (credentials hidden): the batch's method, URL
-    and headers, and the record's own item of the body where the body is a list of items, one each."""
-    for request in plan.writes:
+WRITES = ("create", "update", "upsert")
+
+
+def _write_requests(db: sqlite3.Connection, plan: Plan) -> dict[str, tuple[int, str | None]]:
+    """Each write request as the plan shows it (credentials hidden), stored once; for each record, the
+    request that writes it and its own item of the body, where the body is a list of one item each."""
+    items: dict[str, tuple[int, str | None]] = {}
+    rows = []
+    for request_id, request in enumerate((r for r in plan.writes if r.kind in WRITES), 1):
         shown = plan.redactor.planned(request.as_dict())
-        items = _items(shown["body"], len(request.refs))
+        parts = _items(shown["body"], len(request.refs))
+        rows.append((request_id, encode({
+            "kind": request.kind, "method": shown["method"], "url": shown["url"],
+            "headers": redacted_headers(shown["headers"]), "of": len(request.refs), "position": None,
+            "body": shown["body"] if parts is None else None})))
         for position, ref in enumerate(request.refs):
-            yield ref, json.dumps({
-                "kind": request.kind, "method": shown["method"], "url": shown["url"],
-                "headers": redacted_headers(shown["headers"]), "position": position + 1,
-                "of": len(request.refs), "body": items[position] if items is not None else shown["body"],
-            }, default=str, ensure_ascii=False)
+            item = None if parts is None else encode([position + 1, parts[position]])
+            items.setdefault(ref, (request_id, item))
+    db.executemany("INSERT INTO requests VALUES (?, ?)", rows)
+    return items
+
+
+def shown_request(db: sqlite3.Connection, request_id: int | None, item: str | None) -> dict[str, Any] | None:
+    """A record's request as its page shows it: the batch's method, URL and headers, and its own item
+    (its position in the batch) or, where the body is not a list of items, the whole body."""
+    if request_id is None:
+        return None
+    found = db.execute("SELECT shown FROM requests WHERE id = ?", (request_id,)).fetchone()
+    shown = json.loads(found[0])
+    if item is not None:
+        shown["position"], shown["body"] = json.loads(item)
+    return shown
 
 
 def _items(body: Any, count: int) -> list[Any] | None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from engine.plan import STATUSES
+from engine.review.db import shown_request
 
 PAGE_SIZE = 50
 SEARCH_COLUMNS = {"name": "name_lc", "email": "email", "domain": "domain", "source_id": "source_id_lc",
@@ -129,11 +130,11 @@ def page(db: sqlite3.Connection, f: Filter, number: int) -> list[Row]:
 
 def record(db: sqlite3.Connection, record_id: int) -> tuple[Row, dict[str, Any] | None] | None:
     """One record and its request (None for a record no write is planned for)."""
-    found = db.execute(f"SELECT {ROW_COLUMNS}, r.request FROM records r WHERE r.id = ?",
+    found = db.execute(f"SELECT {ROW_COLUMNS}, r.request_id, r.request_item FROM records r WHERE r.id = ?",
                        (record_id,)).fetchone()
     if found is None:
         return None
-    return _row(found), json.loads(found["request"]) if found["request"] else None
+    return _row(found), shown_request(db, found["request_id"], found["request_item"])
 
 
 def problem_places(db: sqlite3.Connection, record_id: int) -> dict[tuple[str | None, str], str]:
