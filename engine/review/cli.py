@@ -1,6 +1,6 @@
 """`crmsync review PROFILE --source DIR`: registered on engine.cli's app by `register`. Exit codes as the
-contract says: 0 served and stopped; 1 the plan could not be made (the CRM refused a read); 2 bad usage
-or an unreadable or malformed file."""
+contract says: 1 the plan could not be made (the CRM refused a read); 2 bad usage or an unreadable or
+malformed file; stopped by Ctrl-C once serving, 130 (as a push)."""
 
 from __future__ import annotations
 
