@@ -23,6 +23,7 @@ def test_restricted_records_show_their_reason_and_are_never_selected(examples: P
         page = client.get("/?status=restricted").text
         assert page.count(f'<div class="small reason">{REASON}</div>') == 20  # said, beside the status
         assert page.count("cannot be pushed") == 20  # and no checkbox to tick
+        assert f"a push by {STANDARD} would be refused" in page  # the plan's warnings, at the top
         before = selection(review.db)
         client.post("/select", data={"id": restricted[0][0], "on": "1"}, headers=csrf)
         client.post("/select-matching", data={"status": "restricted", "on": "1"}, headers=csrf)

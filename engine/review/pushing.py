@@ -38,22 +38,22 @@ class PushJob:
 
     def progress(self) -> dict[str, Any]:
         """The run this push started (once it has), the records it has written and the total."""
-        run_id, written = self.run_id, 0
+        run_id, counts = self.run_id, {"success": 0, "error": 0}
         path = self.state_dir / "state.sqlite3"
         if path.exists():
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 run_id = run_id or _run_since(db, self.profile, self.started_at)
                 if run_id:
-                    written = db.execute("SELECT COUNT(DISTINCT stream || '/' || source_id) FROM activity "
-                                         "WHERE run_id = ? AND action IN ('insert', 'update')",
-                                         (run_id,)).fetchone()[0]
+                    counts.update(db.execute(
+                        "SELECT result, COUNT(DISTINCT stream || '/' || source_id) FROM activity "
+                        "WHERE run_id = ? AND action IN ('insert', 'update') GROUP BY result", (run_id,)))
             except sqlite3.OperationalError:  # the push has not made its tables yet
                 pass
             finally:
                 db.close()
-        total = self.approved.records
-        return {"run_id": run_id, "written": written, "total": total,
+        total, written = self.approved.records, counts["success"]  # written: what the CRM accepted
+        return {"run_id": run_id, "written": written, "refused": counts["error"], "total": total,
                 "percent": int(100 * written / total) if total else 100}
 
 
