@@ -5,6 +5,7 @@ Push now sends the selection with the same engine push and reports its run."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,9 @@ def test_resolving_an_ambiguous_record_updates_the_chosen_crm_record(examples: P
                                                       (emp,)).fetchone()[0])["candidates"]
             assert len(candidates) == 2
             chosen = candidates[1]
+            links = re.findall(r'<a href="([^"]+)"[^>]*>View in CRM</a>', page.text)
+            assert [link.rsplit("/", 1)[1] for link in links] == candidates  # each candidate's own page
+            assert all(httpx.get(link.replace("&amp;", "&")).status_code == 200 for link in links)
             csrf = {"X-CSRF-Token": review.keys.csrf}
             assert client.post(f"/resolve/{emp}", data={"crm_id": "not-a-candidate"},
                                headers=csrf).status_code == 409

@@ -57,7 +57,7 @@ def resolve(review: Review, record_id: int, crm_id: str, by: str) -> str | None:
     row, _ = found
     if row.status != "ambiguous":
         return f"{row.ref} is {row.status}, not ambiguous: there is nothing to choose"
-    if crm_id not in row.candidates:
+    if crm_id not in [candidate for candidate, _ in row.candidates]:
         return f"{crm_id!r} is not one of the candidates of {row.ref}"
     store = Store(review.push.state_dir or default_state_dir())
     try:

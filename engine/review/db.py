@@ -27,7 +27,7 @@ CREATE TABLE records (
     email TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', crm_id TEXT NOT NULL DEFAULT '',
     source_id_lc TEXT NOT NULL, crm_id_lc TEXT NOT NULL DEFAULT '',
     view_url TEXT, selectable INTEGER NOT NULL, selected INTEGER NOT NULL, reason TEXT,
-    chosen TEXT, planned TEXT NOT NULL, request_id INTEGER, request_item TEXT
+    chosen TEXT, planned TEXT NOT NULL, request_id INTEGER, request_item TEXT, candidate_urls TEXT
 );
 CREATE TABLE problems (record_id INTEGER NOT NULL, field TEXT, code TEXT NOT NULL, cause_id INTEGER NOT NULL);
 CREATE TABLE causes (
@@ -96,6 +96,11 @@ def plan_head(plan: Plan) -> dict[str, Any]:
     return head
 
 
+RECORD_COLUMNS = ("id", "ref", "stream", "source_id", "object", "status", "name", "name_lc", "email",
+                  "domain", "crm_id", "source_id_lc", "crm_id_lc", "view_url", "selectable", "selected",
+                  "reason", "planned", "request_id", "request_item", "candidate_urls")
+
+
 def _write_records(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) -> None:
     connector = bundle.connector.model
     connection = connection_settings(connector, bundle.profile.model.connection, plan.base_url)
@@ -111,10 +116,11 @@ def _write_records(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) ->
                      name.casefold(), found.get("email", ""), found.get("domain", ""), record.crm_id or "",
                      record.source_id.casefold(), (record.crm_id or "").casefold(),
                      view_url(connector, connection, record.object, record.crm_id), selectable,
-                     selectable, record.reason, encode(record.as_dict()), request_id, item))
-    db.executemany("INSERT INTO records (id, ref, stream, source_id, object, status, name, name_lc, email, "
-                   "domain, crm_id, source_id_lc, crm_id_lc, view_url, selectable, selected, reason, planned,"
-                   " request_id, request_item) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                     selectable, record.reason, encode(record.as_dict()), request_id, item,
+                     encode([view_url(connector, connection, record.object, c) for c in record.candidates])
+                     if record.candidates else None))
+    db.executemany(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})", rows)
     db.executemany("INSERT INTO fields VALUES (?, ?, ?)", _field_rows(plan.records))
 
 

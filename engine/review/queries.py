@@ -104,19 +104,22 @@ class Row:
     kept: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     notes: list[str]
-    candidates: list[str]
+    candidates: list[tuple[str, str | None]]  # CRM id, its View in CRM link
 
 
 ROW_COLUMNS = ("r.id, r.ref, r.stream, r.source_id, r.object, r.status, r.name, r.crm_id, r.view_url, "
-               "r.selectable, r.selected, r.reason, r.chosen, r.planned")
+               "r.selectable, r.selected, r.reason, r.chosen, r.planned, r.candidate_urls")
 
 
 def _row(found: sqlite3.Row) -> Row:
     planned = json.loads(found["planned"])
+    urls = json.loads(found["candidate_urls"]) if found["candidate_urls"] else []
+    candidates = [(crm_id, urls[i] if i < len(urls) else None)
+                  for i, crm_id in enumerate(planned["candidates"])]
     return Row(found["id"], found["ref"], found["stream"], found["source_id"], found["object"],
                found["status"], found["name"], found["crm_id"], found["view_url"], bool(found["selectable"]),
                bool(found["selected"]), found["reason"], found["chosen"], planned["changes"],
-               planned["kept"], planned["problems"], planned["notes"], planned["candidates"])
+               planned["kept"], planned["problems"], planned["notes"], candidates)
 
 
 def page(db: sqlite3.Connection, f: Filter, number: int) -> list[Row]:
