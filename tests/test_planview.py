@@ -98,19 +98,22 @@ def test_view_in_crm_links_follow_each_crms_record_url_shape() -> None:
         assert view_url(bundle.connector.model, connection, obj, None) is None  # not in the CRM yet
 
 
-def test_against_a_sandbox_the_link_opens_its_record_page(examples: Path, tmp_path: Path) -> None:
-    with served("hubspot") as (_, url):
-        push("hubspot", examples, url, tmp_path / "state")
-        plan = dry_run(HUBSPOT, examples, base_url=url, state_dir=tmp_path / "state",
-                       credentials_file=tmp_path / "creds" / "hubspot-credentials.json")
-        bundle = load_profile(HUBSPOT)
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce", "dynamics", "zoho"])
+def test_against_a_sandbox_the_link_opens_its_record_page(crm: str, examples: Path, tmp_path: Path) -> None:
+    with served(crm) as (_, url):
+        push(crm, examples, url, tmp_path / "state")
+        plan = dry_run(PROFILES[crm], examples, base_url=url, state_dir=tmp_path / "state",
+                       credentials_file=tmp_path / "creds" / f"{crm}-credentials.json")
+        bundle = load_profile(PROFILES[crm])
         connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, url)
         record = next(r for r in plan.records if r.ref == "employer/emp-001")
         assert record.crm_id
         link = view_url(bundle.connector.model, connection, record.object, record.crm_id)
-        assert link is not None and link.startswith(url)
+        assert link is not None and link.startswith(url.split("/crm/")[0].split("/api/")[0])
         page = httpx.get(link, timeout=10)
-        assert page.status_code == 200 and "Bluebird Bakery" in page.text
+        assert page.status_code == 200 and "Bluebird Bakery" in page.text, (link, page.status_code)
+        missing = httpx.get(link.replace(record.crm_id, "0" + record.crm_id[1:] + "9"), timeout=10)
+        assert missing.status_code == 404
 
 
 def test_problems_are_grouped_by_cause_with_counts_and_the_profile_line(examples: Path,
