@@ -9,7 +9,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from engine.credfile import write_private_json
 from engine.errors import CrmsyncError
 from engine.review import queries
-from engine.review.db import SELECTABLE
+from engine.review.db import SELECTABLE, encode
 from engine.review.queries import Filter
 from engine.review.security import read_form
 from engine.store import Store, default_state_dir
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def set_selected(review: Review, record_id: int, on: bool) -> bool:
     """Select or deselect one record; False when it cannot be selected (not written by a push)."""
     with review.lock:
-        done = review.db.execute("UPDATE records SET selected = ? WHERE id = ? AND selectable = 1",
+        done = review.db.execute("UPDATE picks SET selected = ? WHERE id = ? AND selectable = 1",
                                  (int(on), record_id))
     return done.rowcount == 1
 
@@ -39,10 +39,10 @@ def set_selected(review: Review, record_id: int, on: bool) -> bool:
 def set_matching(review: Review, chosen: Filter, on: bool) -> int:
     """Select or deselect every selectable record the filter finds; how many it touched."""
     clause, params = queries.where(chosen)
-    clause = clause.replace(" WHERE ", " AND ", 1)
     with review.lock:
-        done = review.db.execute(f"UPDATE records SET selected = ? WHERE id IN (SELECT r.id FROM records r "
-                                 f"WHERE r.selectable = 1{clause})", [int(on), *params])
+        done = review.db.execute(f"UPDATE picks SET selected = ? WHERE selectable = 1 AND selected != ? "
+                                 f"AND id IN (SELECT r.id FROM records r{clause})",
+                                 [int(on), int(on), *params])
     return done.rowcount
 
 
@@ -68,8 +68,8 @@ def resolve(review: Review, record_id: int, crm_id: str, by: str) -> str | None:
         store.close()
     if refusal is None:
         with review.lock:
-            review.db.execute("UPDATE records SET chosen = ?, selectable = 1, selected = 1 WHERE id = ?",
-                              (crm_id, record_id))
+            review.db.execute("UPDATE records SET chosen = ? WHERE id = ?", (crm_id, record_id))
+            review.db.execute("UPDATE picks SET selectable = 1, selected = 1 WHERE id = ?", (record_id,))
     return refusal
 
 
@@ -106,11 +106,12 @@ def replan_chosen(review: Review) -> list[str]:
             writes = record.status in SELECTABLE
             if not writes:
                 dropped.append(f"{record.ref}: now {record.status}")
-            review.db.execute("UPDATE records SET status = ?, crm_id = ?, crm_id_lc = ?, planned = ?, "
-                              "selectable = ?, selected = ? WHERE id = ?",
-                              (record.status, record.crm_id or "", (record.crm_id or "").casefold(),
-                               json.dumps(record.as_dict(), default=str, ensure_ascii=False), int(writes),
-                               int(writes), chosen[record.ref]))
+            crm_id = record.crm_id or ""
+            review.db.execute("UPDATE records SET status = ?, crm_id = ?, crm_id_lc = ?, planned = ? "
+                              "WHERE id = ?", (record.status, crm_id, crm_id.casefold(),
+                                               encode(record.as_dict()), chosen[record.ref]))
+            review.db.execute("UPDATE picks SET selectable = ?, selected = ? WHERE id = ?",
+                              (int(writes), int(writes), chosen[record.ref]))
     return dropped
 
 
@@ -119,7 +120,7 @@ def approve(review: Review) -> Approved:
     dropped = replan_chosen(review)
     head = review.plan_head()
     records = [json.loads(row[0]) for row in review.db.execute(
-        "SELECT planned FROM records WHERE selected = 1 AND selectable = 1 ORDER BY id")]
+        f"SELECT r.planned FROM {queries.ROWS} WHERE p.selected = 1 AND p.selectable = 1 ORDER BY r.id")]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     state_dir = review.push.state_dir or default_state_dir()
     path = state_dir / "review" / "approved" / f"{head['profile']}-{stamp}.json"
@@ -180,4 +181,4 @@ def choose_routes(pages: Pages) -> list[BaseRoute]:
             Route("/approve", approve_page, methods=["POST"])]
 
 
-__all__: list[Any] = ["approve", "resolve", "set_selected", "set_matching", "choose_routes"]
+__all__ = ["approve", "resolve", "set_selected", "set_matching", "choose_routes"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import ProfileBundle, connection_settings
+from engine.connector import ConnectorSpec
 from engine.credfile import private_file
 from engine.plan import Plan, PlannedRecord
 from engine.planview import display_name, group_problems, redacted_headers, search_values, view_url
@@ -26,7 +27,7 @@ CREATE TABLE records (
     object TEXT NOT NULL, status TEXT NOT NULL, name TEXT NOT NULL, name_lc TEXT NOT NULL,
     email TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '', crm_id TEXT NOT NULL DEFAULT '',
     source_id_lc TEXT NOT NULL, crm_id_lc TEXT NOT NULL DEFAULT '',
-    view_url TEXT, selectable INTEGER NOT NULL, selected INTEGER NOT NULL, reason TEXT,
+    view_url TEXT, reason TEXT,
     chosen TEXT, planned TEXT NOT NULL, request_id INTEGER, request_item TEXT, candidate_urls TEXT
 );
 CREATE TABLE problems (record_id INTEGER NOT NULL, field TEXT, code TEXT NOT NULL, cause_id INTEGER NOT NULL);
@@ -36,6 +37,8 @@ CREATE TABLE causes (
 );
 CREATE TABLE fields (record_id INTEGER NOT NULL, field TEXT NOT NULL, kind TEXT NOT NULL);
 CREATE TABLE requests (id INTEGER PRIMARY KEY, shown TEXT NOT NULL);
+-- apart from the wide rows, so that selecting every record a filter finds rewrites narrow rows only
+CREATE TABLE picks (id INTEGER PRIMARY KEY, selectable INTEGER NOT NULL, selected INTEGER NOT NULL);
 """
 # made once the rows are in: building an index at the end is faster than keeping it up row by row
 INDEXES = """
@@ -46,7 +49,6 @@ CREATE INDEX records_email ON records (email);
 CREATE INDEX records_domain ON records (domain);
 CREATE INDEX records_source_id ON records (source_id_lc);
 CREATE INDEX records_crm_id ON records (crm_id_lc);
-CREATE INDEX records_selected ON records (selected, selectable);
 CREATE INDEX problems_code ON problems (code, record_id);
 CREATE INDEX problems_cause ON problems (cause_id, record_id);
 CREATE INDEX problems_record ON problems (record_id);
@@ -97,8 +99,8 @@ def plan_head(plan: Plan) -> dict[str, Any]:
 
 
 RECORD_COLUMNS = ("id", "ref", "stream", "source_id", "object", "status", "name", "name_lc", "email",
-                  "domain", "crm_id", "source_id_lc", "crm_id_lc", "view_url", "selectable", "selected",
-                  "reason", "planned", "request_id", "request_item", "candidate_urls")
+                  "domain", "crm_id", "source_id_lc", "crm_id_lc", "view_url", "reason", "planned",
+                  "request_id", "request_item", "candidate_urls")
 
 
 def _write_records(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) -> None:
@@ -106,26 +108,35 @@ def _write_records(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) ->
     connection = connection_settings(connector, bundle.profile.model.connection, plan.base_url)
     items = _write_requests(db, plan)
     streams = bundle.profile.model.streams
-    rows = []
+    rows, picks = [], []
     for i, record in enumerate(plan.records, 1):
         found = search_values(bundle, record)
         name = display_name(record, streams[record.stream].name)
         selectable = int(record.status in SELECTABLE)
         request_id, item = items.get(record.ref, (None, None))
+        picks.append((i, selectable, selectable))
         rows.append((i, record.ref, record.stream, record.source_id, record.object, record.status, name,
                      name.casefold(), found.get("email", ""), found.get("domain", ""), record.crm_id or "",
                      record.source_id.casefold(), (record.crm_id or "").casefold(),
-                     view_url(connector, connection, record.object, record.crm_id), selectable,
-                     selectable, record.reason, encode(record.as_dict()), request_id, item,
-                     encode([view_url(connector, connection, record.object, c) for c in record.candidates])
-                     if record.candidates else None))
+                     view_url(connector, connection, record.object, record.crm_id), record.reason,
+                     encode(record.as_dict()), request_id, item,
+                     _candidate_urls(record, connector, connection)))
     db.executemany(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
                    f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})", rows)
     db.executemany("INSERT INTO fields VALUES (?, ?, ?)", _field_rows(plan.records))
+    db.executemany("INSERT INTO picks VALUES (?, ?, ?)", picks)
 
 
 encode = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"),
                          check_circular=False).encode
+
+
+def _candidate_urls(record: PlannedRecord, connector: ConnectorSpec,
+                    connection: dict[str, str]) -> str | None:
+    """The View in CRM link of each candidate of an ambiguous record."""
+    if not record.candidates:
+        return None
+    return encode([view_url(connector, connection, record.object, c) for c in record.candidates])
 
 
 def _field_rows(records: list[PlannedRecord]) -> Iterator[tuple[int, str, str]]:

@@ -108,7 +108,8 @@ class Row:
 
 
 ROW_COLUMNS = ("r.id, r.ref, r.stream, r.source_id, r.object, r.status, r.name, r.crm_id, r.view_url, "
-               "r.selectable, r.selected, r.reason, r.chosen, r.planned, r.candidate_urls")
+               "p.selectable, p.selected, r.reason, r.chosen, r.planned, r.candidate_urls")
+ROWS = "records r JOIN picks p ON p.id = r.id"
 
 
 def _row(found: sqlite3.Row) -> Row:
@@ -126,14 +127,14 @@ def page(db: sqlite3.Connection, f: Filter, number: int) -> list[Row]:
     """Page `number` (from 1) of the records the filter finds, in plan order."""
     clause, params = where(f)
     offset = (max(number, 1) - 1) * PAGE_SIZE
-    rows = db.execute(f"SELECT {ROW_COLUMNS} FROM records r{clause} ORDER BY r.id LIMIT ? OFFSET ?",
+    rows = db.execute(f"SELECT {ROW_COLUMNS} FROM {ROWS}{clause} ORDER BY r.id LIMIT ? OFFSET ?",
                       [*params, PAGE_SIZE, offset])
     return [_row(found) for found in rows]
 
 
 def record(db: sqlite3.Connection, record_id: int) -> tuple[Row, dict[str, Any] | None] | None:
     """One record and its request (None for a record no write is planned for)."""
-    found = db.execute(f"SELECT {ROW_COLUMNS}, r.request_id, r.request_item FROM records r WHERE r.id = ?",
+    found = db.execute(f"SELECT {ROW_COLUMNS}, r.request_id, r.request_item FROM {ROWS} WHERE r.id = ?",
                        (record_id,)).fetchone()
     if found is None:
         return None
@@ -163,6 +164,6 @@ def choices(db: sqlite3.Connection) -> dict[str, list[str]]:
 
 
 def selection(db: sqlite3.Connection) -> dict[str, int]:
-    found = db.execute("SELECT COALESCE(SUM(selected), 0), COALESCE(SUM(selectable), 0) FROM records")
+    found = db.execute("SELECT COALESCE(SUM(selected), 0), COALESCE(SUM(selectable), 0) FROM picks")
     selected, selectable = found.fetchone()
     return {"selected": int(selected), "selectable": int(selectable)}
