@@ -64,7 +64,9 @@ def review_of(profile: Path, source: Path, state_dir: Path, **options: Any) -> R
 
 
 def launched() -> Iterator[Any]:
-    """Chromium for a test session (a test module's session fixture yields from this)."""
+    """Chromium for a test module (its module fixture yields from this). Not for a session: while
+    Playwright's sync API runs, the test thread has a running event loop, and every later test that
+    calls asyncio.run() (a plan, a push) in that thread would fail."""
     need_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -17,8 +17,8 @@ from tests.test_pull_decisions import twin_companies
 HUBSPOT = PROFILES["hubspot"]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")  # not longer: Playwright's sync API keeps an event loop running in the
+def browser() -> Iterator[Any]:    # test thread while it lives, and asyncio.run() refuses to run under one
     yield from launched()
 
 

@@ -135,8 +135,9 @@ def approve(review: Review) -> Approved:
 def push_options(review: Review, *, consulted: bool) -> list[str]:
     """The options the push of the saved plan needs to be the push this review would make."""
     o = review.push
-    given = [("--base-url", None if consulted else o.base_url), ("--state-dir", o.state_dir),
-             ("--credentials", o.credentials_file), ("--as", o.as_user), ("--team", o.team_file)]
+    paths = [("--state-dir", o.state_dir), ("--credentials", o.credentials_file), ("--team", o.team_file)]
+    given = [("--base-url", None if consulted else o.base_url),
+             *((flag, path.resolve() if path else None) for flag, path in paths), ("--as", o.as_user)]
     return [part for flag, value in given if value for part in (flag, str(value))]
 
 
