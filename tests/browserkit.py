@@ -63,6 +63,15 @@ def review_of(profile: Path, source: Path, state_dir: Path, **options: Any) -> R
         return pool.submit(prepare, profile, source, PushOptions(state_dir=state_dir, **options)).result()
 
 
+def review_against(crm_url: str, source: Path, tmp_path: Path, profile: Path | None = None) -> Review:
+    """A review of the HubSpot profile (unless told) planned against a served sandbox, with its
+    credentials file, state in tmp_path/state."""
+    from tests.pushkit import PROFILES, credentials_file
+
+    return review_of(profile or PROFILES["hubspot"], source, tmp_path / "state", base_url=crm_url,
+                     credentials_file=credentials_file("hubspot", tmp_path / "creds"))
+
+
 def launched() -> Iterator[Any]:
     """Chromium for a test module (its module fixture yields from this). Not for a session: while
     Playwright's sync API runs, the test thread has a running event loop, and every later test that

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from engine.store import Store
-from tests.browserkit import NARROW, WIDE, fresh_page, launched, review_of, serving
-from tests.pushkit import PROFILES, credentials_file, records, served
+from tests.browserkit import NARROW, WIDE, fresh_page, launched, review_against, review_of, serving
+from tests.pushkit import PROFILES, records, served
 from tests.test_pull_decisions import twin_companies
 
 HUBSPOT = PROFILES["hubspot"]
@@ -110,8 +110,7 @@ def test_screens_read_at_1280_and_at_400_wide(browser: Any, offline: str, tmp_pa
 def test_approve_then_push_now_sends_the_selection_to_the_crm(page: Any, examples: Path,
                                                               tmp_path: Path) -> None:
     with served("hubspot") as (_, crm):
-        review = review_of(HUBSPOT, examples, tmp_path / "state", base_url=crm,
-                           credentials_file=credentials_file("hubspot", tmp_path / "creds"))
+        review = review_against(crm, examples, tmp_path)
         with serving(review) as url:
             page.goto(url)
             page.click("text=Deselect all matching")
@@ -144,9 +143,7 @@ def review_name(review: Any, ref: str) -> str:
 def test_resolve_an_ambiguous_record_by_choosing_its_candidate(page: Any, examples: Path,
                                                                tmp_path: Path) -> None:
     with served("hubspot", seed=twin_companies("hubspot")) as (_, crm):
-        review = review_of(HUBSPOT, examples, tmp_path / "state", base_url=crm,
-                           credentials_file=credentials_file("hubspot", tmp_path / "creds"))
-        with serving(review) as url:
+        with serving(review_against(crm, examples, tmp_path)) as url:
             page.goto(url)
             page.click("[data-status=ambiguous]")
             page.wait_for_selector("tr[data-ref='employer/emp-001']")

@@ -13,18 +13,11 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.review.app import Review
-from tests.browserkit import review_of, signed_in
-from tests.pushkit import PROFILES, credentials_file, records, served
+from tests.browserkit import review_against, signed_in
+from tests.pushkit import records, served
 from tests.test_pull_decisions import DOMAIN, twin_companies
 
-HUBSPOT = PROFILES["hubspot"]
 CHOSEN = ["broker/brk-001", "broker/brk-003", "employer/emp-002"]
-
-
-def reviewed(url: str, examples: Path, tmp_path: Path) -> Review:
-    state = tmp_path / "state"
-    return review_of(HUBSPOT, examples, state, base_url=url,
-                     credentials_file=credentials_file("hubspot", tmp_path / "creds"))
 
 
 def row_id(review: Review, ref: str) -> int:
@@ -47,7 +40,7 @@ def approved_path(page: str) -> Path:
 
 def test_approve_writes_the_selection_that_push_plan_sends_exactly(examples: Path, tmp_path: Path) -> None:
     with served("hubspot") as (_, url):
-        review = reviewed(url, examples, tmp_path)
+        review = review_against(url, examples, tmp_path)
         with signed_in(review) as client:
             choose_only(client, review, CHOSEN)
             approved = client.post("/approve", headers={"X-CSRF-Token": review.keys.csrf})
@@ -76,7 +69,7 @@ def test_approve_writes_the_selection_that_push_plan_sends_exactly(examples: Pat
 
 def test_resolving_an_ambiguous_record_updates_the_chosen_crm_record(examples: Path, tmp_path: Path) -> None:
     with served("hubspot", seed=twin_companies("hubspot")) as (_, url):
-        review = reviewed(url, examples, tmp_path)
+        review = review_against(url, examples, tmp_path)
         emp = row_id(review, "employer/emp-001")
         with signed_in(review) as client:
             page = client.get(f"/record/{emp}")
@@ -112,7 +105,7 @@ def test_resolving_an_ambiguous_record_updates_the_chosen_crm_record(examples: P
 
 def test_push_now_sends_the_selection_and_reports_the_run(examples: Path, tmp_path: Path) -> None:
     with served("hubspot") as (_, url):
-        review = reviewed(url, examples, tmp_path)
+        review = review_against(url, examples, tmp_path)
         with signed_in(review) as client:
             choose_only(client, review, CHOSEN[:2])
             started = client.post("/push", headers={"X-CSRF-Token": review.keys.csrf})
