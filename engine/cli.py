@@ -24,6 +24,7 @@ from engine.cli_runs import register as register_runs_commands
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
+from engine.review.cli import register as register_review_commands
 from engine.terminal import visible
 from engine.validate import Finding, validate
 
@@ -484,6 +485,7 @@ def sandbox_serve(
 
 
 register_pull_commands(app)  # pull, link, unlink, import
+register_review_commands(app)  # review
 register_runs_commands(app)  # runs, retry
 
 

@@ -128,10 +128,20 @@ class StreamSpec(Strict):
                                           "be mapped, with the reason (added to the built-in list)")
     owner: OwnerMapping | None = Field(default=None, description="the source field giving the email of "
                                        "the CRM user who owns the record (contacts only)")
+    name: list[str] = Field(
+        default_factory=list, description="the CRM field(s) of this stream whose values, joined by a "
+        "space, are a record's name in the review app and the report (`name: [firstname, lastname]`, "
+        "`name: company_name`); default: the record's first identity value, else its source id",
+        json_schema_extra=also_accept("value", {"type": "string", "description": "one CRM field"}))
     upsert_key: str | None = Field(
         default=None, description="a mapped field whose value names the record in the CRM (an external id, "
         "a unique property, an alternate key): new records are written through the connector's native "
         "upsert on it, so a write whose answer was lost is sent again, never creating a second record")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _one_name_field(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ from engine.interrupt import SECOND
 from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, crm_record, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
+from engine.planview import view_url
 from engine.plugins import hooks
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.store import Link, Store, now
@@ -858,10 +859,7 @@ class Pusher:
                                        pending.entries)
 
     def record_url(self, record: PlannedRecord, crm_id: str | None) -> str | None:
-        template = self.connector.objects[record.object].record_url
-        if not template or not crm_id:
-            return None
-        return fill(template, {**self.connection, "id": crm_id})
+        return view_url(self.connector, self.connection, record.object, crm_id)
 
     # ----- associations --------------------------------------------------------------------------
     async def associate_stream(self, stream: str, records: list[PlannedRecord],

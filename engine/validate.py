@@ -84,7 +84,7 @@ BLOCKING = frozenset({
     "unknown_stream", "unknown_relation", "relation_mismatch", "self_parent", "parent_cycle",
     "unknown_transform", "bad_template", "template_loads", "template_format_map", "template_too_large",
     "bad_jsonpath", "upsert_unavailable", "upsert_key_unmapped", "upsert_key_constant",
-    "upsert_key_not_unique", "owner_on_account", "owner_unavailable",
+    "upsert_key_not_unique", "owner_on_account", "owner_unavailable", "unknown_name_field",
 })
 
 
@@ -221,6 +221,19 @@ class _Checker:
         if stream.upsert_key is not None:
             yield from self.check_upsert_key(name, stream, obj, fields)
         yield from self.check_owner(name, stream, obj)
+        yield from self.check_name(name, stream, fields, identity_fields)
+
+    def check_name(self, name: str, stream: StreamSpec, fields: dict[str, FieldSpec],
+                   identity_fields: set[str]) -> Iterator[Finding]:
+        """The fields a record's name is made of: fields of the object that the stream writes."""
+        for i, target in enumerate(stream.name):
+            at = self.at(("streams", name, "name", *((i,) if len(stream.name) > 1 else ())))
+            if target not in fields:
+                yield Finding("error", "unknown_name_field", f"{stream.object} has no field {target!r}"
+                              f"{_did_you_mean(target, fields)}", at, name, target)
+            elif target not in stream.fields and target not in identity_fields:
+                yield Finding("warning", "name_field_unmapped", f"{stream.object}.{target} is not mapped by "
+                              "this stream: records are named without it", at, name, target)
 
     def check_owner(self, name: str, stream: StreamSpec, obj: ObjectSpec) -> Iterator[Finding]:
         """An account never gets an owner (not by `owner:`, nor by mapping its owner field); a contact's

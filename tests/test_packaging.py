@@ -50,6 +50,11 @@ def test_pip_install_gives_a_working_crmsync(tmp_path: Path) -> None:
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert json.loads(checked.stdout)["valid"] is True
 
+    review = package_file.parent / "review"  # the review app's templates and vendored htmx ship too
+    for shipped_file in ("templates/base.html", "templates/plan.html", "static/htmx.min.js",
+                         "static/htmx.LICENSE", "static/review.css"):
+        assert (review / shipped_file).is_file(), shipped_file
+
     schema = run([str(crmsync), "schema", "connector"], cwd=elsewhere)
     assert schema.stdout == (ROOT / "docs" / "schema" / "connector.schema.json").read_text(encoding="utf-8")
 

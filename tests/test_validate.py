@@ -433,3 +433,14 @@ def test_cannot_pull(tmp_path: Path) -> None:
 
     bundle = load_profile(connector_without_list(tmp_path))
     assert [f.severity for f in validate(bundle) if f.code == "cannot_pull"] == ["warning"]
+
+
+def test_unknown_name_field(tmp_path: Path) -> None:
+    check(tmp_path, profile("name: $.name", extra="    name: nmae\n"),
+          "unknown_name_field", "error", "9:11", "employer", "nmae", "no field 'nmae'",
+          "did you mean 'name'?")
+
+
+def test_name_field_unmapped(tmp_path: Path) -> None:
+    check(tmp_path, profile("name: $.name", extra="    name: [name, phone]\n"),
+          "name_field_unmapped", "warning", "9:18", "employer", "phone", "records are named without it")

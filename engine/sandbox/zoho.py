@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.sandbox import zoho_coql
 from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SandboxConfigError
+from engine.sandbox.zoho_pages import record_page
 from engine.sandbox.zoho_records import MAX_PAGE_WITHOUT_TOKEN, MAX_PER_PAGE, ApiError, RecordsMixin, now_iso
 from engine.sandbox.zoho_schema import MODULES, default_schema
 from engine.sandbox.zoho_search import CriteriaError, parse_criteria
@@ -495,6 +496,8 @@ class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
                 ),
                 methods=["PUT"],
             ),
+            Route("/crm/{org}/tab/{module}/{record_id}", lambda r: record_page(self.records, r),
+                  methods=["GET"]),  # the web app's record page (View in CRM)
             Route("/crm/{rest:path}", self.invalid_url, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
 

@@ -1,0 +1,113 @@
+"""Push now: the approved selection sent from the page by the same engine call as `crmsync push --plan`,
+in a background thread. Its progress is read from what the push itself records as it goes (the state
+dir's run and its activity rows), polled by the page every second."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from engine.errors import CrmsyncError
+from engine.review.choose import Approved, approve
+from engine.store import default_state_dir, now
+
+if TYPE_CHECKING:
+    from engine.review.app import Pages, Review
+
+
+@dataclass
+class PushJob:
+    approved: Approved
+    state_dir: Path
+    profile: str
+    started_at: str = field(default_factory=now)
+    done: bool = False
+    summary: dict[str, int] | None = None
+    run_id: str | None = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def progress(self) -> dict[str, Any]:
+        """The run this push started (once it has), the records it has written and the total."""
+        run_id, counts = self.run_id, {"success": 0, "error": 0}
+        path = self.state_dir / "state.sqlite3"
+        if path.exists():
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                run_id = run_id or _run_since(db, self.profile, self.started_at)
+                if run_id:
+                    counts.update(db.execute(
+                        "SELECT result, COUNT(DISTINCT stream || '/' || source_id) FROM activity "
+                        "WHERE run_id = ? AND action IN ('insert', 'update') GROUP BY result", (run_id,)))
+            except sqlite3.OperationalError:  # the push has not made its tables yet
+                pass
+            finally:
+                db.close()
+        total, written = self.approved.records, counts["success"]  # written: what the CRM accepted
+        return {"run_id": run_id, "written": written, "refused": counts["error"], "total": total,
+                "percent": int(100 * written / total) if total else 100}
+
+
+def _run_since(db: sqlite3.Connection, profile: str, started_at: str) -> str | None:
+    found = db.execute("SELECT run_id FROM runs WHERE profile = ? AND started_at >= ? "
+                       "ORDER BY started_at DESC LIMIT 1", (profile, started_at)).fetchone()
+    return found[0] if found else None
+
+
+def run_job(review: Review, job: PushJob) -> None:
+    from engine.pushrun import PushRequest, run_push
+
+    options = review.push
+    request = PushRequest(None, None, plan_file=job.approved.path, base_url=options.base_url,
+                          as_user=options.as_user, state_dir=job.state_dir,
+                          credentials_file=options.credentials_file, progress=False,
+                          team_file=options.team_file)
+    try:
+        with open("/dev/null", "w", encoding="utf-8") as sink:  # noqa: PTH123 - the push prints nothing here
+            result = run_push(request, Console(file=sink, force_terminal=False))
+        job.run_id, job.summary = result.run_id, result.summary()
+        job.error = result.stopped
+    except CrmsyncError as exc:
+        job.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - said on the page, never lost in a thread
+        job.error = f"the push failed: {type(exc).__name__}: {exc}"
+    finally:
+        job.done = True
+
+
+def start(review: Review) -> PushJob:
+    approved = approve(review)
+    state_dir = review.push.state_dir or default_state_dir()
+    job = PushJob(approved, state_dir, review.plan_head()["profile"])
+    job.thread = threading.Thread(target=run_job, args=(review, job), name="review-push", daemon=True)
+    job.thread.start()
+    return job
+
+
+def push_routes(pages: Pages) -> list[BaseRoute]:
+    review = pages.review
+
+    async def push_now(request: Request) -> Response:
+        if review.job is not None and not review.job.done:
+            return pages.render(request, "_progress.html", status_code=409, progress=review.job.progress(),
+                                note="a push from this page is already running")
+        try:
+            review.job = await run_in_threadpool(start, review)
+        except CrmsyncError as exc:
+            return pages.render(request, "_progress.html", status_code=409, progress=None, note=str(exc))
+        return pages.render(request, "_progress.html", progress=review.job.progress(), note=None)
+
+    async def progress(request: Request) -> Response:
+        job = review.job
+        return pages.render(request, "_progress.html", progress=job.progress() if job else None, note=None)
+
+    return [Route("/push", push_now, methods=["POST"]), Route("/push/progress", progress)]
