@@ -15,7 +15,14 @@ from typing import Any
 from engine.catalog import ProfileBundle, connection_settings
 from engine.credfile import private_file
 from engine.plan import Plan, PlannedRecord
-from engine.planview import display_name, group_problems, redacted_headers, search_values, view_url
+from engine.planview import (
+    batch_items,
+    display_name,
+    group_problems,
+    redacted_headers,
+    search_values,
+    view_url,
+)
 
 SELECTABLE = ("net_new", "update")  # what a push writes; an ambiguous record once a person chose
 
@@ -135,23 +142,13 @@ def _record_requests(plan: Plan) -> Iterator[tuple[str, str]]:
     and headers, and the record's own item of the body where the body is a list of items, one each."""
     for request in plan.writes:
         shown = plan.redactor.planned(request.as_dict())
-        items = _items(shown["body"], len(request.refs))
+        items = batch_items(shown["body"], len(request.refs))
         for position, ref in enumerate(request.refs):
             yield ref, json.dumps({
                 "kind": request.kind, "method": shown["method"], "url": shown["url"],
                 "headers": redacted_headers(shown["headers"]), "position": position + 1,
                 "of": len(request.refs), "body": items[position] if items is not None else shown["body"],
             }, default=str, ensure_ascii=False)
-
-
-def _items(body: Any, count: int) -> list[Any] | None:
-    if isinstance(body, list) and len(body) == count:
-        return body
-    if isinstance(body, dict):
-        lists = [v for v in body.values() if isinstance(v, list) and len(v) == count]
-        if len(lists) == 1:
-            return lists[0]
-    return None
 
 
 def _write_problems(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) -> None:
