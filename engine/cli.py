@@ -287,7 +287,8 @@ def _write_html(path: Path, plan: Plan, with_requests: bool) -> None:
         err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     finally:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # none to remove, or its folder could not be made
+            part.unlink(missing_ok=True)
     err.print(f"wrote {path}", markup=False, highlight=False)
 
 
