@@ -15,7 +15,7 @@ from tests.pushkit import PROFILES
 HUBSPOT = PROFILES["hubspot"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not the session's: while open, asyncio.run fails in this thread
 def browser() -> Iterator[Any]:
     yield from launched()
 

@@ -20,6 +20,7 @@ from engine.planview import group_problems
 from engine.report import TITLES
 
 PACKAGE = files("engine.htmlreport")
+LABELS = {**TITLES, "update": "Update"}  # a record's status (TITLES name the tabs: "Updates")
 
 
 @cache
@@ -49,7 +50,7 @@ def html_report(plan: Plan, bundle: ProfileBundle | None = None, *, requests: bo
     return template().generate(
         plan=plan, bundle=bundle, statuses=STATUSES, titles=TITLES, summary=plan.summary(), groups=groups,
         total=len(plan.records), with_requests=requests, requests=shown_requests(plan, bodies=requests),
-        head=Markup(script_json({"statuses": list(STATUSES), "titles": [TITLES[s] for s in STATUSES],
+        head=Markup(script_json({"statuses": list(STATUSES), "titles": [LABELS[s] for s in STATUSES],
                                  "causes": [g.as_dict() for g in groups]})),
         # escaped for the script element by script_json, not by HTML autoescape
         rows=(Markup(chunk) for chunk in record_chunks(writer, plan.records)), tail=data_tail,

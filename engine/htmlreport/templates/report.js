@@ -58,6 +58,8 @@
       td.append(line);
     });
     (extra.n || []).forEach((n) => td.append(el("div", tail.notes[n], "note small")));
+    const ref = tail.streams[r[1]] + "/" + r[3];
+    (requests.get(ref) || []).forEach((at) => td.append(requestOf(at)));
     return td;
   }
 
@@ -81,16 +83,14 @@
       a.href = r[5]; a.target = "_blank"; a.rel = "noopener noreferrer";
       td.append(a, el("div", r[4], "muted small"));
     } else if (r[4]) td.append(el("div", r[4], "small"));
-    const ref = tail.streams[r[1]] + "/" + r[3];
-    (requests.get(ref) || []).forEach((at) => td.append(requestOf(at)));
     return td;
   }
 
   function row(r) {
     const tr = el("tr", null, "status-" + head.statuses[r[2]]);
     const badge = el("span", head.titles[r[2]], "badge status-" + head.statuses[r[2]]);
-    const state = el("td"); state.append(badge);
-    tr.append(nameCell(r), el("td", tail.streams[r[1]]), state, changesCell(r), problemsCell(r), crmCell(r));
+    const state = el("td", null, "tight"); state.append(badge);
+    tr.append(nameCell(r), el("td", tail.streams[r[1]], "tight"), state, changesCell(r), problemsCell(r), crmCell(r));
     return tr;
   }
 
@@ -109,7 +109,8 @@
     const shownBody = d.querySelectorAll("pre")[1].textContent;
     const summary = d.querySelector("summary").textContent;
     const box = el("details", null, "request");
-    box.append(el("summary", "request (" + (pos + 1) + " of " + JSON.parse(d.dataset.refs).length + ")"));
+    const kind = summary.split(" — ")[1].split(" ")[0];
+    box.append(el("summary", "its " + kind + " request (item " + (pos + 1) + " of " + JSON.parse(d.dataset.refs).length + ")"));
     box.addEventListener("toggle", () => {
       if (box.children.length > 1) return;
       const place = d.dataset.items, whole = JSON.parse(shownBody);
@@ -135,14 +136,18 @@
       const tr = el("tr"); tr.append(none); body.append(tr);
     }
     const of = total === rows.length ? "" : " of " + rows.length.toLocaleString("en-US");
-    found.textContent = total.toLocaleString("en-US") + of + (total === 1 ? " record" : " records") +
+    found.textContent = total.toLocaleString("en-US") + (total === 1 ? " record" : " records") + of +
       (total > limit ? " (showing the first " + limit.toLocaleString("en-US") + ")" : "");
     found.dataset.total = String(total);
     more.hidden = total <= limit;
   }
 
   let timer = 0;
-  const again = () => { limit = PAGE; clearTimeout(timer); timer = setTimeout(render, rows.length > 20000 ? 150 : 0); };
+  const again = () => {  // at once; typing over a very long plan waits for a pause
+    limit = PAGE;
+    clearTimeout(timer);
+    if (rows.length > 20000) timer = setTimeout(render, 150); else render();
+  };
   [q, status, stream, cause].forEach((input) => input.addEventListener("input", again));
   more.addEventListener("click", () => { limit += PAGE * 5; render(); });
   document.querySelectorAll("button[data-status]").forEach((b) => b.addEventListener("click", () => {
