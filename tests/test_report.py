@@ -17,6 +17,7 @@ from engine.htmlreport import html_report
 from engine.htmlreport.rows import safe_link
 from tests.pushkit import copy_source, credentials_file, push, rewrite, served
 from tests.reportkit import report, shown_records
+from tests.teamkit import team_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "hubspot-benefitflow.yaml"
@@ -88,6 +89,16 @@ def test_a_record_in_the_crm_links_to_it(examples: Path, tmp_path: Path) -> None
     new = shown_records(report(str(PROFILE), "--source", str(examples), "--state-dir", str(tmp_path / "new"),
                                out=tmp_path / "offline.html")[1])
     assert new["employer/emp-001"].view_url == ""  # not in the CRM yet: nothing to link to
+
+
+def test_a_restricted_record_is_shown_with_the_reason(examples: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(team_yaml({"contact": "update_only", "account": "update_only"}), encoding="utf-8")
+    _, page = report(str(PROFILE), "--source", str(examples), "--team", str(team), "--as", "bo",
+                     out=tmp_path / "report.html")
+    restricted = [r for r in shown_records(page).values() if r.status == "restricted"]
+    assert len(restricted) == 50  # nothing exists offline: every write would be a create
+    assert all(r.reason and "standard users may only update" in r.reason for r in restricted)
 
 
 def test_a_view_in_crm_address_must_be_a_web_address() -> None:
