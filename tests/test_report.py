@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -15,7 +16,7 @@ from engine.dryrun import dry_run
 from engine.exampledata import generate
 from engine.htmlreport import html_report
 from engine.htmlreport.rows import safe_link
-from tests.pushkit import copy_source, credentials_file, push, rewrite, served
+from tests.pushkit import PROFILES, copy_source, credentials_file, push, rewrite, served
 from tests.reportkit import report, shown_records
 from tests.teamkit import team_yaml
 
@@ -125,6 +126,20 @@ def test_request_bodies_are_left_out_unless_asked_for(examples: Path, tmp_path: 
     assert item["properties"]["name"] == "Bluebird Bakery Co."  # the record's own item of its batch
     assert "Authorization: ••••" in html.unescape(headers)  # as the review app shows it
     assert "pat-na1-secret" not in without + with_bodies
+
+
+@pytest.mark.parametrize("crm", ["hubspot", "salesforce"])
+def test_no_credential_reaches_the_page_with_requests(crm: str, examples: Path, tmp_path: Path) -> None:
+    """Against the served sandbox (a private-app token; OAuth's client secret, refresh token and the
+    access token it issues), with every request's headers and body in the page."""
+    creds = credentials_file(crm, tmp_path / "creds")
+    with served(crm) as (_, url):
+        result, page = report(str(PROFILES[crm]), "--source", str(examples), "--base-url", url,
+                              "--credentials", str(creds), "--requests", out=tmp_path / "report.html")
+    assert result.exit_code == 1 and page.count('<pre class="headers">') >= 5, result.output
+    secrets = json.loads(creds.read_text(encoding="utf-8")).values()
+    assert [s for s in secrets if s in page] == [] and "Bearer" not in page
+    assert page.count("Authorization: ••••") == page.count('<pre class="headers">')
 
 
 def test_requests_go_with_the_html_report(examples: Path) -> None:
