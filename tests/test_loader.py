@@ -114,8 +114,8 @@ PROFILE_CASES = [  # (file text, line:col, message fragment)
       "8:35", "unknown key 'transfrom' (a mapping with 'template'); did you mean 'transform'?",
       id='unknown-key-in-mapping-names-its-kind'),
     P(PROFILE_HEAD + STREAM + '    colour: blue\n',
-      "7:5", "unknown key 'colour'; expected one of: fields, file, id, identity, object, owner, parents, "
-             'unsafe_fields',
+      "7:5", "unknown key 'colour'; expected one of: fields, file, id, identity, name, object, owner, "
+             'parents, unsafe_fields',
       id='unknown-key-no-close-match'),
     P('name: p\n' + STREAM,
       "1:1", "missing required key 'connector' in the top level", id='missing-top-key'),
