@@ -11,7 +11,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from engine.profile import Profile
 from engine.review.cli import register as register_review_commands
 from engine.terminal import visible
 from engine.validate import Finding, validate
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="crmsync: a declarative CRM integration engine.")
@@ -262,13 +265,19 @@ def plan(
                                                "problems by cause")] = False,
     limit: Limit = None,
     only: Only = None,
+    with_requests: Annotated[bool, typer.Option("--requests", help="html: put each request's headers and "
+                                                "body in the page, and each record its own (credentials "
+                                                "hidden); left out by default")] = False,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
-    from engine.report import html_report, print_plan
+    from engine.report import print_plan
 
     if fmt is PlanFormat.html and out_file is None:
-        err.print("--format html needs --out FILE")
+        err.print("--format html needs --out FILE (- for stdout)")
+        raise typer.Exit(2)
+    if with_requests and fmt is not PlanFormat.html:
+        err.print("--requests goes with --format html (the JSON plan always holds the requests)")
         raise typer.Exit(2)
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both: with --base-url the CRM's own metadata is read")
@@ -284,7 +293,7 @@ def plan(
         raise fail(exc) from None
     findings = result.input_findings()
     if fmt is PlanFormat.html:
-        _write_report(out_file, html_report(result))  # type: ignore[arg-type]
+        _write_html(out_file, result, with_requests)  # type: ignore[arg-type]
     elif fmt is PlanFormat.json:
         text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
         if out_file:
@@ -309,6 +318,29 @@ def _write_report(path: Path, text: str) -> None:
     except OSError as exc:
         err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
+    err.print(f"wrote {path}", markup=False, highlight=False)
+
+
+def _write_html(path: Path, plan: Plan, with_requests: bool) -> None:
+    """The HTML report written as it is made (`-`: to stdout); to a file through a temporary one beside
+    it, so a report that could not be finished never stands in for a whole one."""
+    from engine.htmlreport import write_html
+
+    if str(path) == "-":
+        write_html(plan, sys.stdout, requests=with_requests)
+        return
+    part = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with part.open("w", encoding="utf-8") as out_text:
+            write_html(plan, out_text, requests=with_requests)
+        part.replace(path)
+    except OSError as exc:
+        err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        with contextlib.suppress(OSError):  # none to remove, or its folder could not be made
+            part.unlink(missing_ok=True)
     err.print(f"wrote {path}", markup=False, highlight=False)
 
 

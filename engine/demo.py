@@ -14,8 +14,9 @@ from rich.rule import Rule
 from engine.activity import print_log, query_log
 from engine.catalog import builtin_dir, load_profile
 from engine.dryrun import dry_run
+from engine.htmlreport import write_html
 from engine.pushrun import PushRequest, print_push, run_push
-from engine.report import html_report, print_plan
+from engine.report import print_plan
 from engine.summary import say
 from engine.terminal import visible
 from engine.validate import validate
@@ -45,7 +46,8 @@ def run_demo(console: Console, *, state_dir: Path | None, report: Path) -> bool:
             console.print(Rule(f"2. dry-run against the {DEMO_CRM} sandbox at {base_url}"))
             plan = dry_run(profile, source, base_url=base_url, state_dir=state)
             print_plan(plan, console)
-            report.write_text(html_report(plan), encoding="utf-8")
+            with report.open("w", encoding="utf-8") as page:
+                write_html(plan, page)
             say(console, f"HTML report: {visible(str(report.resolve()))}")
             console.print(Rule("3. push"))
             first = run_push(PushRequest(profile, source, base_url=base_url, as_user="demo",

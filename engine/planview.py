@@ -123,3 +123,23 @@ def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
     """A request's headers as shown to people: credentials-bearing ones masked whatever they hold (the
     plan's own redactor has already replaced the secrets it knows)."""
     return {k: ("••••" if _SECRETISH.match(k) else v) for k, v in headers.items()}
+
+
+def items_place(body: Any, count: int) -> str | None:
+    """Where a batch request's body holds one item per record, in the order of its records: "" when the
+    body is that list, the key of the body's one list of that length, or None (a body for all together)."""
+    if isinstance(body, list) and len(body) == count:
+        return ""
+    if isinstance(body, dict):
+        keys = [k for k, v in body.items() if isinstance(v, list) and len(v) == count]
+        if len(keys) == 1:
+            return str(keys[0])
+    return None
+
+
+def batch_items(body: Any, count: int) -> list[Any] | None:
+    """The body's item of each record (see items_place), or None."""
+    place = items_place(body, count)
+    if place is None:
+        return None
+    return body if place == "" else body[place]  # type: ignore[no-any-return]

@@ -1,12 +1,12 @@
 """Show a plan to a person: a summary with the run's estimated cost, then a table per status (the tabs
-users know: Net New, Updates, Synced...), changed fields as old → new; or a self-contained HTML page."""
+users know: Net New, Updates, Synced...), changed fields as old → new. The HTML page is
+engine/htmlreport."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import jinja2
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -138,70 +138,3 @@ def print_sources(plan: Plan, console: Console) -> None:
         table.add_row(visible(source.stream), visible(source.file or "—"), str(source.records),
                       visible(source_details(source)))
     console.print(table)
-
-
-HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>crmsync plan — {{ plan.profile }}</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2430}
-h1{font-size:1.4rem} table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}
-th,td{border-bottom:1px solid #dde;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f5f9} .tabs{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0}
-.tab{padding:.35rem .8rem;border-radius:1rem;background:#eef1f6;text-decoration:none;color:inherit}
-.tab b{margin-left:.3rem} .old{color:#a33;text-decoration:line-through} .new{color:#185f2b}
-.problem{color:#a33} .kept{color:#6b5a12} pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:22rem}
-details{margin:.3rem 0} .warning{color:#8a5a00}
-</style></head><body>
-<h1>Plan for <code>{{ plan.profile }}</code> → {{ plan.connector }}</h1>
-<p>{{ plan.base_url }}
-{%- if not plan.consulted_crm %} (CRM not consulted){% endif %} · made {{ plan.made_at }}</p>
-<p>{{ plan.cost.total_requests }} requests (
-{%- for k, v in plan.cost.requests.items() %}{{ v }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %});
-at least {{ plan.cost.min_seconds }} s within the published limits.</p>
-{%- set d = plan.cost.get("daily_allocation") %}{% if d %}
-<p{% if not d.enough %} class="problem"{% endif %}>Daily API allocation: {{ d.used }} of
-{{ d.allocation }} used; a push keeps {{ d.reserve }} for the org's other integrations and needs
-about {{ d.needed }}
-{%- if not d.enough %}: not enough, it would stop after about {{ d.usable }} requests{% endif %}.</p>
-{%- endif %}
-<h2 id="source">Source</h2>
-<table><tr><th>stream</th><th>file</th><th>records</th><th>paths: records matched</th></tr>
-{% for s in plan.sources %}<tr><td>{{ s.stream }}</td><td>{{ s.file or "no file" }}</td>
-<td>{{ s.records }}</td><td>{% for what, path, matched in s.paths %}
-<div{% if not matched %} class="problem"{% endif %}><code>{{ path }}</code> ({{ what }}): {{ matched }}</div>
-{%- endfor %}</td></tr>{% endfor %}</table>
-{% for f in plan.input_findings() %}<p class="problem">{{ f }}</p>{% endfor %}
-{%- for w in plan.warnings %}
-<p class="warning">warning {{ w.where }}: {{ w.stream }}.{{ w.field }}: {{ w.message }} ({{ w.code }})</p>
-{%- endfor %}
-<nav class="tabs">
-{%- for s in statuses %}<a class="tab" href="#{{ s }}">{{ titles[s] }}<b>{{ summary[s] }}</b></a>
-{%- endfor %}</nav>
-{% for s in statuses %}{% set rows = by_status[s] %}{% if rows %}
-<h2 id="{{ s }}">{{ titles[s] }} ({{ rows|length }})</h2>
-<table><tr><th>stream</th><th>source id</th><th>object</th><th>CRM id</th><th>details</th></tr>
-{% for r in rows %}<tr><td>{{ r.stream }}</td><td>{{ r.source_id }}</td><td>{{ r.object }}</td><td>
-{{- r.crm_id or "" }}</td><td>
-{% for p in r.problems %}<div class="problem">{{ p.field or "" }}: {{ p.message }}</div>{% endfor %}
-{% for c in r.changes %}<div><b>{{ c.field }}</b>: <span class="old">
-{{- c.current if c.current is not none else "" }}</span> → <span class="new">{{ c.new }}</span></div>
-{%- endfor %}
-{% for c in r.kept %}<div class="kept">kept (overwrite off) <b>{{ c.field }}</b>: {{ c.current }},
-not <span class="old">{{ c.new }}</span></div>{% endfor %}
-{% for n in r.notes %}<div>{{ n }}</div>{% endfor %}
-</td></tr>{% endfor %}</table>{% endif %}{% endfor %}
-<h2 id="requests">Requests ({{ requests|length }})</h2>
-{% for q in requests %}<details><summary>{{ q.method }} {{ q.url }} — {{ q.kind }} {{ q.object }} (
-{{- q.records|length }} records)</summary>
-<pre>{{ q.body_json }}</pre></details>{% endfor %}
-</body></html>
-""")
-
-
-def html_report(plan: Plan) -> str:
-    data = plan.as_dict()
-    requests = [{**q, "body_json": json.dumps(q["body"], indent=2, ensure_ascii=False)}
-                for q in data["requests"]]
-    by_status = {s: [r for r in plan.records if r.status == s] for s in STATUSES}
-    return HTML.render(plan=plan, statuses=STATUSES, titles=TITLES, summary=plan.summary(),
-                       by_status=by_status, requests=requests)

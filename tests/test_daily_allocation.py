@@ -92,7 +92,8 @@ def test_the_dry_run_says_whether_the_daily_allocation_can_take_the_push(
     """A plan against the CRM reads the allocation from its answers and sets the push's needs against
     what it may use (above the default reserve); the table, the JSON and the HTML say so."""
     from engine.dryrun import dry_run
-    from engine.report import daily_line, html_report
+    from engine.htmlreport import html_report
+    from engine.report import daily_line
 
     creds = credentials_file("salesforce", tmp_path / "creds")
     with served("salesforce", daily_api_requests=100) as (emulator, url):
@@ -107,4 +108,4 @@ def test_the_dry_run_says_whether_the_daily_allocation_can_take_the_push(
     shown = daily_line(budget)
     assert shown.startswith(f"Daily API allocation: {budget['used']} of 100 used; a push keeps 10 ")
     assert ("not enough: it would stop after about" in shown) is not enough
-    assert ("not enough, it would stop after about" in html_report(plan)) is not enough
+    assert ("not enough, it would stop after about" in "".join(html_report(plan))) is not enough

@@ -63,3 +63,11 @@ def test_pip_install_gives_a_working_crmsync(tmp_path: Path) -> None:
     failed = run([str(crmsync), "validate", str(broken)], cwd=elsewhere)
     assert failed.returncode == 2 and failed.stderr.startswith(f"{broken}:3:19: malformed YAML")
     assert "Traceback" not in failed.stderr
+
+    page = elsewhere / "plan.html"  # the HTML report's template, stylesheet and script ship too
+    planned = run([str(crmsync), "plan", str(profiles_dir / "hubspot-benefitflow.yaml"), "--source",
+                   str(profiles_dir.parent / "examples" / "data"), "--format", "html", "--out", str(page)],
+                  cwd=elsewhere)
+    assert planned.returncode == 1 and "Traceback" not in planned.stderr  # 1: the data's invalid records
+    text = page.read_text(encoding="utf-8")
+    assert "<style>:root" in text and "(function ()" in text

@@ -16,7 +16,14 @@ from engine.catalog import ProfileBundle, connection_settings
 from engine.connector import ConnectorSpec
 from engine.credfile import private_file
 from engine.plan import Plan, PlannedRecord
-from engine.planview import display_name, group_problems, redacted_headers, search_values, view_url
+from engine.planview import (
+    batch_items,
+    display_name,
+    group_problems,
+    redacted_headers,
+    search_values,
+    view_url,
+)
 
 SELECTABLE = ("net_new", "update")  # what a push writes; an ambiguous record once a person chose
 
@@ -161,7 +168,7 @@ def _write_requests(db: sqlite3.Connection, plan: Plan) -> dict[str, tuple[int, 
     rows = []
     for request_id, request in enumerate((r for r in plan.writes if r.kind in WRITES), 1):
         shown = plan.redactor.planned(request.as_dict())
-        parts = _items(shown["body"], len(request.refs))
+        parts = batch_items(shown["body"], len(request.refs))
         rows.append((request_id, encode({
             "kind": request.kind, "method": shown["method"], "url": shown["url"],
             "headers": redacted_headers(shown["headers"]), "of": len(request.refs), "position": None,
@@ -183,16 +190,6 @@ def shown_request(db: sqlite3.Connection, request_id: int | None, item: str | No
     if item is not None:
         shown["position"], shown["body"] = json.loads(item)
     return shown
-
-
-def _items(body: Any, count: int) -> list[Any] | None:
-    if isinstance(body, list) and len(body) == count:
-        return body
-    if isinstance(body, dict):
-        lists = [v for v in body.values() if isinstance(v, list) and len(v) == count]
-        if len(lists) == 1:
-            return lists[0]
-    return None
 
 
 def _write_problems(db: sqlite3.Connection, plan: Plan, bundle: ProfileBundle) -> None:
