@@ -59,7 +59,8 @@ def _iso_time(option: str, value: str) -> dt.datetime:
 
 # query_log's filter -> (its option, the log's column it selects on, what a value names). Not `--by`:
 # a user who has not pushed yet is no mistake, and their log is empty.
-NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "object", "object")}
+NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "object", "object"),
+         "profile": ("--profile", "profile", "profile"), "stream": ("--stream", "stream", "stream")}
 
 
 def check_names(store: Store, filters: dict[str, Any]) -> None:
@@ -103,9 +104,21 @@ def query_log(state_dir: Path | None, notes: list[str] | None = None, **filters:
         if row["error_code"] and row["error"]:
             entry["error"] = f"{row['error_code']}: {row['error']}"
         entry.update({"error_code": row["error_code"], "stream": row["stream"],
-                      "source_id": row["source_id"]})
+                      "source_id": row["source_id"], "changed": json.loads(row["changed"]) if row["changed"]
+                      else None})
         out.append(entry)
+    if notes is not None and not out and (note := unknown_record(filters)):
+        notes.append(note)
     return out
+
+
+def unknown_record(filters: dict[str, Any]) -> str | None:
+    """A `--source-id` the log holds nothing of is said (not refused: it may not be pushed yet)."""
+    if filters.get("source_id") is None:
+        return None
+    named = "/".join(v for v in (filters.get("stream"), filters["source_id"]) if v)
+    return f"--source-id {filters['source_id']}: no operation of {named} in the log (refs are as the log " \
+           "and the plan write them: the source's own id)"
 
 
 def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
@@ -113,9 +126,10 @@ def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return
     if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=[*COLUMNS, "error_code", "stream", "source_id"])
+        writer = csv.DictWriter(sys.stdout, fieldnames=[*COLUMNS, "error_code", "stream", "source_id",
+                                                        "changed"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, "changed": " ".join(r["changed"] or ())} for r in rows)
         return
     # a column every row shares (one run, one user) is said once above the table, so the rest fits
     shared = {key: rows[0][key] for key in ("run_id", "triggered_by")
@@ -123,11 +137,11 @@ def print_log(rows: list[dict[str, Any]], fmt: str, console: Console) -> None:
     if shared:
         console.print("  ".join(f"{key}: {visible(value)}" for key, value in shared.items()), highlight=False)
     columns = [c for c in ("at", "run_id", "triggered_by") if c not in shared]
-    table = Table(*columns, "object", "action", "result", "source", "crm id", "error / record url")
+    table = Table(*columns, "object", "action", "result", "source", "crm id", "changed", "error / record url")
     for r in rows:
         at = [r["at"].replace("T", " ")[:19] if c == "at" else r[c] for c in columns]
         cells = [*at, r["object"], r["action"], r["result"], f"{r['stream']} {r['source_id']}",
-                 r["crm_id"] or "", r["error"] or r["record_url"] or ""]
+                 r["crm_id"] or "", ", ".join(r["changed"] or ()), r["error"] or r["record_url"] or ""]
         table.add_row(*(visible(cell) for cell in cells))
     console.print(table)
     console.print(f"{len(rows)} operation(s)")

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from engine.catalog import connector_names, load_connector, load_profile
 from engine.cli_pull import register as register_pull_commands
+from engine.cli_runs import register as register_runs_commands
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
@@ -198,6 +199,10 @@ AllowMissing = Annotated[bool, typer.Option(
     "matched no record): plan and send what there is; the findings are still shown")]
 TeamFile = Annotated[Path | None, typer.Option("--team", help="the team file (users, roles, permissions); "
                                                "default team.yaml beside the profile, if there is one")]
+Limit = Annotated[int | None, typer.Option("--limit", min=1, help="a small batch first: at most N records' "
+                                           "writes (their children whose parent is held back, too)")]
+Only = Annotated[list[str] | None, typer.Option("--only", help="only this record, as stream/source_id "
+                                                "(repeat for more)")]
 
 
 @app.command()
@@ -215,6 +220,8 @@ def plan(
     team: TeamFile = None,
     as_user: Annotated[str | None, typer.Option("--as", help="plan as this user of the team: what they may "
                                                 "not write is shown restricted")] = None,
+    limit: Limit = None,
+    only: Only = None,
 ) -> None:
     """Dry-run: what a push would do, record by record, and every request it would send."""
     from engine.dryrun import dry_run
@@ -229,7 +236,7 @@ def plan(
     try:
         result = dry_run(profile, source, base_url=base_url, state_dir=state_dir,
                          credentials_file=credentials, metadata_file=metadata, allow_missing=allow_missing,
-                         team_file=team, as_user=as_user)
+                         team_file=team, as_user=as_user, limit=limit, only=only)
     except CrmsyncError as exc:
         raise fail(exc) from None
     findings = result.input_findings()
@@ -246,6 +253,8 @@ def plan(
     if fmt is not PlanFormat.table:  # the table says them itself
         for finding in findings:
             err.print(f"source: {finding}", markup=False, highlight=False)
+    if result.held_notice:
+        err.print(f"held back: {result.held_notice}", markup=False, highlight=False)
     raise typer.Exit(1 if result.summary()["invalid"] or (findings and not allow_missing) else 0)
 
 
@@ -305,6 +314,8 @@ def push(
         "apart as recreated); without it, such a record fails as deleted_in_crm")] = False,
     allow_missing: AllowMissing = False,
     team: TeamFile = None,
+    limit: Limit = None,
+    only: Only = None,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -315,7 +326,8 @@ def push(
     request = PushRequest(profile=profile, source=source, plan_file=plan_file, base_url=base_url,
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
                           progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
-                          recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team)
+                          recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team,
+                          limit=limit, only=only)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:
@@ -346,6 +358,11 @@ def log_command(
     run: Annotated[str | None, typer.Option("--run", help="a run id")] = None,
     fmt: Annotated[LogFormat, typer.Option("--format")] = LogFormat.table,
     state_dir: StateDir = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="the runs of this profile (its "
+                                                "name)")] = None,
+    stream: Annotated[str | None, typer.Option("--stream", help="the records of this source stream")] = None,
+    source_id: Annotated[str | None, typer.Option("--source-id", help="one source record (with --stream, "
+                                                  "of that stream)")] = None,
 ) -> None:
     """The activity log: every operation a push attempted."""
     from engine.activity import print_log, query_log
@@ -354,7 +371,7 @@ def log_command(
     try:
         rows = query_log(state_dir, notes, since=since, until=until, by=by, object_name=object_name,
                          action=action.value if action else None, result=result.value if result else None,
-                         run_id=run)
+                         run_id=run, profile=profile, stream=stream, source_id=source_id)
     except CrmsyncError as exc:
         raise fail(exc) from None
     print_log(rows, fmt.value, out)
@@ -424,6 +441,7 @@ def sandbox_serve(
 
 register_pull_commands(app)  # pull, link, unlink, import
 register_review_commands(app)  # review
+register_runs_commands(app)  # runs, retry
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

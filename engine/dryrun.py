@@ -11,7 +11,9 @@ from engine.auth import Redactor
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, open_client
 from engine.errors import CrmsyncError
+from engine.pipeline import StreamDecided
 from engine.plan import Plan, daily_budget, make_plan
+from engine.runs.selection import batch_selection
 from engine.store import Store, default_state_dir
 from engine.team.gate import admit_plan
 from engine.team.permissions import Permissions
@@ -20,22 +22,24 @@ from engine.team.permissions import Permissions
 def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None,
             state_dir: Path | None = None, credentials_file: Path | None = None,
             metadata_file: Path | None = None, allow_missing: bool = False, team_file: Path | None = None,
-            as_user: str | None = None) -> Plan:
+            as_user: str | None = None, limit: int | None = None, only: list[str] | None = None) -> Plan:
     """`metadata_file`: without a base URL, live metadata saved earlier (`validate --save-metadata`).
     `allow_missing`: plan a stream whose source lost data (a mapped path matched nothing) all the same.
     `as_user`: plan with what that user of the team (`team_file`, else team.yaml beside the profile)
-    may do."""
+    may do. `limit`, `only`: the plan of the small batch `push --limit/--only` would send."""
     bundle = load_profile(profile_path)
+    selection = batch_selection(bundle, source_dir, limit, only)
     permissions, refusals = admit_plan(bundle, team_file, as_user, state_dir or default_state_dir())
     plan = _dry_run(bundle, source_dir, base_url, state_dir, credentials_file, metadata_file, allow_missing,
-                    permissions)
+                    permissions, lambda stream, records, _: selection(stream, records))
     plan.warnings += refusals
+    plan.held_back, plan.held_notice = selection.held_back, selection.notice()
     return plan
 
 
 def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, state_dir: Path | None,
              credentials_file: Path | None, metadata_file: Path | None, allow_missing: bool,
-             permissions: Permissions | None) -> Plan:
+             permissions: Permissions | None, on_stream: StreamDecided | None = None) -> Plan:
     state_dir = state_dir or default_state_dir()
     store = Store(state_dir)
     try:
@@ -49,7 +53,7 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
         live = load(metadata_file) if metadata_file is not None else None
         plan = asyncio.run(make_plan(bundle, source_dir, links=links, live_fields=live,
                                      associations_due=due, allow_missing=allow_missing,
-                                     permissions=permissions))
+                                     permissions=permissions, on_stream=on_stream))
         plan.redactor = Redactor.of(bundle.connector.model.auth, held_secrets(bundle, credentials_file,
                                                                                state_dir))
         return plan
@@ -66,7 +70,7 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
             plan = await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
                                    live_fields=fetch_live_fields(bundle, client),  # read while mapping
                                    associations_due=due, allow_missing=allow_missing,
-                                   permissions=permissions)
+                                   permissions=permissions, on_stream=on_stream)
             plan.redactor = Redactor.of(bundle.connector.model.auth, client.auth.secrets(), client.auth.flow)
             if client.limiter.daily is not None:  # the CRM said how much of its daily allocation is used
                 cost = plan.cost

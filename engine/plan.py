@@ -154,6 +154,8 @@ class Plan:
         return [finding for source in self.sources for finding in source.findings()]
     warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile, every run (validate's)
     redactor: Redactor = field(default_factory=Redactor, compare=False)  # hides the run's credentials
+    held_back: dict[str, int] = field(default_factory=dict)  # --limit / --only: not in this batch, by why
+    held_notice: str | None = None  # what the batch held back, said
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -175,7 +177,8 @@ class Plan:
                 "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
                 "input_findings": self.input_findings(), "warnings": self.warnings, "owners": self.owners(),
                 "records": [r.as_dict() for r in self.records],
-                "requests": [self.redactor.planned(r.as_dict()) for r in self.lookups + self.writes]}
+                "requests": [self.redactor.planned(r.as_dict()) for r in self.lookups + self.writes],
+                **({"held_back": self.held_back} if self.held_notice else {})}
 
 
 def canonical(part: KeyPart, raw: Any, field_type: str | None = None) -> Any:
@@ -812,11 +815,13 @@ async def make_plan(bundle: ProfileBundle, source_dir: Path, *, base_url: str | 
                     client: CrmClient | None = None, links: dict[tuple[str, str], Link] | None = None,
                     live_fields: LiveFields | Awaitable[LiveFields] | None = None,
                     associations_due: set[tuple[str, str]] | None = None,
-                    allow_missing: bool = False, permissions: Permissions | None = None) -> Plan:
+                    allow_missing: bool = False, permissions: Permissions | None = None,
+                    on_stream: StreamDecided | None = None) -> Plan:
+    """`on_stream` sees (and may restrict, in place) each stream's records once it is decided."""
     planner = Planner(bundle, base_url=base_url, links=links or {}, live_fields=live_fields,
                       associations_due=associations_due, allow_missing=allow_missing,
                       permissions=permissions)
-    return await planner.run(source_dir, client)
+    return await planner.run(source_dir, client, on_stream)
 
 
 def make_plan_sync(bundle: ProfileBundle, source_dir: Path, **options: Any) -> Plan:

@@ -82,6 +82,7 @@ class PushResult:
     stale: list[str] = field(default_factory=list)  # push --plan: records changed since, not written
     input_findings: list[str] = field(default_factory=list)  # where the source lost data
     warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile (validate's findings)
+    held_back: dict[str, int] = field(default_factory=dict)  # not sent, by why (--limit, --only, a parent)
 
     def __repr__(self) -> str:
         return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
@@ -90,7 +91,7 @@ class PushResult:
         """`recreated`: created again, their linked records deleted in the CRM (not in `created`);
         `deleted_in_crm`: of the failed, those whose linked record was deleted in the CRM."""
         s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0, "recreated": 0,
-             "deleted_in_crm": 0, "restricted": 0}
+             "deleted_in_crm": 0, "restricted": 0, "held_back": sum(self.held_back.values())}
         for o in self.outcomes:
             if o.result == "restricted":
                 s["restricted"] += 1
@@ -118,7 +119,7 @@ class PushResult:
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "input_findings": self.input_findings,
-                "warnings": self.warnings,
+                "warnings": self.warnings, "held_back": self.held_back,
                 "records": [o.as_dict() for o in self.outcomes]}
 
 
@@ -842,7 +843,8 @@ class Pusher:
             "at": now(), "run_id": self.run_id, "triggered_by": self.triggered_by, "object": record.object,
             "action": action, "result": "success" if ok else "error", "crm_id": crm_id, "record_url": url,
             "error_code": None if ok else (code or "no_id"), "error": None if ok else message,
-            "stream": record.stream, "source_id": record.source_id, "request": item.get("fields")})
+            "stream": record.stream, "source_id": record.source_id, "request": item.get("fields"),
+            "changed": [c.field for c in record.changes] if action == "update" else None})
 
     def flush(self) -> None:
         """Write the finished records' links, journal states and activity rows in one transaction (once
@@ -970,6 +972,13 @@ def answer_shape(value: Any, depth: int = 3) -> str:
     return type(value).__name__
 
 
+def ended_by(exc: BaseException, cut: bool) -> str:
+    """Why a run ended on an exception, as its record says (a user-facing message holds no secret)."""
+    if cut:
+        return str(exc) if isinstance(exc, Interrupted) else SECOND
+    return str(exc) if isinstance(exc, CrmsyncError) else f"the run ended on an error: {type(exc).__name__}"
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -978,15 +987,18 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
                on_done: Callable[[str], None] | None = None,
                recreate_deleted: bool = False, allow_missing: bool = False,
-               permissions: Permissions | None = None) -> tuple[Plan | None, PushResult]:
+               permissions: Permissions | None = None, details: dict[str, Any] | None = None,
+               held_back: dict[str, int] | None = None) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
-    created twice. `before_stream` sees each stream's decided records before any is sent."""
+    created twice. `before_stream` sees each stream's decided records before any is sent. `details`:
+    what the run was asked, recorded with it; `held_back`: counts `before_stream` fills as it holds
+    records back (--limit, --only), in the result's summary."""
     profile = bundle.profile.model.name
     for stale in store.unfinished_runs(profile):
         store.finish_run(stale, "interrupted")
     run_id = new_run_id()
-    store.start_run(run_id, profile, triggered_by)
+    store.start_run(run_id, profile, triggered_by, details)
     from engine.metadata import fetch_live_fields
 
     planner = Planner(bundle, base_url=client.base_url, links=store.links(profile),
@@ -1001,7 +1013,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
             plan, result = await pusher.plan_and_run(source_dir, before_stream)
     except BaseException as exc:  # the run must not stay `running`: say how it ended
         cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
-        store.finish_run(run_id, "interrupted" if cut else "failed")
+        store.finish_run(run_id, "interrupted" if cut else "failed", reason=ended_by(exc, cut))
         if isinstance(exc, asyncio.CancelledError) and isinstance(client.halted, Interrupted):
             raise Interrupted(cut_off(pusher)) from None  # Ctrl-C twice: say what was written before
         raise
@@ -1011,5 +1023,6 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     ended = "interrupted" if result.interrupted else "stopped" if result.stopped else "finished"
     result.input_findings = [f for stream in planner.sources.values() for f in stream.findings()]
     result.warnings = planner.warnings
-    store.finish_run(run_id, ended)
+    result.held_back = held_back if held_back is not None else {}
+    store.finish_run(run_id, ended, reason=result.stopped, summary=result.summary())
     return plan, result

@@ -21,6 +21,8 @@ from engine.interrupt import SECOND, stop_on_ctrl_c
 from engine.plan import PlannedRecord
 from engine.push import PushResult, push
 from engine.report import warning_line
+from engine.runs.recording import Recorded, run_details
+from engine.runs.selection import BatchSelection, batch_selection
 from engine.store import Store, default_state_dir, push_lock
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
@@ -42,6 +44,9 @@ class PushRequest:
     recreate_deleted: bool = False  # a record deleted in the CRM behind its link is created again
     allow_missing: bool = False  # send what the source gave although a stream's file or a path is missing
     team_file: Path | None = None  # else team.yaml beside the profile, if there is one
+    limit: int | None = None  # send at most so many records' writes (a small batch first)
+    only: list[str] | None = None  # send only these records (stream/source_id)
+    retry_of: str | None = None  # the run whose failed records this one sends again (crmsync retry)
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -162,6 +167,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     refuse_unplannable(bundle)  # before a run is recorded or a credential read
     if not request.allow_missing:
         refuse_missing_files(bundle, source)  # type: ignore[arg-type]
+    selection = batch_selection(bundle, source, request.limit, request.only)  # type: ignore[arg-type]
     state_dir = request.state_dir or default_state_dir()
     permissions = admit_push(bundle, request.team_file, request.as_user, state_dir)  # before a credential
     credentials = Credentials.load(request.credentials_file, state_dir=state_dir,
@@ -176,7 +182,8 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,
-                                     request.allow_missing, permissions))
+                                     request.allow_missing, permissions,
+                                     Recorded(run_details(request, bundle, source, base_url), selection)))
         except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
             raise Interrupted(SECOND) from None
         finally:
@@ -187,14 +194,16 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
                 triggered_by: str, saved: dict[str, Any] | None, progress: _Progress,
                 daily_reserve: float, recreate_deleted: bool = False,
-                allow_missing: bool = False, permissions: Permissions | None = None) -> PushResult:
+                allow_missing: bool = False, permissions: Permissions | None = None,
+                recorded: Recorded | None = None) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
-
+    recorded = recorded or Recorded({}, BatchSelection())
     stale: list[str] = []
 
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
         if saved is not None:
             stale.extend(restrict_to_saved(records, saved))
+        recorded.selection(stream, records)
         progress.start(stream, records)
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
@@ -203,7 +212,10 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream, on_done=progress.done,
                                    recreate_deleted=recreate_deleted, allow_missing=allow_missing,
-                                   permissions=permissions)
+                                   permissions=permissions, details=recorded.details,
+                                   held_back=recorded.selection.held_back)
+    if (held := recorded.selection.notice()) is not None:
+        result.notices.append(held)
     if permissions is not None:
         result.warnings += permissions.warnings()
     if stale:

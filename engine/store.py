@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS activity (
     crm_id TEXT, record_url TEXT, error_code TEXT, error TEXT, stream TEXT, source_id TEXT, request TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_at ON activity (at);
+CREATE INDEX IF NOT EXISTS activity_run ON activity (run_id, stream, source_id);
 CREATE TABLE IF NOT EXISTS associations_due (
     profile TEXT NOT NULL, ref TEXT NOT NULL, relation TEXT NOT NULL,
     PRIMARY KEY (profile, ref, relation)
@@ -60,6 +62,26 @@ CREATE TABLE IF NOT EXISTS pull_matches (
 );
 """
 
+# Columns added after a state dir may have been made: (table, column, type). Added where missing when a
+# store is opened, so an older state dir keeps working (its old rows hold NULL there).
+ADDED_COLUMNS = (
+    ("runs", "details", "TEXT"),  # JSON: what the run was asked (profile path, source dir, base URL, --as)
+    ("runs", "stop_reason", "TEXT"),  # why it ended early (a stop asked for, the daily reserve, an error)
+    ("runs", "summary", "TEXT"),  # JSON: its counts as the push said them when it ended
+    ("activity", "changed", "TEXT"),  # JSON: the fields an update changed
+)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    for table, column, kind in ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process, opening it too, added it first
+                if "duplicate column" not in str(exc):
+                    raise
+
 
 class PushRunning(CrmsyncError):
     """Another push of the same profile holds the state dir's lock."""
@@ -75,7 +97,7 @@ def push_lock(state_dir: Path, profile: str) -> Iterator[None]:
     with path.open("a+", encoding="utf-8") as handle:
         if fcntl is not None:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _take(handle)
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "a process"
@@ -86,6 +108,32 @@ def push_lock(state_dir: Path, profile: str) -> Iterator[None]:
         handle.write(f"pid {os.getpid()}, since {now()}")
         handle.flush()
         yield
+
+
+def _take(handle: Any) -> None:
+    """The lock, at once or within a moment: `push_lock_held` takes it shared for an instant to see
+    whether a push holds it, and a push starting then must not be refused for that."""
+    for _ in range(20):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(0.01)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def push_lock_held(state_dir: Path, profile: str) -> bool:
+    """Whether a live process holds the profile's push lock (a run marked running without it died)."""
+    path = state_dir / "locks" / f"{profile}.lock"
+    if fcntl is None or not path.exists():
+        return False
+    with path.open("r", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def now() -> str:
@@ -115,6 +163,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        migrate(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -189,13 +238,18 @@ class Store:
             self._log(entries)
 
     # ----- runs and activity ------------------------------------------------------------------
-    def start_run(self, run_id: str, profile: str, triggered_by: str) -> None:
-        self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running')",
-                        (run_id, profile, triggered_by, now()))
+    def start_run(self, run_id: str, profile: str, triggered_by: str,
+                  details: dict[str, Any] | None = None) -> None:
+        """`details`: what the run was asked (JSON), so that it can be re-planned (`crmsync retry`)."""
+        self.db.execute("INSERT INTO runs (run_id, profile, triggered_by, started_at, finished_at, status, "
+                        "details) VALUES (?, ?, ?, ?, NULL, 'running', ?)",
+                        (run_id, profile, triggered_by, now(), json.dumps(details) if details else None))
 
-    def finish_run(self, run_id: str, status: str) -> None:
-        self.db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?",
-                        (now(), status, run_id))
+    def finish_run(self, run_id: str, status: str, *, reason: str | None = None,
+                   summary: dict[str, int] | None = None) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, status = ?, stop_reason = ?, summary = ? "
+                        "WHERE run_id = ?", (now(), status, reason, json.dumps(summary) if summary else None,
+                                             run_id))
 
     def unfinished_runs(self, profile: str) -> list[str]:
         rows = self.db.execute("SELECT run_id FROM runs WHERE profile = ? AND status = 'running' "
@@ -209,31 +263,40 @@ class Store:
     def _log(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [(e.get("at") or now(), e["run_id"], e["triggered_by"], e["object"], e["action"], e["result"],
                  e.get("crm_id"), e.get("record_url"), e.get("error_code"), e.get("error"), e.get("stream"),
-                 e.get("source_id"), json.dumps(e["request"]) if e.get("request") is not None else None)
+                 e.get("source_id"), json.dumps(e["request"]) if e.get("request") is not None else None,
+                 json.dumps(e["changed"]) if e.get("changed") is not None else None)
                 for e in entries]
         self.db.executemany("INSERT INTO activity (at, run_id, triggered_by, object, action, result, crm_id, "
-                            "record_url, error_code, error, stream, source_id, request) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                            "record_url, error_code, error, stream, source_id, request, changed) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def known(self, column: str) -> set[str]:
-        """Every value of one of the activity log's name columns (run_id, object, triggered_by); run ids
-        also of runs that logged nothing."""
-        assert column in ("run_id", "object", "triggered_by")  # a column name, never a user's value
-        values = {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM activity")}
+        """Every value of one of the activity log's name columns (run_id, object, triggered_by, stream);
+        run ids also of runs that logged nothing; `profile`: of the runs."""
+        assert column in ("run_id", "object", "triggered_by", "stream", "profile")  # never a user's value
+        if column == "profile":
+            return {r[0] for r in self.db.execute("SELECT DISTINCT profile FROM runs")}
+        rows = self.db.execute(f"SELECT DISTINCT {column} FROM activity")
+        values = {r[0] for r in rows if r[0] is not None}
         if column == "run_id":
             values |= {r[0] for r in self.db.execute("SELECT run_id FROM runs")}
         return values
 
     def activity(self, *, since: str | None = None, until: str | None = None, by: str | None = None,
                  object_name: str | None = None, action: str | None = None, result: str | None = None,
-                 run_id: str | None = None) -> list[dict[str, Any]]:
+                 run_id: str | None = None, profile: str | None = None, stream: str | None = None,
+                 source_id: str | None = None) -> list[dict[str, Any]]:
         clauses, params = [], []
         for column, op, value in (("at", ">=", since), ("at", "<=", until), ("triggered_by", "=", by),
                                   ("object", "=", object_name), ("action", "=", action),
-                                  ("result", "=", result), ("run_id", "=", run_id)):
+                                  ("result", "=", result), ("run_id", "=", run_id), ("stream", "=", stream),
+                                  ("source_id", "=", source_id)):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
+        if profile is not None:  # the log keeps the run, the runs their profile
+            clauses.append("run_id IN (SELECT run_id FROM runs WHERE profile = ?)")
+            params.append(profile)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.execute(f"SELECT * FROM activity {where} ORDER BY id", params)
         return [dict(r) for r in rows]

@@ -1,0 +1,133 @@
+"""Every run a state dir has recorded, with its state and counts: read from the store (`runs`, and the
+activity log for what a run did), never from a console."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UsageError
+from engine.runs.model import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    STOPPED,
+    SUCCEEDED,
+    WITH_FAILURES,
+    RunSummary,
+)
+from engine.store import Store, default_state_dir, push_lock_held
+
+DECISIONS = ("link", "unlink", "import")  # a person's pull decisions are runs too
+
+# each record's last row in a run (not its associations): what became of it
+LAST_ROWS = """
+SELECT a.* FROM activity a
+WHERE a.run_id = ? AND a.action != 'associate' AND a.id = (
+    SELECT MAX(b.id) FROM activity b WHERE b.run_id = a.run_id AND b.stream IS a.stream
+    AND b.source_id IS a.source_id AND b.action != 'associate')
+ORDER BY a.id
+"""
+
+
+def open_store(state_dir: Path | None) -> Store:
+    return Store(state_dir or default_state_dir())
+
+
+def list_runs(state_dir: Path | None, *, profile: str | None = None,
+              limit: int | None = None) -> list[RunSummary]:
+    """The runs, newest first; `profile`: of that profile only; `limit`: the newest so many."""
+    store = open_store(state_dir)
+    try:
+        where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
+        query = f"SELECT * FROM runs {where} ORDER BY started_at DESC, rowid DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        rows = store.db.execute(query, params).fetchall()
+        return [summarise(store, row) for row in rows]
+    finally:
+        store.close()
+
+
+def get_run(state_dir: Path | None, run_id: str) -> RunSummary:
+    """One run; an id the state dir does not know is bad usage, with the newest known ids."""
+    store = open_store(state_dir)
+    try:
+        return summarise(store, find_run(store, run_id))
+    finally:
+        store.close()
+
+
+def find_run(store: Store, run_id: str) -> sqlite3.Row:
+    row = store.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise unknown_run(store, run_id)
+    return row
+
+
+def unknown_run(store: Store, run_id: str) -> UsageError:
+    newest = [r[0] for r in store.db.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 8")]
+    known = ", ".join(newest) or "none: nothing was pushed with this state dir yet"
+    return UsageError(f"run {run_id}: no run of that id in {store.path.parent} (newest: {known}; "
+                      "see crmsync runs)")
+
+
+def summarise(store: Store, row: sqlite3.Row) -> RunSummary:
+    details = json.loads(row["details"]) if row["details"] else {}
+    last = store.db.execute(LAST_ROWS, (row["run_id"],)).fetchall()
+    associations = Counter(r["result"] for r in store.db.execute(
+        "SELECT result FROM activity WHERE run_id = ? AND action = 'associate'", (row["run_id"],)))
+    kind = "decisions" if any(r["action"] in DECISIONS for r in last) else "push"
+    counts = json.loads(row["summary"]) if row["summary"] else counted(last)
+    return RunSummary(
+        run_id=row["run_id"], profile=row["profile"], kind=kind, state=state_of(store, row, counts),
+        reason=row["stop_reason"], counts=counts,
+        associations={"made": associations.get("success", 0), "failed": associations.get("error", 0)},
+        started_at=row["started_at"], finished_at=row["finished_at"],
+        duration_s=duration(row["started_at"], row["finished_at"]), triggered_by=row["triggered_by"],
+        profile_path=details.get("profile_path"), source_dir=details.get("source_dir"),
+        base_url=details.get("base_url"), as_user=details.get("as_user"), plan_file=details.get("plan_file"),
+        team_file=details.get("team_file"), credentials_file=details.get("credentials_file"),
+        options=details.get("options", {}))
+
+
+def counted(last: list[sqlite3.Row]) -> dict[str, int]:
+    """A run's counts from its log, per record (a run that did not end said none itself)."""
+    counts = {"created": 0, "updated": 0, "failed": 0, "restricted": 0, "skipped": 0}
+    for r in last:
+        if r["result"] == "success" and r["action"] in ("insert", "update"):
+            counts["created" if r["action"] == "insert" else "updated"] += 1
+        elif r["result"] == "error":
+            counts["failed"] += 1
+        elif r["result"] in ("restricted", "skipped"):
+            counts[r["result"]] += 1
+    return counts
+
+
+def state_of(store: Store, row: sqlite3.Row, counts: dict[str, Any]) -> str:
+    """The stored status as a person reads it. A Ctrl-C is recorded `interrupted` with why (a stop asked
+    for); a run closed by a later push, or still `running` with no live lock, had its process die."""
+    status = row["status"]
+    if status == "running":
+        return RUNNING if push_lock_held(store.path.parent, row["profile"]) else INTERRUPTED
+    if status == "interrupted":
+        return STOPPED if row["stop_reason"] else INTERRUPTED
+    if status == "stopped":
+        return STOPPED
+    if status == "failed":
+        return FAILED
+    return WITH_FAILURES if counts.get("failed") else SUCCEEDED
+
+
+def duration(started: str, finished: str | None) -> float | None:
+    try:
+        start = dt.datetime.fromisoformat(started)
+        end = dt.datetime.fromisoformat(finished) if finished else dt.datetime.now(dt.UTC)
+    except ValueError:
+        return None
+    return round((end - start).total_seconds(), 3)
