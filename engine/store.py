@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS links (
     object TEXT NOT NULL, crm_id TEXT NOT NULL, linked_at TEXT NOT NULL,
     PRIMARY KEY (profile, stream, source_id)
 );
+CREATE INDEX IF NOT EXISTS links_crm_id ON links (profile, object, crm_id);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, profile TEXT NOT NULL, triggered_by TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
