@@ -56,7 +56,8 @@ def refused(tmp_path: Path) -> Iterator[dict[str, Any]]:
         assert first.summary()["failed"] == 2
         review = review_of(profile, source, state, base_url=url, credentials_file=creds(tmp_path))
         with serving(review) as address:
-            yield {"address": address, "portal": portal, "run": first.run_id, "source": source, "state": state}
+            yield {"address": address, "portal": portal, "run": first.run_id, "source": source,
+                   "state": state}
 
 
 def test_a_run_with_failures_its_rejected_rows_their_csv_and_retry_failed(page: Any,
@@ -70,7 +71,8 @@ def test_a_run_with_failures_its_rejected_rows_their_csv_and_retry_failed(page: 
     shot(page, "runs-wide")
     row.locator("a").first.click()
     rejected = page.locator("#rejected tr[data-ref]")
-    assert sorted(rejected.evaluate_all("rows => rows.map(r => r.dataset.ref)")) == ["employer/b1", "employer/b2"]
+    refs = rejected.evaluate_all("rows => rows.map(r => r.dataset.ref)")
+    assert sorted(refs) == ["employer/b1", "employer/b2"]
     assert "not a url is not a valid URL" in rejected.first.inner_text()  # the portal's own words
     shot(page, "run-wide")
 
@@ -82,7 +84,8 @@ def test_a_run_with_failures_its_rejected_rows_their_csv_and_retry_failed(page: 
         page.click("text=Download CSV")
     assert download.value.suggested_filename == f"rejected-{refused['run']}.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(r["stream"], r["source_id"], r["error_code"]) for r in rows] == [("employer", "b2", "VALIDATION_ERROR")]
+    assert [(r["stream"], r["source_id"], r["error_code"]) for r in rows] == [("employer", "b2",
+                                                                              "VALIDATION_ERROR")]
     assert "not a valid URL" in rows[0]["error"]
     page.fill("#rq", "")
     page.wait_for_function("document.querySelectorAll('#rejected tr[data-ref]').length == 2")
