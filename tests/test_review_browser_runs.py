@@ -36,7 +36,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def shot(page: Any, name: str) -> None:
     if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))  # the window as a person sees it
 
 
 def aside(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

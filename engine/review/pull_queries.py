@@ -117,13 +117,15 @@ class PulledRow:
 
 
 class Shown:
-    """How a pulled record of an object is shown: its name (the `name:` fields of the stream it is
-    imported as), a few of the fields the profile maps, its View in CRM link."""
+    """How a pulled record of an object is shown: its name (the profile's `pull.<object>.name` fields,
+    else the `name:` of the stream it is imported as), a few of the fields the profile maps, its View in
+    CRM link."""
 
     def __init__(self, bundle: ProfileBundle, object_name: str, record_url: Any) -> None:
         stream = bundle.profile.model.streams[default_stream(bundle, object_name)]
         obj = bundle.connector.model.objects[object_name]
-        self.name_fields = stream.name
+        declared = bundle.profile.model.pull.get(object_name)
+        self.name_fields = (declared.name if declared and declared.name else None) or stream.name
         self.mapped = [f for f in stream.fields if f not in stream.name and f != obj.id_field]
         self.record_url = record_url
 
