@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS pull_matches (
     profile TEXT NOT NULL, object TEXT NOT NULL, crm_id TEXT NOT NULL, status TEXT NOT NULL,
     candidates TEXT NOT NULL, PRIMARY KEY (profile, object, crm_id)
 );
+CREATE INDEX IF NOT EXISTS pull_matches_order ON pull_matches (profile, object);
+CREATE INDEX IF NOT EXISTS pull_matches_status ON pull_matches (profile, object, status);
 """
 
 # Columns added after a state dir may have been made: (table, column, type). Added where missing when a

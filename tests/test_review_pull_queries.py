@@ -108,3 +108,14 @@ def test_a_record_is_shown_by_its_name_its_mapped_values_and_its_candidates(stor
     assert row.name == "O'Malley & Sons" and ("website", "https://c9.example") in row.values
     assert row.best == {"ref": "employer/emp-009", "score": 0.59, "reasons": ["name 0.90"]}
     assert json.dumps(row.values).count("hs_object_id") == 0  # the id is the record's, not a value
+
+
+@pytest.mark.parametrize("chosen", [PullFilter(object="companies", q="company"),
+                                    PullFilter(object="companies", min_score="0.6"),
+                                    PullFilter(object="companies", decision="new")])
+def test_a_window_in_one_pass_is_what_count_and_page_find(store: Store, chosen: PullFilter) -> None:
+    counts = q.decision_counts(store.db, PROFILE, "companies")
+    second = q.window(store.db, PROFILE, chosen, 2, shown(), counts)
+    assert second.total == q.count(store.db, PROFILE, chosen)
+    assert [r.crm_id for r in second.rows] == crm_ids(store, chosen, second.page)
+    assert q.window(store.db, PROFILE, chosen, 10**6, shown(), counts).page == second.last  # past the end

@@ -54,12 +54,10 @@ class PullPages:
     def table(self, chosen: PullFilter, number: int) -> dict[str, Any]:
         """What the records' partial shows: the object's counts, the filter, its page, the pager."""
         profile = self.actions.profile
-        total = q.count(self.db, profile, chosen)
-        last = max((total + q.PAGE_SIZE - 1) // q.PAGE_SIZE, 1)
-        number = min(number, last)
-        return {"filter": chosen, "total": total, "page": number, "last": last,
-                "counts": q.decision_counts(self.db, profile, chosen.object), "decisions": q.DECISIONS,
-                "rows": q.page(self.db, profile, chosen, number, self.shown(chosen.object))}
+        counts = q.decision_counts(self.db, profile, chosen.object)
+        shown = q.window(self.db, profile, chosen, number, self.shown(chosen.object), counts)
+        return {"filter": chosen, "total": shown.total, "page": shown.page, "last": shown.last,
+                "counts": counts, "decisions": q.DECISIONS, "rows": shown.rows}
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         return self.pages.render(request, name, status_code, active_section="Pull", labels=q.LABELS,
