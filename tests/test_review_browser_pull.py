@@ -125,6 +125,7 @@ def test_the_pull_page_reads_on_a_narrow_window(browser: Any, portal: dict[str, 
         page.click("text=Pull now")
         page.wait_for_selector("[data-pull=done]", timeout=60_000)
         page.click("#pull-job >> text=show")
+        page.wait_for_load_state()  # its stylesheet too: the width is measured as the page is shown
         assert rows(page).count() > 0
         assert page.evaluate("document.documentElement.scrollWidth") <= 400
         shot(page, "pull-narrow")

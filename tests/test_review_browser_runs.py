@@ -120,5 +120,6 @@ def test_the_runs_pages_read_on_a_narrow_window(browser: Any, refused: dict[str,
         assert page.evaluate("document.documentElement.scrollWidth") <= 400  # nothing wider than the window
         shot(page, "run-narrow")
         page.click("text=every run")
+        page.wait_for_load_state()  # its stylesheet too: the width is measured as the page is shown
         assert page.evaluate("document.documentElement.scrollWidth") <= 400
         shot(page, "runs-narrow")
