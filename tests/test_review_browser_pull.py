@@ -22,8 +22,10 @@ HUBSPOT = PROFILES["hubspot"]
 STRANGER = {"name": "Zephyr Lantern Works", "domain": "zephyr-lantern.example"}  # no local record is it
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for this module's tests only: Playwright's event loop runs in this thread while it is
+    open, and a later module's asyncio.run (a push, a plan) would find it there."""
     yield from launched()
 
 

@@ -24,8 +24,10 @@ from tests.runskit import Refusing, creds, employer_profile, employers
 SHOTS = os.environ.get("CRMSYNC_SCREENSHOTS")  # a folder: the pages are saved there to be looked at
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for this module's tests only: Playwright's event loop runs in this thread while it is
+    open, and a later module's asyncio.run (a push, a plan) would find it there."""
     yield from launched()
 
 
