@@ -15,7 +15,7 @@ import pytest
 
 from engine.store import Store
 from tests.browserkit import NARROW, fresh_page, launched, review_of, serving
-from tests.pushkit import PROFILES, credentials_file, push, served
+from tests.pushkit import PROFILES, credentials_file, push, records, served
 from tests.test_review_browser_runs import aside, shot
 
 HUBSPOT = PROFILES["hubspot"]
@@ -43,7 +43,11 @@ def portal(examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         state = tmp_path / "state"
         review = review_of(HUBSPOT, examples, state, base_url=url, credentials_file=creds)
         with serving(review) as address:
-            yield {"address": address, "state": state, "imported": tmp_path / "crmsync-import"}
+            yield {"address": address, "state": state, "imported": tmp_path / "crmsync-import", "url": url}
+
+
+def crm_records(url: str) -> dict[str, list[dict[str, Any]]]:
+    return aside(records, url)
 
 
 def links(state: Path) -> dict[str, str]:
@@ -63,6 +67,7 @@ def rows(page: Any) -> Any:
 
 
 def test_pull_link_import_and_bulk_link_from_the_page(page: Any, portal: dict[str, Any]) -> None:
+    in_crm = crm_records(portal["url"])
     page.goto(portal["address"])
     page.click("nav >> text=Pull")
     page.wait_for_selector("text=Nothing pulled yet")
@@ -118,6 +123,7 @@ def test_pull_link_import_and_bulk_link_from_the_page(page: Any, portal: dict[st
     assert len(done) >= len(confident) - 1  # two records sharing a best candidate: the second is refused
     assert len(now) == 2 + len(done) and count(page, "linked") == 2 + len(done)
     shot(page, "pull-bulk-wide")
+    assert crm_records(portal["url"]) == in_crm  # links and imports are local: the CRM is as it was
 
 
 def test_the_pull_page_reads_on_a_narrow_window(browser: Any, portal: dict[str, Any]) -> None:
