@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from engine.review.app import Pages
 
 VERBS = {"link": "linked", "unlink": "unlinked", "import": "imported"}
+OUTCOMES = {"link": "link", "unlink": "unlink", "import": "import", "link-best": "link",
+            "import-new": "import"}  # the page's action -> the decision it makes
 
 
 class PullPages:
@@ -66,7 +68,7 @@ class PullPages:
     async def pull_page(self, request: Request) -> Response:
         chosen = PullFilter.of(request.query_params, self.objects)
         return self.render(request, "pull.html", objects=self.objects,
-                           pulled=q.pulled_objects(self.db, self.actions.profile),
+                           pulled=q.object_counts(self.db, self.actions.profile),
                            since=q.listed_since(self.db, self.actions.profile),
                            **self.table(chosen, page_number(request)))
 
@@ -81,10 +83,11 @@ class PullPages:
         """One of the decisions (the form says which), then the records again with what was done."""
         form = await read_form(request)
         chosen = PullFilter.of(form, self.objects)
+        action = request.path_params["action"]
         try:
-            outcome = self.decide(request.path_params["action"], form, chosen)
+            outcome = self.decide(action, form, chosen)
         except CrmsyncError as exc:
-            outcome = Outcome("link", refused=[("", str(exc))])
+            outcome = Outcome(OUTCOMES.get(action, "link"), refused=[("", str(exc))])
         if "hx-request" not in request.headers:
             return RedirectResponse("/pull?" + chosen.query(), status_code=303)
         return self.render(request, "_pulled.html", outcome=outcome, verb=VERBS[outcome.action],

@@ -228,7 +228,7 @@ def matching(db: sqlite3.Connection, profile: str, f: PullFilter) -> Iterator[tu
     yield from ((crm_id, best) for crm_id, best in rows)
 
 
-def pulled_objects(db: sqlite3.Connection, profile: str) -> dict[str, int]:
+def object_counts(db: sqlite3.Connection, profile: str) -> dict[str, int]:
     """The objects of the last pull and how many records each."""
     return dict(db.execute("SELECT object, COUNT(*) FROM pull_matches WHERE profile = ? GROUP BY object",
                            (profile,)).fetchall())
