@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS activity (
 );
 CREATE INDEX IF NOT EXISTS activity_at ON activity (at);
 CREATE INDEX IF NOT EXISTS activity_run ON activity (run_id, stream, source_id);
+-- a record's rows in order: what became of it after a run (a run's rejected rows written since)
+CREATE INDEX IF NOT EXISTS activity_record ON activity (stream, source_id, id);
 CREATE TABLE IF NOT EXISTS associations_due (
     profile TEXT NOT NULL, ref TEXT NOT NULL, relation TEXT NOT NULL,
     PRIMARY KEY (profile, ref, relation)

@@ -20,7 +20,7 @@ from engine.review.pages_plan import page_number
 from engine.review.partials import part_or_page
 from engine.review.retrying import RetryJob, start_retry
 from engine.review.runs_view import RejectedFilter
-from engine.runs import STATES, RunSummary, get_run, rejected_csv
+from engine.runs import STATES, RejectedRow, RunSummary, get_run, rejected_csv, rejected_rows
 from engine.store import default_state_dir
 
 if TYPE_CHECKING:
@@ -68,19 +68,20 @@ class RunsPages:
         listed = runs_view.runs_page(self.state_dir, page_number(request))
         return self.render(request, "runs.html", listed=listed, state_dir=self.state_dir)
 
-    def run_context(self, request: Request, run_id: str) -> dict[str, object]:
+    def run_context(self, request: Request, run_id: str,
+                    every: list[RejectedRow] | None = None) -> dict[str, object]:
         chosen = RejectedFilter.of(request.query_params)
         return {"filter": chosen, "rows": runs_view.rejected_page(self.state_dir, run_id, chosen,
-                                                                  page_number(request))}
+                                                                  page_number(request), every)}
 
     @of_run
     async def run(self, request: Request, run: RunSummary) -> Response:
         run_id = run.run_id
         job = self.retries.get(run_id)
-        choices = runs_view.rejected_choices(self.state_dir, run_id)
-        return self.render(request, "run.html", run=run, choices=choices,
-                           failing=runs_view.still_failing(self.state_dir, run_id), retry_job=job,
-                           retry=job.progress() if job else None, **self.run_context(request, run_id))
+        every = rejected_rows(self.state_dir, run_id)
+        return self.render(request, "run.html", run=run, choices=runs_view.choices_of(every),
+                           failing=runs_view.still_failing(every), retry_job=job,
+                           retry=job.progress() if job else None, **self.run_context(request, run_id, every))
 
     @of_run
     async def rejected(self, request: Request, run: RunSummary) -> Response:
@@ -110,7 +111,7 @@ class RunsPages:
         if run.kind != "push":
             return self.render(request, "_retry.html", status_code=409, run=run, retry_job=None, retry=None,
                                note="this run holds a person's link/import decisions: nothing to send again")
-        failing = runs_view.still_failing(self.state_dir, run_id)
+        failing = runs_view.still_failing(rejected_rows(self.state_dir, run_id))
         job = self.retries[run_id] = start_retry(run, self.state_dir, failing, self.pages.review.push)
         return self.render(request, "_retry.html", run=run, retry_job=job, retry=job.progress(), note=None)
 

@@ -64,23 +64,25 @@ def filtered_rejected(state_dir: Path, run_id: str, chosen: RejectedFilter) -> l
                          search=chosen.q or None)
 
 
-def rejected_page(state_dir: Path, run_id: str, chosen: RejectedFilter, asked: int) -> Paged:
-    rows = filtered_rejected(state_dir, run_id, chosen)
+def rejected_page(state_dir: Path, run_id: str, chosen: RejectedFilter, asked: int,
+                  every: list[RejectedRow] | None = None) -> Paged:
+    """A page of the run's rejected rows the filter finds; `every`: all of them, read already (an
+    empty filter's rows, not read again)."""
+    rows = every if every is not None and chosen.is_empty() else filtered_rejected(state_dir, run_id, chosen)
     page, last = pages_of(len(rows), REJECTED_PAGE, asked)
     start = (page - 1) * REJECTED_PAGE
     return Paged(rows[start:start + REJECTED_PAGE], page, last, len(rows))
 
 
-def rejected_choices(state_dir: Path, run_id: str) -> dict[str, list[str]]:
-    """The streams and error codes of the run's rejected rows (what the filter's lists offer)."""
-    rows = rejected_rows(state_dir, run_id)
+def choices_of(rows: list[RejectedRow]) -> dict[str, list[str]]:
+    """The streams and error codes of a run's rejected rows (what the filter's lists offer)."""
     return {"streams": sorted({r.stream for r in rows}),
             "codes": sorted({r.error_code for r in rows if r.error_code})}
 
 
-def still_failing(state_dir: Path, run_id: str) -> int:
-    """The run's rejected records no later run has written: what a retry would send."""
-    return sum(1 for r in rejected_rows(state_dir, run_id) if not r.fixed_by)
+def still_failing(rows: list[RejectedRow]) -> int:
+    """The rejected records no later run has written: what a retry would send."""
+    return sum(1 for r in rows if not r.fixed_by)
 
 
 def csv_filename(run: RunSummary) -> str:
