@@ -15,12 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-
-from benchmarks.review_pull_speed import TARGET_S, timed  # noqa: E402
+from benchmarks.review_pull_speed import measure  # noqa: E402
 from engine.store import Store  # noqa: E402
-from tests.browserkit import review_of, serving  # noqa: E402
-from tests.pushkit import PROFILES, ROOT  # noqa: E402
 
 PROFILE = "hubspot-benefitflow"
 RUNS = 200
@@ -52,25 +48,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder) / "state"
         big = fill(state, args.rejected)
-        review = review_of(PROFILES["hubspot"], ROOT / "examples" / "data", state)
-        asked = [("runs, first page", "/runs"), ("runs, page 8", "/runs?page=8"),
-                 (f"run with {args.rejected:,} rejected", f"/runs/{big}"),
-                 ("rejected, one stream", f"/runs/{big}/rejected?stream=broker"),
-                 ("rejected, one code", f"/runs/{big}/rejected?code=DUPLICATE"),
-                 ("rejected, search", f"/runs/{big}/rejected?q=e7777"),
-                 ("rejected, page 100", f"/runs/{big}/rejected?page=100"),
-                 ("CSV of every row", f"/runs/{big}/rejected.csv")]
-        with serving(review) as address, httpx.Client(follow_redirects=True, timeout=120) as client:
-            client.get(address)
-            base = address.split("?")[0].rstrip("/")
-            worst = 0.0
-            for label, path in asked:
-                took, size = timed(client, base + path)
-                worst = max(worst, took)
-                print(f"{label:<28} {took * 1000:7.0f} ms  ({size / 1024:,.0f} KB)")
-            verdict = "met" if worst < TARGET_S else "MISSED"
-            print(f"slowest {worst * 1000:,.0f} ms: target < {TARGET_S * 1000:,.0f} ms {verdict}")
-
+        measure(state, [("runs, first page", "/runs"), ("runs, page 8", "/runs?page=8"),
+                         (f"run with {args.rejected:,} rejected", f"/runs/{big}"),
+                         ("rejected, one stream", f"/runs/{big}/rejected?stream=broker"),
+                         ("rejected, one code", f"/runs/{big}/rejected?code=DUPLICATE"),
+                         ("rejected, search", f"/runs/{big}/rejected?q=e7777"),
+                         ("rejected, page 100", f"/runs/{big}/rejected?page=100"),
+                         ("CSV of every row", f"/runs/{big}/rejected.csv")])
 
 if __name__ == "__main__":
     main()
