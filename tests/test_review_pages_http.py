@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from engine.pull.state import Listing, save_matches, save_page
 from engine.review.app import Review
 from engine.review.runs_view import RUNS_PAGE, runs_page
 from engine.store import Store
@@ -144,4 +145,23 @@ def test_pull_decisions_go_through_the_commands_calls(app: App) -> None:
     assert "not among the records of the last pull" in unknown.text
     bad_ref = app.post("/pull/link", {"crm_id": "9004", "local_ref": "nowhere", "object": "companies"})
     assert "is not a local record" in bad_ref.text
+    store.close()
+
+
+def test_bulk_import_takes_every_new_record_the_filter_finds_and_no_other(
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # imports go to ./crmsync-import, as `crmsync import` writes them
+    store = Store(app.state)
+    names = ["Acme North", "Acme South", "Bolt Works"] + [f"Acme {i}" for i in range(60)]
+    save_page(store, PROFILE, "companies", Listing(listing="l1"),
+              [(str(5000 + i), {"hs_object_id": str(5000 + i), "name": n}) for i, n in enumerate(names)])
+    save_matches(store, PROFILE, "companies", [(str(5000 + i), "new", []) for i in range(len(names))])
+    answer = app.post("/pull/import-new", {"object": "companies", "q": "acme", "decision": ""})
+    assert "62 imported" in answer.text
+    imported = (tmp_path / "crmsync-import" / "employer.jsonl").read_text(encoding="utf-8")
+    assert imported.count("\n") == 62 and "Bolt Works" not in imported  # every page of the filter's
+    linked = {lk.crm_id for lk in store.links(PROFILE).values()}
+    assert len(linked) == 62 and "5002" not in linked
+    nothing = app.post("/pull/import-new", {"object": "companies", "q": "no such company"})
+    assert "0 imported" in nothing.text and len(store.links(PROFILE)) == 62  # finding none imports none
     store.close()
