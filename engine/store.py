@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS links (
     object TEXT NOT NULL, crm_id TEXT NOT NULL, linked_at TEXT NOT NULL,
     PRIMARY KEY (profile, stream, source_id)
 );
+CREATE INDEX IF NOT EXISTS links_crm_id ON links (profile, object, crm_id);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, profile TEXT NOT NULL, triggered_by TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS activity (
 );
 CREATE INDEX IF NOT EXISTS activity_at ON activity (at);
 CREATE INDEX IF NOT EXISTS activity_run ON activity (run_id, stream, source_id);
+-- a record's rows in order: what became of it after a run (a run's rejected rows written since)
 CREATE INDEX IF NOT EXISTS activity_record ON activity (stream, source_id, id);
 CREATE TABLE IF NOT EXISTS associations_due (
     profile TEXT NOT NULL, ref TEXT NOT NULL, relation TEXT NOT NULL,
@@ -61,6 +63,8 @@ CREATE TABLE IF NOT EXISTS pull_matches (
     profile TEXT NOT NULL, object TEXT NOT NULL, crm_id TEXT NOT NULL, status TEXT NOT NULL,
     candidates TEXT NOT NULL, PRIMARY KEY (profile, object, crm_id)
 );
+CREATE INDEX IF NOT EXISTS pull_matches_order ON pull_matches (profile, object);
+CREATE INDEX IF NOT EXISTS pull_matches_status ON pull_matches (profile, object, status);
 """
 
 # Columns added after a state dir may have been made: (table, column, type). Added where missing when a

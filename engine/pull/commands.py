@@ -17,10 +17,12 @@ from engine.pull.decisions import Decider, Outcome
 from engine.pull.importer import Importer
 from engine.store import Store, default_state_dir
 
+Work = Callable[[ProfileBundle, Decider], Outcome]
 
-def decide(profile: Path, by: str, state_dir: Path | None,
-           work: Callable[[ProfileBundle, Decider], Outcome], as_json: bool) -> int:
-    bundle = load_profile(profile)
+
+def decided(bundle: ProfileBundle, by: str, state_dir: Path | None, work: Work) -> Outcome:
+    """`work` done by one Decider over the state dir's store (one run of the activity log), as
+    `crmsync link`, `unlink` and `import` do it (and the review app's pull page)."""
     store = Store(state_dir or default_state_dir())
     try:
         decider = Decider(bundle, store, by)
@@ -28,6 +30,11 @@ def decide(profile: Path, by: str, state_dir: Path | None,
         decider.finish(outcome)
     finally:
         store.close()
+    return outcome
+
+
+def decide(profile: Path, by: str, state_dir: Path | None, work: Work, as_json: bool) -> int:
+    outcome = decided(load_profile(profile), by, state_dir, work)
     show(outcome, as_json)
     return 1 if outcome.refused else 0
 
@@ -58,39 +65,52 @@ def link_command(profile: Path, *, crm_id: str | None, local_ref: str | None, de
             from engine.pull.walk import Walk
 
             return Walk(decider, source, object_name).run()
-        outcome = Outcome("link")
         assert crm_id is not None and local_ref is not None
-        refused = decider.link(crm_id, local_ref)
-        if refused:
-            outcome.refused.append((crm_id, refused))
-        else:
-            outcome.done.append((crm_id, local_ref))
-        return outcome
+        return link_one(decider, crm_id, local_ref)
 
     return decide(profile, by, state_dir, work, as_json)
+
+
+def link_one(decider: Decider, crm_id: str, local_ref: str) -> Outcome:
+    outcome = Outcome("link")
+    refused = decider.link(crm_id, local_ref)
+    if refused:
+        outcome.refused.append((crm_id, refused))
+    else:
+        outcome.done.append((crm_id, local_ref))
+    return outcome
 
 
 def unlink_command(profile: Path, what: list[str], *, by: str, as_json: bool, state_dir: Path | None) -> int:
-    def work(bundle: ProfileBundle, decider: Decider) -> Outcome:
-        outcome = Outcome("unlink")
-        for item in what:
-            held = [(lk.crm_id, f"{lk.stream}/{lk.source_id}") for lk in decider.links.values()
-                    if f"{lk.stream}/{lk.source_id}" == item or lk.crm_id == item]
-            refused = decider.unlink(item)
-            if refused:
-                outcome.refused.append((item, refused))
-            else:
-                outcome.done.extend(held)
-        return outcome
+    return decide(profile, by, state_dir, lambda _, decider: unlink_each(decider, what), as_json)
 
-    return decide(profile, by, state_dir, work, as_json)
+
+def unlink_each(decider: Decider, what: list[str]) -> Outcome:
+    """Undo the link of each local ref or CRM id in `what`."""
+    outcome = Outcome("unlink")
+    for item in what:
+        held = [(lk.crm_id, f"{lk.stream}/{lk.source_id}") for lk in decider.links.values()
+                if f"{lk.stream}/{lk.source_id}" == item or lk.crm_id == item]
+        refused = decider.unlink(item)
+        if refused:
+            outcome.refused.append((item, refused))
+        else:
+            outcome.done.extend(held)
+    return outcome
 
 
 def import_command(profile: Path, crm_ids: list[str], *, as_stream: str | None, with_companies: bool,
                    out_dir: Path, object_name: str | None, by: str, as_json: bool,
                    state_dir: Path | None) -> int:
     def work(bundle: ProfileBundle, decider: Decider) -> Outcome:
-        importer = Importer(decider, out_dir)
-        return importer.run(importer.selection(crm_ids, object_name), as_stream, with_companies)
+        return import_records(decider, crm_ids, as_stream=as_stream, with_companies=with_companies,
+                              out_dir=out_dir, object_name=object_name)
 
     return decide(profile, by, state_dir, work, as_json)
+
+
+def import_records(decider: Decider, crm_ids: list[str], *, as_stream: str | None, with_companies: bool,
+                   out_dir: Path, object_name: str | None) -> Outcome:
+    """Import the named New records (none named: every New one of the last pull, of `object_name`)."""
+    importer = Importer(decider, out_dir)
+    return importer.run(importer.selection(crm_ids, object_name), as_stream, with_companies)

@@ -45,10 +45,13 @@ class Importer:
         if not crm_ids:
             return [m for m in self.matches.values() if m.status == "new"
                     and (object_name is None or m.object == object_name)]
+        by_id: dict[str, list[KnownMatch]] = {}  # one look-up per id named (the review app names many)
+        for (o, c), m in self.matches.items():
+            if object_name is None or o == object_name:
+                by_id.setdefault(c, []).append(m)
         chosen = []
         for crm_id in crm_ids:
-            found = [m for (o, c), m in self.matches.items() if c == crm_id
-                     and (object_name is None or o == object_name)]
+            found = by_id.get(crm_id, [])
             if not found:
                 self.outcome.refused.append((crm_id, "not among the records of the last pull: pull first"))
             chosen.extend(found)

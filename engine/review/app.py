@@ -100,11 +100,15 @@ def build_app(review: Review, routes: list[BaseRoute] | None = None) -> Guard:
     """The app for `review`; `routes`: more pages (runs, pull) beside the plan's."""
     from engine.review.choose import choose_routes
     from engine.review.pages_plan import plan_routes
+    from engine.review.pages_pull import pull_routes
+    from engine.review.pages_runs import runs_routes
     from engine.review.pushing import push_routes
 
+    review.sections += [s for s in (("Runs", "/runs"), ("Pull", "/pull")) if s not in review.sections]
     pages = Pages(review)
     app = Starlette(routes=[*plan_routes(pages), *choose_routes(pages), *push_routes(pages),
-                            *(routes or []), Route("/favicon.ico", lambda _: Response(status_code=204)),
+                            *runs_routes(pages), *pull_routes(pages), *(routes or []),
+                            Route("/favicon.ico", lambda _: Response(status_code=204)),
                             Mount("/static", StaticFiles(directory=HERE / "static"), name="static")])
     app.state.review = review
     return Guard(app, review.keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.runs.listing import get_run, list_runs
+from engine.runs.listing import count_runs, get_run, list_runs
 from engine.runs.model import STATES, RejectedRow, RunSummary
 from engine.runs.rejected import rejected_csv, rejected_rows
 
@@ -20,5 +20,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["list_runs", "get_run", "rejected_rows", "rejected_csv", "retry_failed", "RetryRequest",
-           "RetryResult", "RunSummary", "RejectedRow", "STATES"]
+__all__ = ["list_runs", "count_runs", "get_run", "rejected_rows", "rejected_csv", "retry_failed",
+           "RetryRequest", "RetryResult", "RunSummary", "RejectedRow", "STATES"]

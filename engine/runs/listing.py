@@ -41,9 +41,10 @@ def open_store(state_dir: Path | None) -> Store:
 
 
 def list_runs(state_dir: Path | None, *, profile: str | None = None,
-              limit: int | None = None) -> list[RunSummary]:
+              limit: int | None = None, offset: int = 0) -> list[RunSummary]:
     """The runs, newest first; `profile`: of that profile only (one no run has is bad usage, with the
-    known ones: a typo must not pass for an empty list); `limit`: the newest so many."""
+    known ones: a typo must not pass for an empty list); `limit`: the newest so many (after skipping the
+    `offset` newest: a page of them)."""
     store = open_store(state_dir)
     try:
         if profile is not None and profile not in (known := store.known("profile")):
@@ -53,10 +54,20 @@ def list_runs(state_dir: Path | None, *, profile: str | None = None,
         where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
         query = f"SELECT * FROM runs {where} ORDER BY started_at DESC, rowid DESC"
         if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
+            query += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
         rows = store.db.execute(query, params).fetchall()
         return [summarise(store, row) for row in rows]
+    finally:
+        store.close()
+
+
+def count_runs(state_dir: Path | None, *, profile: str | None = None) -> int:
+    """How many runs `list_runs` lists (a pager's total)."""
+    store = open_store(state_dir)
+    try:
+        where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
+        return int(store.db.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0])
     finally:
         store.close()
 
