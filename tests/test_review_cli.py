@@ -44,3 +44,16 @@ def test_a_broken_profile_is_a_located_error_and_nothing_is_served(tmp_path: Pat
     broken.write_text("name: p\nconnector: hubspot\nstreams: {e: [1, 2}\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["review", str(broken), "--source", str(examples), "--no-browser"])
     assert result.exit_code == 2 and result.stderr.startswith(f"{broken}:3:19: malformed YAML")
+
+
+def test_a_port_in_use_is_bad_usage_said_plainly(examples: Path, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["review", str(PROFILES["hubspot"]), "--source", str(examples),
+                                          "--state-dir", str(tmp_path / "state"), "--no-browser",
+                                          "--port", str(port)])
+    assert result.exit_code == 2 and f"--port {port}: cannot listen on 127.0.0.1" in result.stderr

@@ -43,6 +43,9 @@ def test_approve_writes_the_selection_that_push_plan_sends_exactly(examples: Pat
         review = review_against(url, examples, tmp_path)
         with signed_in(review) as client:
             choose_only(client, review, CHOSEN)
+            record = client.get(f"/record/{row_id(review, CHOSEN[0])}").text
+            assert "/crm/v3/objects/companies/batch/create" in record and "Harbor &amp; Pine" in record
+            assert "sandbox-token" not in record  # the request as sent, its credential hidden
             approved = client.post("/approve", headers={"X-CSRF-Token": review.keys.csrf})
         assert approved.status_code == 200 and "Approved: 3 records" in approved.text
         plan_file = approved_path(approved.text)
