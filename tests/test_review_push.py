@@ -119,6 +119,7 @@ def test_push_now_sends_the_selection_and_reports_the_run(examples: Path, tmp_pa
             review.job.thread.join(timeout=120)
         companies = records(url)["companies"]
     assert "2/2 written" in done and "2 created" in done and f"crmsync log --run {first_run}" in done
+    assert f'href="/runs/{first_run}"' in done  # the run's page in the app
     assert "hx-trigger" not in done  # finished: the page stops polling
     # the second push of the same selection finds them in the CRM: nothing created twice
     assert sorted(c["properties"]["name"] for c in companies) == ["Harbor & Pine Benefits Group",
