@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +35,21 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CRMSYNC_ACCESS_TOKEN", "CRMSYNC_CLIENT_ID", "CRMSYNC_CLIENT_SECRET",
                  "CRMSYNC_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for one test module (tests/browserkit.py). Not for the session: while Playwright's sync
+    API is open the test thread has a running event loop, and a later module's asyncio.run (a plan, a
+    push) would fail under it."""
+    from tests.browserkit import launched
+
+    yield from launched()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A new page with no cookies, 1280x800."""
+    from tests.browserkit import fresh_page
+
+    yield from fresh_page(browser)

@@ -4,29 +4,19 @@ record's own request shows with --requests, and it reads on a narrow window."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browserkit import NARROW, fresh_page, launched
+from tests.browserkit import NARROW, fresh_page
 from tests.pushkit import PROFILES, copy_source, rewrite
 from tests.reportkit import report, shown_records
 
 PROFILE = PROFILES["hubspot"]
 HOSTILE = "<img src=x onerror=alert(1)> O'Brien & Co</script>"
 
-
-# Chromium for this module's tests only: Playwright's sync API keeps an event loop running in the
-# test's thread while it is open, and any later test of the worker calling asyncio.run would fail
-browser = pytest.fixture(scope="module", name="browser")(launched)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    yield from fresh_page(browser)
 
 
 def made(out: Path, *args: str) -> str:

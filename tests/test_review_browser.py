@@ -10,21 +10,12 @@ from typing import Any
 import pytest
 
 from engine.store import Store
-from tests.browserkit import NARROW, WIDE, fresh_page, launched, review_against, review_of, serving
+from tests.browserkit import NARROW, WIDE, fresh_page, review_against, review_of, serving
 from tests.pushkit import PROFILES, records, served
 from tests.test_pull_decisions import twin_companies
 
 HUBSPOT = PROFILES["hubspot"]
 
-
-@pytest.fixture(scope="module")  # not longer: Playwright's sync API keeps an event loop running in the
-def browser() -> Iterator[Any]:    # test thread while it lives, and asyncio.run() refuses to run under one
-    yield from launched()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    yield from fresh_page(browser)
 
 
 @pytest.fixture

@@ -14,24 +14,13 @@ from typing import Any
 import pytest
 
 from engine.store import Store
-from tests.browserkit import NARROW, fresh_page, launched, review_of, serving
+from tests.browserkit import NARROW, fresh_page, review_of, serving
 from tests.pushkit import PROFILES, credentials_file, push, records, served
 from tests.test_review_browser_runs import aside, shot
 
 HUBSPOT = PROFILES["hubspot"]
 STRANGER = {"name": "Zephyr Lantern Works", "domain": "zephyr-lantern.example"}  # no local record is it
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium for this module's tests only: Playwright's event loop runs in this thread while it is
-    open, and a later module's asyncio.run (a push, a plan) would find it there."""
-    yield from launched()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    yield from fresh_page(browser)
 
 
 @pytest.fixture

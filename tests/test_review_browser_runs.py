@@ -17,23 +17,12 @@ import pytest
 
 from engine.runs import list_runs
 from engine.sandbox.common import running
-from tests.browserkit import NARROW, fresh_page, launched, review_of, serving
+from tests.browserkit import NARROW, fresh_page, review_of, serving
 from tests.pushkit import push, rewrite
 from tests.runskit import Refusing, creds, employer_profile, employers
 
 SHOTS = os.environ.get("CRMSYNC_SCREENSHOTS")  # a folder: the pages are saved there to be looked at
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium for this module's tests only: Playwright's event loop runs in this thread while it is
-    open, and a later module's asyncio.run (a push, a plan) would find it there."""
-    yield from launched()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    yield from fresh_page(browser)
 
 
 def shot(page: Any, name: str) -> None:

@@ -4,6 +4,7 @@ dir's run and its activity rows), polled by the page every second."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from engine.errors import CrmsyncError
+from engine.review import background
 from engine.review.choose import Approved, approve
 from engine.store import default_state_dir, now
 
@@ -64,6 +66,7 @@ def _run_since(db: sqlite3.Connection, profile: str, started_at: str) -> str | N
 
 
 def run_job(review: Review, job: PushJob) -> None:
+    """The push of the approved selection, as `crmsync push --plan` sends it; it prints nothing here."""
     from engine.pushrun import PushRequest, run_push
 
     options = review.push
@@ -71,25 +74,16 @@ def run_job(review: Review, job: PushJob) -> None:
                           as_user=options.as_user, state_dir=job.state_dir,
                           credentials_file=options.credentials_file, progress=False,
                           team_file=options.team_file)
-    try:
-        with open("/dev/null", "w", encoding="utf-8") as sink:  # noqa: PTH123 - the push prints nothing here
-            result = run_push(request, Console(file=sink, force_terminal=False))
-        job.run_id, job.summary = result.run_id, result.summary()
-        job.error = result.stopped
-    except CrmsyncError as exc:
-        job.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - said on the page, never lost in a thread
-        job.error = f"the push failed: {type(exc).__name__}: {exc}"
-    finally:
-        job.done = True
+    result = run_push(request, Console(file=io.StringIO(), force_terminal=False))
+    job.run_id, job.summary = result.run_id, result.summary()
+    job.error = result.stopped
 
 
 def start(review: Review) -> PushJob:
     approved = approve(review)
     state_dir = review.push.state_dir or default_state_dir()
     job = PushJob(approved, state_dir, review.plan_head()["profile"])
-    job.thread = threading.Thread(target=run_job, args=(review, job), name="review-push", daemon=True)
-    job.thread.start()
+    background.start(job, lambda: run_job(review, job), "push")
     return job
 
 
