@@ -57,3 +57,21 @@ def test_a_port_in_use_is_bad_usage_said_plainly(examples: Path, tmp_path: Path)
                                           "--state-dir", str(tmp_path / "state"), "--no-browser",
                                           "--port", str(port)])
     assert result.exit_code == 2 and f"--port {port}: cannot listen on 127.0.0.1" in result.stderr
+
+
+def test_review_of_a_source_missing_its_files_says_so_on_the_terminal(tmp_path: Path) -> None:
+    """A folder without the profile's files is planned (the page shows it), but the terminal says which
+    files are missing before the address: a review of nothing must not look like a review of an export."""
+    (tmp_path / "src").mkdir()
+    command = [sys.executable, "-m", "engine.cli", "review", str(PROFILES["hubspot"]), "--source",
+               str(tmp_path / "src"), "--state-dir", str(tmp_path / "state"), "--no-browser", "--port", "0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    served = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert "open http://127.0.0.1:" in served.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        served.send_signal(signal.SIGINT)
+        served.wait(timeout=30)
+    said = served.stderr.read()  # type: ignore[union-attr]
+    for stream in ("broker", "employer", "broker_office", "employer_contact", "broker_contact"):
+        assert f"source: {stream}: no source file" in said

@@ -49,6 +49,7 @@ class Review:
     sections: list[tuple[str, str]] = field(default_factory=lambda: [("Plan", "/")])
     lock: threading.Lock = field(default_factory=threading.Lock)  # one writer of the database at a time
     job: Any = None  # the push started from the page (engine.review.pushing.PushJob)
+    findings: list[str] = field(default_factory=list)  # what the source lacks (missing files, columns)
     _db: sqlite3.Connection | None = None
 
     @property

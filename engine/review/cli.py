@@ -44,6 +44,9 @@ def review(
         raise typer.Exit(2) from None
     url = address(sock, prepared)
 
+    for finding in prepared.findings:  # said here too, not only on the page: a stranger may not look
+        err.print(f"source: {finding}", markup=False, highlight=False)
+
     def ready() -> None:
         out.print(f"crmsync review of {prepared.bundle.profile.model.name}: open {url}", markup=False,
                   highlight=False, soft_wrap=True)

@@ -25,7 +25,7 @@ def prepare(profile: Path, source: Path, options: PushOptions) -> Review:
     bundle = load_profile(profile)
     path = review_path(options.state_dir or default_state_dir(), bundle.profile.model.name)
     load_plan(path, plan, bundle, {"loaded_at": now()}).close()
-    return Review(path, bundle, options)
+    return Review(path, bundle, options, findings=plan.input_findings())
 
 
 def bind(port: int) -> socket.socket:
