@@ -52,7 +52,8 @@ def test_the_database_and_its_wal_and_shm_files_are_private_while_open(tmp_path:
     try:
         store.save_links("p", [Link("employer", "emp-001", "companies", "1")])
         with store.transaction():
-            store.db.execute("INSERT INTO runs VALUES ('r', 'p', 'cli', 'now', NULL, 'running')")
+            store.db.execute("INSERT INTO runs (run_id, profile, triggered_by, started_at, status) "
+                             "VALUES ('r', 'p', 'cli', 'now', 'running')")
             found = modes(tmp_path / "home")
     finally:
         store.close()

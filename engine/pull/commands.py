@@ -15,13 +15,13 @@ from engine.catalog import ProfileBundle, load_profile
 from engine.pull.bulk import accept_best, apply_decisions, read_decisions
 from engine.pull.decisions import Decider, Outcome
 from engine.pull.importer import Importer
-from engine.store import Store, default_state_dir
+from engine.state import open_store
 
 
 def decide(profile: Path, by: str, state_dir: Path | None,
            work: Callable[[ProfileBundle, Decider], Outcome], as_json: bool) -> int:
     bundle = load_profile(profile)
-    store = Store(state_dir or default_state_dir())
+    store = open_store(state_dir)
     try:
         decider = Decider(bundle, store, by)
         outcome = work(bundle, decider)
