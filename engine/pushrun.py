@@ -25,6 +25,7 @@ from engine.report import warning_line
 from engine.runs.recording import Recorded, run_details
 from engine.runs.selection import BatchSelection, batch_selection
 from engine.state import StateStore, default_state_dir, open_store
+from engine.state.budget import shared_limits
 from engine.summary import print_push_summary, say
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
@@ -170,7 +171,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        with stop_on_ctrl_c(client):
+        with stop_on_ctrl_c(client), shared_limits(store, base_url, client.limiter):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream,
                                    on_outcome=progress.answered, on_associations=progress.associations,

@@ -70,6 +70,10 @@ class StateStore(ABC):
         """Whether a live process holds that push lock (a run marked running without it died)."""
 
     @abstractmethod
+    def another(self) -> StateStore:
+        """The same store on a connection of its own."""
+
+    @abstractmethod
     def migration_lock(self) -> AbstractContextManager[None]:
         """A transaction that only one process at a time may be in, for applying migrations."""
 

@@ -119,6 +119,9 @@ class PgStore(StateStore):
         with self.conn.transaction():
             yield
 
+    def another(self) -> PgStore:
+        return PgStore(self.url)
+
     @contextmanager
     def migration_lock(self) -> Iterator[None]:
         with self.conn.transaction():

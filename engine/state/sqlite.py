@@ -42,6 +42,9 @@ class Store(StateStore):
             raise
         self.db.execute("COMMIT")
 
+    def another(self) -> Store:
+        return Store(self.path.parent)
+
     def migration_lock(self) -> AbstractContextManager[None]:
         return self.transaction()  # BEGIN IMMEDIATE: one writer at a time, the other waits
 
