@@ -59,12 +59,17 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: py
     """State never lands in the working directory during tests; with CRMSYNC_TEST_STATE=postgresql it
     is in a fresh PostgreSQL schema instead of the state dir's SQLite."""
     from engine.state import choose
+    from tests.statekit import STATE_DIRS
 
     choose(None)  # a command line parsed in an earlier test chose nothing for this one
     monkeypatch.setenv("CRMSYNC_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("CRMSYNC_STATE_URL", raising=False)
+    STATE_DIRS.reset(None)
     if TEST_STATE == "postgresql" and "sqlite_only" not in request.keywords:
-        monkeypatch.setenv("CRMSYNC_STATE_URL", request.getfixturevalue("pg_url"))
+        server: Server = request.getfixturevalue("pg_server")
+        url = server.fresh_schema()
+        monkeypatch.setenv("CRMSYNC_STATE_URL", url)
+        STATE_DIRS.reset(server.fresh_schema, tmp_path / "state", url)
     for name in ("CRMSYNC_ACCESS_TOKEN", "CRMSYNC_CLIENT_ID", "CRMSYNC_CLIENT_SECRET",
                  "CRMSYNC_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)

@@ -3,17 +3,24 @@ state dir) and PostgreSQL (a server these tests start); the URL's password never
 
 from __future__ import annotations
 
+import json
+import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from engine.cli import app
 from engine.pull.state import known_matches, save_matches
 from engine.runs.listing import list_runs
-from engine.state import Link, StateStore, open_store
+from engine.state import Link, PushRunning, StateStore, open_store
+from engine.state.postgres import StateUnavailable
+from tests.pgserver import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,3 +113,71 @@ def test_pull_matches_keep_their_order(store: StateStore) -> None:
                                           ("5", "linked", [])])
     assert [m.crm_id for m in known_matches(store, "p")] == ["9", "1", "5"]
     assert [m.crm_id for m in known_matches(store, "p", "companies")] == []
+
+
+def test_a_push_lock_is_per_profile_and_org_and_dies_with_its_holder(pg_url: str, tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from engine.state import open_store\n"
+        f"with open_store(url={pg_url!r}).push_lock('p', 'https://org-a.example'):\n"
+        "    print('held', flush=True); time.sleep(120)")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    store = open_store(url=pg_url)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert store.push_lock_held("p", "https://org-a.example")
+        refused = rf"another push of p is running \(crmsync push pid {holder.pid} on .*, since .*\); nothing"
+        with pytest.raises(PushRunning, match=refused), store.push_lock("p", "https://org-a.example"):
+            pass
+        with store.push_lock("p", "https://org-b.example"), store.push_lock("q", "https://org-a.example"):
+            assert store.push_lock_held("p", "https://org-b.example")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        released = until(lambda: not store.push_lock_held("p", "https://org-a.example"))
+        assert released, "the server kept the lock of a killed holder"
+        with store.push_lock("p", "https://org-a.example"):
+            pass
+    finally:
+        holder.kill()
+        store.close()
+
+
+def until(condition: Callable[[], bool], tries: int = 300) -> bool:
+    """Whether the condition comes true within a while (the server notices a dead client's socket)."""
+    for _ in range(tries):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_password_in_the_state_url_is_never_shown(pg_server: Server) -> None:
+    url = f"postgresql://crmsync:s3cret-pw@127.0.0.1:{pg_server.port}/nosuchdb?password=s3cret-pw"
+    with pytest.raises(StateUnavailable) as refused:
+        open_store(url=url)
+    assert "s3cret-pw" not in str(refused.value) and "crmsync:***@127.0.0.1" in str(refused.value)
+    assert "nosuchdb" in str(refused.value)
+    result = CliRunner().invoke(app, ["runs", "--state-url", url])
+    assert result.exit_code == 2 and "s3cret-pw" not in result.output and "***" in result.output
+
+
+def test_a_state_url_that_is_not_postgresql_is_bad_usage() -> None:
+    result = CliRunner().invoke(app, ["runs", "--state-url", "mysql://root:pw@localhost/crm"])
+    assert result.exit_code == 2 and "not a PostgreSQL URL" in result.output
+    assert "pw@" not in result.output
+
+
+def test_the_state_url_of_the_command_line_or_the_environment_is_the_store_used(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRMSYNC_STATE_URL", raising=False)
+    store = open_store(url=pg_url)
+    store.start_run("in-pg", "p", "ana")
+    store.finish_run("in-pg", "finished")
+    store.close()
+    given = CliRunner().invoke(app, ["runs", "--state-url", pg_url, "--format", "json"])
+    assert given.exit_code == 0, given.output
+    assert [r["run_id"] for r in json.loads(given.stdout)] == ["in-pg"]
+    monkeypatch.setenv("CRMSYNC_STATE_URL", pg_url)
+    from_env = CliRunner().invoke(app, ["runs", "--format", "json"])
+    assert [r["run_id"] for r in json.loads(from_env.stdout)] == ["in-pg"]
+    monkeypatch.delenv("CRMSYNC_STATE_URL")
+    sqlite = CliRunner().invoke(app, ["runs", "--state-dir", str(tmp_path / "sqlite"), "--format", "json"])
+    assert json.loads(sqlite.stdout) == []
