@@ -23,6 +23,7 @@ if TEST_STATE not in ("sqlite", "postgresql"):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds or installs packages; run with the rest")
+    config.addinivalue_line("markers", "pg_suite: run again against PostgreSQL by the README's test command")
     config.addinivalue_line("markers", "sqlite_only(reason): reads the state dir's SQLite itself; runs "
                             "against SQLite also when CRMSYNC_TEST_STATE=postgresql")
 
@@ -35,6 +36,19 @@ def root() -> Path:
 @pytest.fixture
 def examples() -> Path:
     return ROOT / "examples" / "data"
+
+
+# the files the README's test command runs again with their state in PostgreSQL (-m pg_suite)
+PG_SUITE = ("test_push.py", "test_push_lifecycle.py", "test_push_lock.py", "test_push_faults.py",
+            "test_push_pipeline.py", "test_runs.py", "test_retry.py", "test_pull_decisions.py",
+            "test_pull_listing.py", "test_pull_sandboxes.py", "test_pull_zoho_since.py",
+            "test_associations.py", "test_log_filters.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in PG_SUITE:
+            item.add_marker(pytest.mark.pg_suite)
 
 
 @pytest.fixture(scope="session")
