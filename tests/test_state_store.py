@@ -20,6 +20,7 @@ from engine.pull.state import known_matches, save_matches
 from engine.runs.listing import list_runs
 from engine.state import Link, PushRunning, StateStore, open_store
 from engine.state.postgres import StateUnavailable
+from tests import pgserver
 from tests.pgserver import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +182,14 @@ def test_the_state_url_of_the_command_line_or_the_environment_is_the_store_used(
     monkeypatch.delenv("CRMSYNC_STATE_URL")
     sqlite = CliRunner().invoke(app, ["runs", "--state-dir", str(tmp_path / "sqlite"), "--format", "json"])
     assert json.loads(sqlite.stdout) == []
+
+
+def test_without_the_server_binaries_the_tests_skip_saying_why_and_fail_on_ci(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pgserver, "server_bin", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install postgresql"):
+        pgserver.start_server("w")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run on CI: the PostgreSQL server binaries"):
+        pgserver.start_server("w")
