@@ -42,7 +42,7 @@ def examples() -> Path:
 PG_SUITE = ("test_push.py", "test_push_lifecycle.py", "test_push_lock.py", "test_push_faults.py",
             "test_push_pipeline.py", "test_runs.py", "test_retry.py", "test_pull_decisions.py",
             "test_pull_listing.py", "test_pull_sandboxes.py", "test_pull_zoho_since.py",
-            "test_associations.py", "test_log_filters.py")
+            "test_log_filters.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
