@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import UsageError
-from engine.store import Store, default_state_dir
+from engine.state import StateStore, open_store
 from engine.terminal import visible
 
 COLUMNS = ("at", "run_id", "triggered_by", "object", "action", "result", "crm_id", "record_url", "error")
@@ -63,7 +63,7 @@ NAMED = {"run_id": ("--run", "run_id", "run"), "object_name": ("--object", "obje
          "profile": ("--profile", "profile", "profile"), "stream": ("--stream", "stream", "stream")}
 
 
-def check_names(store: Store, filters: dict[str, Any]) -> None:
+def check_names(store: StateStore, filters: dict[str, Any]) -> None:
     """A filter naming a run or an object the log has never seen is a mistake (a typo, an object of
     another CRM, another state dir): say so, with what the log knows, instead of an empty answer."""
     for name, (option, column, what) in NAMED.items():
@@ -74,21 +74,21 @@ def check_names(store: Store, filters: dict[str, Any]) -> None:
         if value not in known:
             listed = ", ".join(sorted(known)[:12]) or "none: nothing was pushed with this state dir yet"
             raise UsageError(f"{option} {value}: no {what} of that name in the activity log in "
-                             f"{store.path.parent} (known: {listed})")
+                             f"{store.location} (known: {listed})")
 
 
-def unknown_user(store: Store, by: str | None) -> str | None:
+def unknown_user(store: StateStore, by: str | None) -> str | None:
     """`--by` naming nobody the log knows is said, not refused: a user who has not pushed yet is no
     mistake, but a typo must not pass for an empty log."""
     if by is None or by in (known := store.known("triggered_by")):
         return None
     listed = ", ".join(sorted(known)[:12]) or "none: nothing was pushed with this state dir yet"
-    return f"--by {by}: nobody of that name pushed with the state dir {store.path.parent} (known: {listed})"
+    return f"--by {by}: nobody of that name pushed with the state dir {store.location} (known: {listed})"
 
 
 def query_log(state_dir: Path | None, notes: list[str] | None = None, **filters: Any) -> list[dict[str, Any]]:
     """The log's rows that pass the filters; `notes` gets what the user should know about the filters."""
-    store = Store(state_dir or default_state_dir())
+    store = open_store(state_dir)
     try:
         filters["since"] = parse_bound("--since", filters.get("since"), end=False)
         filters["until"] = parse_bound("--until", filters.get("until"), end=True)

@@ -21,6 +21,7 @@ from rich.table import Table
 from engine.catalog import connector_names, load_connector, load_profile
 from engine.cli_pull import register as register_pull_commands
 from engine.cli_runs import register as register_runs_commands
+from engine.cli_state import StateUrl
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
 from engine.profile import Profile
@@ -164,6 +165,7 @@ def validate_command(
         "--save-metadata", help="with --base-url: save the live metadata read, for --metadata later")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     credentials: CredentialsFile = None,
     pull: Annotated[bool, typer.Option("--pull", help="also say which local fields a pull cannot "
                                        "fill")] = False,
@@ -253,6 +255,7 @@ def plan(
     fmt: Annotated[PlanFormat, typer.Option("--format")] = PlanFormat.table,
     out_file: Annotated[Path | None, typer.Option("--out", help="write the report here")] = None,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     credentials: CredentialsFile = None,
     metadata: Annotated[Path | None, typer.Option(
         "--metadata", help="without --base-url: check against live metadata saved to a file")] = None,
@@ -380,6 +383,7 @@ def push(
                                                 "team file, one of its users")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     credentials: CredentialsFile = None,
     daily_reserve: Annotated[int, typer.Option(
         "--daily-reserve", min=0, max=100, help="percent of the CRM's daily API allocation to leave to the "
@@ -435,6 +439,7 @@ def log_command(
     run: Annotated[str | None, typer.Option("--run", help="a run id")] = None,
     fmt: Annotated[LogFormat, typer.Option("--format")] = LogFormat.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     profile: Annotated[str | None, typer.Option("--profile", help="the runs of this profile (its "
                                                 "name)")] = None,
     stream: Annotated[str | None, typer.Option("--stream", help="the records of this source stream")] = None,
@@ -462,6 +467,7 @@ def approve(
     as_user: Annotated[str, typer.Option("--as", help="the admin who approves it")],
     team: TeamFile = None,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Approve a profile as it is now: standard users may push it until it (or the team file) changes."""
     from engine.store import default_state_dir
@@ -478,6 +484,7 @@ def approve(
 @app.command()
 def demo(
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     report: Annotated[Path, typer.Option("--report", help="where to write the HTML dry-run report")] = Path(
         "crmsync-demo-report.html"),
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from engine.cli_state import StateUrl
 from engine.errors import CrmsyncError
 
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="default .crmsync/ or $CRMSYNC_HOME")]
@@ -52,6 +53,7 @@ def pull(
     full: Annotated[bool, typer.Option("--full", help="list every record again, not only those modified "
                                        "since the last pull")] = False,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     credentials: CredentialsFile = None,
 ) -> None:
     """Bring the CRM's records in and match them to the local records: Match Found (ranked candidates),
@@ -103,6 +105,7 @@ def link(
     as_user: Annotated[str | None, typer.Option("--as", help="who decides (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Link CRM records to local records: one, from a decisions file, the confident ones, or walking
     through them. A push plan's ambiguous record is resolved the same way (CRM_ID LOCAL_REF)."""
@@ -132,6 +135,7 @@ def unlink(
     as_user: Annotated[str | None, typer.Option("--as", help="who decides (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Undo links: the next pull shows the CRM record again, and the next push looks it up anew."""
     from engine.pull.commands import unlink_command
@@ -158,6 +162,7 @@ def import_(
     by: Annotated[str | None, typer.Option("--by", help="who imports (activity log)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Import New CRM records as local records (JSON Lines in the source shape), linked at once."""
     from engine.pull.commands import import_command

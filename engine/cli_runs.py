@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from engine.cli_pull import StateDir, TableOrJson, consoles, fail
+from engine.cli_state import StateUrl
 from engine.errors import CrmsyncError
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def runs(
     last: Annotated[int | None, typer.Option("--last", min=1, help="the newest so many runs")] = None,
     fmt: Annotated[RunsFormat, typer.Option("--format", help="csv: with --failed")] = RunsFormat.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Every run with its state, counts, duration and who; one run; or a run's rejected rows."""
     from engine.runs import get_run, list_runs, rejected_csv, rejected_rows
@@ -155,6 +157,7 @@ def retry(
     team: Annotated[Path | None, typer.Option("--team", help="the team file (else the run's)")] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
 ) -> None:
     """Plan again and send only the records that failed in RUN (those a later run wrote are not sent)."""
     from engine.runs import RetryRequest, retry_failed

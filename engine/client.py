@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -152,6 +152,7 @@ class Slot:
 
     windows: list[RateWindow]
     credits: int = 0  # what it takes from the daily budget, counted until it is answered
+    places: list[int] = field(default_factory=list)  # its places in the org's limits shared by the store
 
 
 class RateLimiter:
@@ -182,6 +183,7 @@ class RateLimiter:
         self.active = 0  # requests holding a slot
         self.cap: int | None = None  # most requests at once since the CRM last throttled; None: no cap
         self.let_through = 0  # answers not throttled since the cap last grew
+        self.shared: Any = None  # the org's limits shared with other processes (engine/state/budget.py)
 
     async def acquire(self, endpoint_kind: str, path: str, credits: int = 1) -> Slot:
         """A place for one request in every limit that counts it; BudgetStopped when what it takes from
@@ -199,14 +201,30 @@ class RateLimiter:
                 continue
             wait = max([self.pause_until - now, *waits], default=0.0)  # type: ignore[type-var]
             if wait <= 0:
-                break
+                places, wait = self.take_shared(windows)
+                if places is not None:
+                    break
             await asyncio.sleep(wait)
-        self.check_budget(credits)  # answers that came while it waited may have spent the budget
+        try:
+            self.check_budget(credits)  # answers that came while it waited may have spent the budget
+        except BudgetStopped:
+            self.release_shared(places)
+            raise
         for window in windows:
             window.take()
         self.active += 1
         self.unanswered_credits += credits
-        return Slot(windows, credits)
+        return Slot(windows, credits, places)
+
+    def take_shared(self, windows: list[RateWindow]) -> tuple[list[int] | None, float]:
+        """Places in the org's limits that other processes share, where a store shares them."""
+        if self.shared is None or not windows:
+            return [], 0.0
+        return self.shared.take([w.rule for w in windows], time.time())  # type: ignore[no-any-return]
+
+    def release_shared(self, places: list[int]) -> None:
+        if places and self.shared is not None:
+            self.shared.release(places, time.time())
 
     def check_budget(self, credits: int) -> None:
         if self.spent:
@@ -243,6 +261,8 @@ class RateLimiter:
         for window in slot.windows:
             window.free(now)
         slot.windows = []
+        self.release_shared(slot.places)
+        slot.places = []
         self.unanswered_credits -= slot.credits
         slot.credits = 0
         self._answered.set()

@@ -14,7 +14,7 @@ from engine.errors import CrmsyncError
 from engine.pipeline import StreamDecided
 from engine.plan import Plan, daily_budget, make_plan
 from engine.runs.selection import batch_selection
-from engine.store import Store, default_state_dir
+from engine.state import default_state_dir, open_store
 from engine.team.gate import admit_plan
 from engine.team.permissions import Permissions
 
@@ -41,7 +41,7 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
              credentials_file: Path | None, metadata_file: Path | None, allow_missing: bool,
              permissions: Permissions | None, on_stream: StreamDecided | None = None) -> Plan:
     state_dir = state_dir or default_state_dir()
-    store = Store(state_dir)
+    store = open_store(state_dir)
     try:
         links = store.links(bundle.profile.model.name)
         due = store.associations_due(bundle.profile.model.name)

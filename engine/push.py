@@ -515,9 +515,8 @@ class Pusher:
         a later run if this one cannot)."""
         action = "insert" if kind in NEW else "update"
         with self.store.transaction():
-            self.store.db.executemany(
-                "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                [(self.run_id, r.ref, r.object, action, json.dumps(r.identity), now()) for r in records])
+            self.store.write_journal(self.run_id, [(r.ref, r.object, action, json.dumps(r.identity))
+                                                   for r in records])
             if action == "insert":
                 due = [(r.ref, relation) for r in records for relation in r.associate]
                 self.store.intend_associations(self.profile.name, due)

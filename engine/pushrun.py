@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from engine.push import PushResult, push
 from engine.report import warning_line
 from engine.runs.recording import Recorded, run_details
 from engine.runs.selection import BatchSelection, batch_selection
-from engine.store import Store, default_state_dir, push_lock
+from engine.state import StateStore, default_state_dir, open_store
+from engine.state.budget import shared_limits
 from engine.summary import print_push_summary, say
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
@@ -137,8 +139,8 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
         saved_address(saved, str(request.plan_file))
     base_url = resolve_address(bundle, credentials, given)  # before any credential is sent
     triggered_by = permissions.actor.name
-    with push_lock(state_dir, bundle.profile.model.name):
-        store = Store(state_dir)
+    store = open_store(state_dir)
+    with closing(store), store.push_lock(bundle.profile.model.name, base_url):
         progress = PushProgress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
@@ -149,10 +151,10 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
             raise Interrupted(SECOND) from None
         finally:
             progress.stop()
-            store.close()
 
 
-async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials, store: Store,
+async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials,
+                store: StateStore,
                 triggered_by: str, saved: dict[str, Any] | None, progress: PushProgress,
                 daily_reserve: float, recreate_deleted: bool = False,
                 allow_missing: bool = False, permissions: Permissions | None = None,
@@ -169,7 +171,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        with stop_on_ctrl_c(client):
+        with stop_on_ctrl_c(client), shared_limits(store, base_url, client.limiter):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream,
                                    on_outcome=progress.answered, on_associations=progress.associations,

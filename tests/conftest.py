@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.pgserver import Server, start_server
+
 os.environ["CRMSYNC_NO_ENTRY_POINTS"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
+# the state store every test's commands use: `sqlite` (the default) or `postgresql` (a server the tests
+# start, a fresh schema per test), e.g. CRMSYNC_TEST_STATE=postgresql pytest tests/test_push.py
+TEST_STATE = os.environ.get("CRMSYNC_TEST_STATE", "sqlite")
+if TEST_STATE not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"CRMSYNC_TEST_STATE={TEST_STATE}: say sqlite or postgresql")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds or installs packages; run with the rest")
+    config.addinivalue_line("markers", "pg_suite: run again against PostgreSQL by the README's test command")
+    config.addinivalue_line("markers", "sqlite_only(reason): reads the state dir's SQLite itself; runs "
+                            "against SQLite also when CRMSYNC_TEST_STATE=postgresql")
 
 
 @pytest.fixture
@@ -28,10 +39,52 @@ def examples() -> Path:
     return ROOT / "examples" / "data"
 
 
+# the files the README's test command runs again with their state in PostgreSQL (-m pg_suite)
+PG_SUITE = ("test_push.py", "test_push_lifecycle.py", "test_push_lock.py", "test_push_faults.py",
+            "test_push_pipeline.py", "test_runs.py", "test_retry.py", "test_pull_decisions.py",
+            "test_pull_listing.py", "test_pull_sandboxes.py", "test_pull_zoho_since.py",
+            "test_log_filters.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in PG_SUITE:
+            item.add_marker(pytest.mark.pg_suite)
+
+
+@pytest.fixture(scope="session")
+def pg_server(worker_id: str) -> Iterator[Server]:
+    """One PostgreSQL server per pytest worker, started on first use and stopped at the end."""
+    server = start_server(worker_id)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: Server) -> str:
+    """The URL of an empty PostgreSQL state store (a schema of its own)."""
+    return pg_server.fresh_schema()
+
+
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """State never lands in the working directory during tests."""
+def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """State never lands in the working directory during tests; with CRMSYNC_TEST_STATE=postgresql it
+    is in a fresh PostgreSQL schema instead of the state dir's SQLite."""
+    from engine.state import choose
+    from tests.statekit import STATE_DIRS
+
+    choose(None)  # a command line parsed in an earlier test chose nothing for this one
     monkeypatch.setenv("CRMSYNC_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("CRMSYNC_STATE_URL", raising=False)
+    STATE_DIRS.reset(None)
+    if TEST_STATE == "postgresql" and "sqlite_only" not in request.keywords:
+        server: Server = request.getfixturevalue("pg_server")
+        url = server.fresh_schema()
+        monkeypatch.setenv("CRMSYNC_STATE_URL", url)
+        STATE_DIRS.reset(server.fresh_schema, tmp_path / "state", url)
     for name in ("CRMSYNC_ACCESS_TOKEN", "CRMSYNC_CLIENT_ID", "CRMSYNC_CLIENT_SECRET",
                  "CRMSYNC_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)

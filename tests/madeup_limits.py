@@ -63,7 +63,7 @@ class TinyLimits:
         body = json.loads(await request.body() or b"null")
         with self.lock:
             answer = self.limited(request, body) or self.handle(request, body)
-            self.requests.append({"method": request.method, "path": request.url.path,
+            self.requests.append({"at": time.time(), "method": request.method, "path": request.url.path,
                                   "status": answer.status_code, "headers": {
                                       k: v for k, v in request.headers.items() if k != "authorization"}})
         if self.credits is not None:

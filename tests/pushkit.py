@@ -17,6 +17,7 @@ from engine import sandbox
 from engine.push import PushResult
 from engine.pushrun import PushRequest, run_push
 from engine.sandbox.common import Sandbox, running
+from tests.statekit import using
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = {"hubspot": ROOT / "profiles" / "hubspot-benefitflow.yaml",
@@ -62,7 +63,8 @@ def push(crm: str, source: Path, base_url: str, state: Path, profile: Path | Non
     given = None if found else credentials or credentials_file(crm, state.parent / "creds")
     request = PushRequest(profile or PROFILES[crm], source, base_url=base_url, as_user=as_user,
                           state_dir=state, credentials_file=given, progress=False)
-    return run_push(request, quiet())
+    with using(state):
+        return run_push(request, quiet())
 
 
 def records(base_url: str) -> dict[str, list[dict[str, Any]]]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine.store import Store
 from tests.pushkit import COMPANIES, PROFILES, credentials_file, push, records, served
+from tests.statekit import store_at
 from tests.test_pull_sandboxes import CRMS, EXAMPLES, PROFILES_OBJECTS, cli, empty_dir, pull_json
 
 DOMAIN = "bluebird-bakery-example.com"  # employer emp-001's
@@ -49,7 +49,7 @@ def test_link_resolves_a_push_plan_s_ambiguous_record_and_the_push_updates_the_c
         push(crm, EXAMPLES, url, state)
         twins = [r for r in records(url)[COMPANIES[crm]] if DOMAIN in json.dumps(r)]
         assert len(twins) == 2  # the chosen one updated, nothing created on the domain
-        assert [r for r in Store(state).activity(action="link")][0]["crm_id"] == chosen
+        assert [r for r in store_at(state).activity(action="link")][0]["crm_id"] == chosen
 
 
 @pytest.mark.parametrize("crm", CRMS)
@@ -67,7 +67,7 @@ def test_the_walk_links_what_the_person_chooses_and_skips_the_rest(crm: str, tmp
         assert result.exit_code == 0, result.output
         assert "[1/" in result.stdout and first["candidates"][0]["reasons"][0] in result.stdout
         links = {lk.crm_id: f"{lk.stream}/{lk.source_id}"
-                 for lk in Store(state).links(PROFILES[crm].stem).values()}
+                 for lk in store_at(state).links(PROFILES[crm].stem).values()}
         assert links == {first["crm_id"]: first["candidates"][0]["ref"],
                          third["crm_id"]: third["candidates"][0]["ref"]}
         assert "2 linked, 1 skipped, 0 refused" in result.stdout

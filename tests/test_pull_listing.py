@@ -9,7 +9,6 @@ import json
 import math
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from engine.pull.run import run_pull
 from tests.crms import CRMS
 from tests.pushkit import PROFILES, ROOT, credentials_file, push, served
+from tests.statekit import rows
 
 EXAMPLES = ROOT / "examples" / "data"
 SMALL_PAGE = 7
@@ -143,11 +143,7 @@ def _wait_for_pages(state: Path, child: subprocess.Popen[bytes], least: int) -> 
     for _ in range(600):
         if child.poll() is not None:
             raise AssertionError(f"the pull ended before it was killed: {child.stderr.read().decode()}")
-        try:
-            with sqlite3.connect(state / "state.sqlite3") as db:
-                row = db.execute("SELECT pages, listing FROM pull_state").fetchone()
-        except sqlite3.Error:
-            row = None
+        row = next(iter(rows(state, "SELECT pages, listing FROM pull_state")), None)
         if row and row[1] and row[0] >= least:
             return int(row[0])
         time.sleep(0.05)

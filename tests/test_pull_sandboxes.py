@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.store import Store
 from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, PROFILES, ROOT, credentials_file, push, records, served
+from tests.statekit import store_at, using
 
 EXAMPLES = ROOT / "examples" / "data"
 __all__ = ["CRMS"]  # the shared list, as test_pull_decisions takes it from here
@@ -26,8 +26,10 @@ def cli(*args: str | Path, input: str | None = None) -> Any:
 
 
 def pull_json(crm: str, url: str, source: Path, state: Path, *more: str) -> dict[str, Any]:
-    result = cli("pull", PROFILES[crm], "--source", source, "--base-url", url, "--state-dir", state,
-                 "--credentials", credentials_file(crm, state.parent / "creds"), "--format", "json", *more)
+    with using(state):
+        result = cli("pull", PROFILES[crm], "--source", source, "--base-url", url, "--state-dir", state,
+                     "--credentials", credentials_file(crm, state.parent / "creds"), "--format", "json",
+                     *more)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -47,7 +49,7 @@ def test_a_pull_after_a_push_finds_every_record_linked_to_what_pushed_it(crm: st
     with served(crm) as (_, url):
         state = tmp_path / "state"
         pushed = push(crm, EXAMPLES, url, state)
-        links = Store(state).links(PROFILES[crm].stem)
+        links = store_at(state).links(PROFILES[crm].stem)
         report = pull_json(crm, url, EXAMPLES, state)
         assert report["summary"] == {"match_found": 0, "new": 0, "linked": crm_count(url, crm)}
         assert report["summary"]["linked"] == pushed.summary()["created"]
@@ -80,7 +82,7 @@ def test_a_pull_against_the_local_records_ranks_the_record_itself_first(crm: str
     best candidate, with the reasons."""
     with served(crm) as (_, url):
         push(crm, EXAMPLES, url, tmp_path / "pusher")
-        links = Store(tmp_path / "pusher").links(PROFILES[crm].stem)
+        links = store_at(tmp_path / "pusher").links(PROFILES[crm].stem)
         report = pull_json(crm, url, EXAMPLES, tmp_path / "state")
         assert report["summary"]["match_found"] == crm_count(url, crm)
         truth = {lk.crm_id: f"{lk.stream}/{lk.source_id}" for lk in links.values()}
@@ -114,7 +116,7 @@ def test_import_then_push_creates_nothing_twice(crm: str, tmp_path: Path) -> Non
         assert crm_count(url, crm) == before
         report = pull_json(crm, url, imported, state)
         assert report["summary"] == {"match_found": 0, "new": 0, "linked": before}
-        log = Store(state).activity(action="import")
+        log = store_at(state).activity(action="import")
         assert len(log) == before and {row["triggered_by"] for row in log} == {"ana@customer.example"}
 
 
@@ -136,7 +138,8 @@ def test_links_from_a_decisions_file_are_what_the_next_push_updates(crm: str, tm
         report = pull_json(crm, url, EXAMPLES, state)
         linked = {r["crm_id"]: r["linked_to"] for r in report["records"] if r["status"] == "linked"}
         assert linked == {r["crm_id"]: r["candidates"][0]["ref"] for r in chosen[:2]}
-        assert [(row["action"], row["triggered_by"], row["crm_id"]) for row in Store(state).activity()] == [
+        logged = store_at(state).activity()
+        assert [(row["action"], row["triggered_by"], row["crm_id"]) for row in logged] == [
             ("link", "ana", r["crm_id"]) for r in chosen[:2]]
         pushed = push(crm, EXAMPLES, url, state)
         assert pushed.summary()["created"] == 0 and crm_count(url, crm) == before
@@ -169,7 +172,7 @@ def test_unlink_undoes_a_link_and_says_so_in_the_log(crm: str, tmp_path: Path) -
         after = {r["crm_id"]: r for r in pull_json(crm, url, EXAMPLES, state)["records"]}
         assert after[record["crm_id"]]["status"] == "match_found"
         assert after[record["crm_id"]]["candidates"][0]["ref"] == record["linked_to"]
-        rows = Store(state).activity(action="unlink")
+        rows = store_at(state).activity(action="unlink")
         assert [(r["triggered_by"], r["crm_id"]) for r in rows] == [("bo", record["crm_id"])]
         missing = cli("unlink", PROFILES[crm], "employer/nobody", "--state-dir", state)
         assert missing.exit_code == 1 and "no link" in missing.stderr

@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from tests.pushkit import (
     records,
     served,
 )
+from tests.statekit import rows
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG = 120  # seconds: far above what these small pushes take; reaching it means the push hung
@@ -50,8 +50,7 @@ def run_push(crm: str, source: Path, url: str, state: Path, creds: Path) -> subp
 
 
 def run_states(state: Path) -> list[str]:
-    with sqlite3.connect(state / "state.sqlite3") as db:
-        return [row[0] for row in db.execute("SELECT status FROM runs ORDER BY started_at")]
+    return [row[0] for row in rows(state, "SELECT status FROM runs ORDER BY started_at")]
 
 
 def oauth_credentials(crm: str, directory: Path) -> Path:
@@ -200,6 +199,5 @@ def test_a_push_whose_output_is_closed_still_writes_and_links_every_record(examp
         again = push("hubspot", examples, url, state, credentials=creds)
     summary = again.summary()
     assert summary["created"] == 0 and summary["updated"] == 0 and summary["unchanged"] > 0
-    with sqlite3.connect(state / "state.sqlite3") as db:
-        first_run = db.execute("SELECT status FROM runs ORDER BY started_at LIMIT 1").fetchone()[0]
+    first_run = rows(state, "SELECT status FROM runs ORDER BY started_at LIMIT 1")[0][0]
     assert first_run == "finished"

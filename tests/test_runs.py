@@ -20,9 +20,9 @@ from engine.errors import UsageError
 from engine.runs import get_run, list_runs, rejected_csv, rejected_rows
 from engine.runs.model import RejectedRow
 from engine.sandbox.common import running
-from engine.store import Store
 from tests.pushkit import PROFILES, ROOT, push, served
 from tests.runskit import Refusing, cli, creds, employer_profile, employers
+from tests.statekit import state_env, store_at
 
 
 def test_a_run_the_crm_refused_records_of_is_with_failures_and_its_rejected_rows_carry_the_message(
@@ -118,8 +118,8 @@ def test_a_killed_push_is_running_while_it_lives_then_interrupted(tmp_path: Path
         command = [sys.executable, "-m", "engine.cli", "push", str(PROFILES["hubspot"]), "--source",
                    str(source), "--base-url", url, "--state-dir", str(state), "--credentials",
                    str(creds(tmp_path)), "--format", "json"]
-        process = subprocess.Popen(command, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **state_env()}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 120
             while not any("/batch/create" in r["path"] for r in emulator.requests):
@@ -140,7 +140,7 @@ def test_a_stop_is_stopped_and_a_run_closed_by_the_next_push_interrupted(tmp_pat
     """The store's own words: Ctrl-C is `interrupted` with a reason (a stop asked for), a run the next
     push found left open is `interrupted` without one (its process died)."""
     state = tmp_path / "state"
-    store = Store(state)
+    store = store_at(state)
     try:
         store.start_run("ctrlc", "p", "ana")
         store.finish_run("ctrlc", "interrupted", reason="interrupted (Ctrl-C): run the same command again")
@@ -162,6 +162,7 @@ def test_a_stop_is_stopped_and_a_run_closed_by_the_next_push_interrupted(tmp_pat
         list_runs(state, profile="other")
 
 
+@pytest.mark.sqlite_only  # an older crmsync's SQLite file
 def test_a_state_dir_made_before_runs_were_described_is_migrated_and_listed(tmp_path: Path) -> None:
     """A store written by an older crmsync (no details, summary, stop_reason, changed columns) opens,
     gains them, and lists its runs from the log."""

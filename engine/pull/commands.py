@@ -15,7 +15,7 @@ from engine.catalog import ProfileBundle, load_profile
 from engine.pull.bulk import accept_best, apply_decisions, read_decisions
 from engine.pull.decisions import Decider, Outcome
 from engine.pull.importer import Importer
-from engine.store import Store, default_state_dir
+from engine.state import open_store
 
 Work = Callable[[ProfileBundle, Decider], Outcome]
 
@@ -23,7 +23,7 @@ Work = Callable[[ProfileBundle, Decider], Outcome]
 def decided(bundle: ProfileBundle, by: str, state_dir: Path | None, work: Work) -> Outcome:
     """`work` done by one Decider over the state dir's store (one run of the activity log), as
     `crmsync link`, `unlink` and `import` do it (and the review app's pull page)."""
-    store = Store(state_dir or default_state_dir())
+    store = open_store(state_dir)
     try:
         decider = Decider(bundle, store, by)
         outcome = work(bundle, decider)

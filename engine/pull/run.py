@@ -21,7 +21,7 @@ from engine.pull.fetch import Fetched, fetch_object, require_list
 from engine.pull.local import indexed, local_records, streams_of
 from engine.pull.reverse import local_shape, stream_back
 from engine.pull.state import forget_pulls, pulled, save_matches
-from engine.store import Store, default_state_dir
+from engine.state import StateStore, default_state_dir, open_store
 from engine.templating import fill
 
 STATUSES = ("match_found", "new", "linked")
@@ -87,7 +87,7 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
     state_dir = state_dir or default_state_dir()
     credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
     address = resolve_address(bundle, credentials, Given(base_url, "--base-url") if base_url else None)
-    store = Store(state_dir)
+    store = open_store(state_dir)
     try:
         if full:
             forget_pulls(store, bundle.profile.model.name)
@@ -99,7 +99,7 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
 
 
 async def _fetch(bundle: ProfileBundle, objects: list[str], address: str, credentials: Credentials,
-                 store: Store) -> tuple[list[Fetched], int]:
+                 store: StateStore) -> tuple[list[Fetched], int]:
     connector = bundle.connector.model
     connection = connection_settings(connector, bundle.profile.model.connection, address)
     async with open_client(connector, address, credentials, connection=connection,
@@ -121,7 +121,7 @@ def selected(bundle: ProfileBundle, object_name: str) -> list[str]:
     return list(dict.fromkeys(names + [r.read_as for r in obj.relations.values() if r.read_as]))
 
 
-def match_object(bundle: ProfileBundle, store: Store, source_dir: Path, object_name: str,
+def match_object(bundle: ProfileBundle, store: StateStore, source_dir: Path, object_name: str,
                  address: str) -> list[PulledRecord]:
     """Every pulled record of the object with its status and candidates (kept for `link`)."""
     profile, connector = bundle.profile.model, bundle.connector.model

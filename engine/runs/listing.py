@@ -20,7 +20,8 @@ from engine.runs.model import (
     WITH_FAILURES,
     RunSummary,
 )
-from engine.store import Store, default_state_dir, push_lock_held
+from engine.state import StateStore
+from engine.state import open_store as open_store_at
 
 DECISIONS = ("link", "unlink", "import")  # a person's pull decisions are runs too
 
@@ -36,8 +37,8 @@ LAST_ROWS = LAST_ROWS_OF.format(and_result="")
 FAILED_ROWS = LAST_ROWS_OF.format(and_result="AND a.result = 'error'")  # a run's rejected rows
 
 
-def open_store(state_dir: Path | None) -> Store:
-    return Store(state_dir or default_state_dir())
+def open_store(state_dir: Path | None) -> StateStore:
+    return open_store_at(state_dir)
 
 
 def list_runs(state_dir: Path | None, *, profile: str | None = None,
@@ -49,7 +50,7 @@ def list_runs(state_dir: Path | None, *, profile: str | None = None,
     try:
         if profile is not None and profile not in (known := store.known("profile")):
             listed = ", ".join(sorted(known)) or "none: nothing was pushed with this state dir yet"
-            raise UsageError(f"--profile {profile}: no run of that profile in {store.path.parent} (known: "
+            raise UsageError(f"--profile {profile}: no run of that profile in {store.location} (known: "
                              f"{listed})")
         where, params = ("WHERE profile = ?", [profile]) if profile else ("", [])
         query = f"SELECT * FROM runs {where} ORDER BY started_at DESC, rowid DESC"
@@ -81,21 +82,21 @@ def get_run(state_dir: Path | None, run_id: str) -> RunSummary:
         store.close()
 
 
-def find_run(store: Store, run_id: str) -> sqlite3.Row:
+def find_run(store: StateStore, run_id: str) -> sqlite3.Row:
     row = store.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if row is None:
         raise unknown_run(store, run_id)
     return row
 
 
-def unknown_run(store: Store, run_id: str) -> UsageError:
+def unknown_run(store: StateStore, run_id: str) -> UsageError:
     newest = [r[0] for r in store.db.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 8")]
     known = ", ".join(newest) or "none: nothing was pushed with this state dir yet"
-    return UsageError(f"run {run_id}: no run of that id in {store.path.parent} (newest: {known}; "
+    return UsageError(f"run {run_id}: no run of that id in {store.location} (newest: {known}; "
                       "see crmsync runs)")
 
 
-def summarise(store: Store, row: sqlite3.Row) -> RunSummary:
+def summarise(store: StateStore, row: sqlite3.Row) -> RunSummary:
     details = json.loads(row["details"]) if row["details"] else {}
     run_id = row["run_id"]
     associations = Counter(r["result"] for r in store.db.execute(
@@ -135,12 +136,18 @@ def counted(last: list[sqlite3.Row]) -> dict[str, int]:
     return counts
 
 
-def state_of(store: Store, row: sqlite3.Row, counts: dict[str, Any]) -> str:
+def org_of(run: Any) -> str | None:
+    """The CRM address a run pushed to (its push lock is per profile and org), if it was recorded."""
+    details = json.loads(run["details"]) if run["details"] else {}
+    return details.get("base_url")
+
+
+def state_of(store: StateStore, row: sqlite3.Row, counts: dict[str, Any]) -> str:
     """The stored status as a person reads it. A Ctrl-C is recorded `interrupted` with why (a stop asked
     for); a run closed by a later push, or still `running` with no live lock, had its process die."""
     status = row["status"]
     if status == "running":
-        return RUNNING if push_lock_held(store.path.parent, row["profile"]) else INTERRUPTED
+        return RUNNING if store.push_lock_held(row["profile"], org_of(row)) else INTERRUPTED
     if status == "interrupted":
         return STOPPED if row["stop_reason"] else INTERRUPTED
     if status == "stopped":
