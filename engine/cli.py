@@ -11,20 +11,19 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from engine.catalog import connector_names, load_connector, load_profile
 from engine.cli_pull import register as register_pull_commands
-from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
-from engine.profile import Profile
 from engine.terminal import visible
-from engine.validate import Finding, validate
+
+if TYPE_CHECKING:  # each command imports what it needs: `crmsync --help` loads no connector language
+    from engine.connector import ConnectorSpec
+    from engine.validate import Finding
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="crmsync: a declarative CRM integration engine.")
@@ -90,6 +89,10 @@ def print_json(data: Any) -> None:
 @app.command()
 def connectors(fmt: Annotated[TableOrJson, typer.Option("--format")] = TableOrJson.table) -> None:
     """The built-in connectors and their objects."""
+    from rich.table import Table
+
+    from engine.catalog import connector_names, load_connector
+
     rows = []
     try:
         for name in connector_names():
@@ -129,6 +132,9 @@ def validate_command(
                                        "fill")] = False,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
+    from engine.catalog import load_profile
+    from engine.validate import validate
+
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both")
         raise typer.Exit(2)
@@ -180,6 +186,8 @@ def _print_findings(profile: Path, findings: list[Finding]) -> None:
 @app.command()
 def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile")]) -> None:
     """JSON Schema of a connector spec, a profile or a team file, to stdout."""
+    from engine.connector import ConnectorSpec
+    from engine.profile import Profile
     from engine.team.model import Team
 
     model = {SchemaKind.connector: ConnectorSpec, SchemaKind.profile: Profile, SchemaKind.team: Team}[kind]
@@ -369,6 +377,7 @@ def approve(
     state_dir: StateDir = None,
 ) -> None:
     """Approve a profile as it is now: standard users may push it until it (or the team file) changes."""
+    from engine.catalog import load_profile
     from engine.store import default_state_dir
     from engine.team.gate import approve_profile
 
