@@ -40,6 +40,7 @@ from engine.auth import (  # noqa: F401
 from engine.connector import ConnectorSpec, LimitHeaders, LimitsSpec, RateLimit
 from engine.credfile import CredentialsMissing  # noqa: F401
 from engine.errors import RunStopped
+from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
 
 
@@ -323,6 +324,14 @@ def daily_usage(names: LimitHeaders, headers: httpx.Headers) -> tuple[int, int] 
     return None
 
 
+def json_headers(headers: dict[str, str] | None, body: Any) -> dict[str, str] | None:
+    """A request's headers with its body sent as JSON bytes: Content-Type application/json unless the
+    caller gave one (as httpx's `json=` sets it)."""
+    if body is None or (headers and any(name.lower() == "content-type" for name in headers)):
+        return headers
+    return {**(headers or {}), "Content-Type": "application/json"}
+
+
 def retry_after(response: httpx.Response, header: str | None) -> float | None:
     value = response.headers.get(header or "Retry-After")
     try:
@@ -449,8 +458,8 @@ class CrmClient:
                 if self.halted is not None:  # halted while it waited for a place
                     raise type(self.halted)(str(self.halted))
                 self.sent += 1
-                response = await self.http.request(method, url, headers=headers,
-                                                   json=body if body is not None else None)
+                response = await self.http.request(method, url, headers=json_headers(headers, body),
+                                                   content=compact(body) if body is not None else None)
             self.limiter.observe(response)
             return response
         finally:

@@ -4,7 +4,6 @@ operations a run is about to send, and the activity log of what it did."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 
 from engine.credfile import private_file
 from engine.errors import CrmsyncError
+from engine.jsoncodec import compact_text
 
 try:
     import fcntl
@@ -209,7 +209,7 @@ class Store:
     def _log(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [(e.get("at") or now(), e["run_id"], e["triggered_by"], e["object"], e["action"], e["result"],
                  e.get("crm_id"), e.get("record_url"), e.get("error_code"), e.get("error"), e.get("stream"),
-                 e.get("source_id"), json.dumps(e["request"]) if e.get("request") is not None else None)
+                 e.get("source_id"), compact_text(e["request"]) if e.get("request") is not None else None)
                 for e in entries]
         self.db.executemany("INSERT INTO activity (at, run_id, triggered_by, object, action, result, crm_id, "
                             "record_url, error_code, error, stream, source_id, request) "
