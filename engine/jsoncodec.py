@@ -1,7 +1,7 @@
 """JSON through orjson (a compiled encoder and decoder, 5-10x the standard library's speed on the engine's
 records and request bodies) where it gives what the standard library gives, and the standard library
 where it would not: orjson refuses integers past 64 bits and keys that are not text (encoding), and
-reads integers past 64 bits as floats (decoding).
+reads integers past 64 bits as floats (decoding: such a line is read by the standard library).
 
 `compact(value)`: the JSON of a request body or a state column, UTF-8, no spaces (what httpx's `json=`
 sends). `source_object(raw)`: a JSON Lines line read, or None where the standard library must read it
@@ -10,13 +10,9 @@ sends). `source_object(raw)`: a JSON Lines line read, or None where the standard
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
-
-# 19 digits in a row may be an integer past 64 bits, which orjson would read as a float
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def compact(value: Any) -> bytes:
@@ -34,10 +30,28 @@ def compact_text(value: Any) -> str:
 def source_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object of one line, or None: not an object, not JSON, or a case orjson would read
     otherwise than the standard library (whose reading, and refusal, then decide)."""
-    if _LONG_DIGITS.search(raw):
-        return None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict) or _holds_huge_float(data):
+        return None
+    return data
+
+
+# orjson reads an integer outside 64 bits as a float, which is then at least this large
+_INT64_BOUND = float(2**63)
+
+
+def _holds_huge_float(value: Any) -> bool:
+    """Whether a float at least as large as a 64-bit integer is in `value` (an integer orjson read as a
+    float, or a float the standard library reads alike): cheaper than searching the line for long runs
+    of digits."""
+    kind = type(value)
+    if kind is float:
+        return abs(value) >= _INT64_BOUND
+    if kind is dict:
+        return any(_holds_huge_float(v) for v in value.values())
+    if kind is list:
+        return any(_holds_huge_float(v) for v in value)
+    return False

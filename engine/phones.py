@@ -43,43 +43,55 @@ def nanp_valid(digits: str) -> bool:
     """phonenumbers.is_valid_number for +1 and these ten digits: the region is the first of calling
     code 1's regions whose leading digits match (or, for one without, where the number is valid),
     and the number is valid there when it fits the region's general pattern and one of its types."""
-    for leading, general, typed in _nanp_rules():
+    for region, leading in _nanp_regions():
         if leading is not None:
             if leading.match(digits):
-                return _fits(digits, general, typed)
-        elif _fits(digits, general, typed):
+                return _fits(digits, region)
+        elif _fits(digits, region):
             return True
     return False
 
 
-def _fits(digits: str, general: re.Pattern[str] | None, typed: re.Pattern[str] | None) -> bool:
+def _fits(digits: str, region: str) -> bool:
+    general, typed = _region_patterns(region)
     return general is not None and typed is not None and bool(general.fullmatch(digits)) \
         and bool(typed.fullmatch(digits))
 
 
-Rule = tuple[re.Pattern[str] | None, re.Pattern[str] | None, re.Pattern[str] | None]
 # the number types phonenumbers tries, in its order; mobile only where it differs from fixed line
 _TYPES: Final = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
                  "voicemail", "fixed_line")
 
 
 @cache
-def _nanp_rules() -> tuple[Rule, ...]:
-    from phonenumbers import PhoneMetadata
+def _nanp_regions() -> tuple[tuple[str, re.Pattern[str] | None], ...]:
+    """Calling code 1's regions in phonenumbers' order, with their leading digits where they have them."""
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-    rules = []
+    regions = []
     for region in COUNTRY_CODE_TO_REGION_CODE[1]:
-        metadata = PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
-            continue
-        names = _TYPES if metadata.same_mobile_and_fixed_line_pattern else (*_TYPES, "mobile")
-        patterns = [p for p in (_ten_digit_pattern(getattr(metadata, n)) for n in names) if p]
-        leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
-        general = _ten_digit_pattern(metadata.general_desc)
-        rules.append((leading, re.compile(general) if general else None,
-                      re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None))
-    return tuple(rules)
+        metadata = _metadata(region)
+        if metadata is not None:
+            regions.append((region, re.compile(metadata.leading_digits) if metadata.leading_digits else None))
+    return tuple(regions)
+
+
+@cache
+def _region_patterns(region: str) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """A region's general pattern and its types' patterns as one, for ten digits; compiled when a number
+    first needs them (most numbers need the US's only: compiling all 25 regions' costs ~0.1 s)."""
+    metadata = _metadata(region)
+    names = _TYPES if metadata.same_mobile_and_fixed_line_pattern else (*_TYPES, "mobile")
+    patterns = [p for p in (_ten_digit_pattern(getattr(metadata, n)) for n in names) if p]
+    general = _ten_digit_pattern(metadata.general_desc)
+    return (re.compile(general) if general else None,
+            re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None)
+
+
+def _metadata(region: str) -> Any:
+    from phonenumbers import PhoneMetadata
+
+    return PhoneMetadata.metadata_for_region(region)
 
 
 def _ten_digit_pattern(desc: Any) -> str | None:
