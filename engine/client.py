@@ -42,6 +42,7 @@ from engine.credfile import CredentialsMissing  # noqa: F401
 from engine.errors import RunStopped
 from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
+from engine.transport import crm_transport
 
 
 class BudgetStopped(RunStopped):
@@ -376,9 +377,10 @@ class CrmClient:
         self.semaphore = asyncio.Semaphore(bound)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        limits = httpx.Limits(max_connections=bound * 2)
         self.http = httpx.AsyncClient(auth=self.auth, timeout=httpx.Timeout(60, connect=10),
-                                      verify=tls_context(), transport=transport,
-                                      limits=httpx.Limits(max_connections=bound * 2))
+                                      verify=tls_context(), limits=limits,
+                                      transport=transport or crm_transport(tls_context(), limits))
         self.sent = 0
         self.halted: RunStopped | None = None  # why nothing more may be sent (Ctrl-C), once it is so
 
