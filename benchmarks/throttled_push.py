@@ -19,13 +19,10 @@ import contextlib
 import json
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +31,8 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from emulator_process import serving  # noqa: E402
 
 from engine.exampledata import generate  # noqa: E402
 from engine.push import PushResult  # noqa: E402
@@ -53,20 +52,9 @@ def upsert_profile(directory: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def served(options: dict[str, Any]) -> Iterator[str]:
+def served(options: dict[str, Any]) -> contextlib.AbstractContextManager[str]:
     """The Dynamics emulator with these options, in its own process (as a real CRM is not in ours)."""
-    process = subprocess.Popen([sys.executable, __file__, "--serve", json.dumps(options)], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        for line in process.stdout:  # type: ignore[union-attr]
-            if line.startswith("listening on "):
-                yield line.removeprefix("listening on ").strip()
-                return
-        raise RuntimeError("the Dynamics emulator did not start")
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+    return serving([sys.executable, __file__, "--serve", json.dumps(options)], "Dynamics")
 
 
 def serve(options: dict[str, Any]) -> None:

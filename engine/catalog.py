@@ -10,8 +10,6 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from engine.connector import ConnectorSpec
 from engine.connector_checks import reference_problems
 from engine.errors import LoadError, LoadErrors
@@ -101,6 +99,8 @@ def connection_settings(connector: ConnectorSpec, profile_values: dict[str, str]
     record opens in) and left unset by the profile takes the root of a base URL other than the spec's (a
     customer's own instance). On a loopback base URL, a local emulator that plays every service of the
     CRM (API, sign-in, record pages), every URL-valued setting points at that emulator."""
+    import httpx  # ~50 ms to import: loading a profile needs it only for an address
+
     url = httpx.URL(base_url)
     values = {name: s.default_for(url.host) or "" for name, s in connector.connection.items()}
     values.update({k: v for k, v in profile_values.items() if k != "base_url"})  # the address is apart

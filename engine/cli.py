@@ -16,21 +16,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from engine.catalog import connector_names, load_connector, load_profile
 from engine.cli_pull import register as register_pull_commands
 from engine.cli_runs import register as register_runs_commands
 from engine.cli_state import StateUrl
-from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
-from engine.profile import Profile
 from engine.review.cli import register as register_review_commands
 from engine.terminal import visible
-from engine.validate import Finding, validate
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # each command imports what it needs: `crmsync --help` loads no connector language
+    from engine.connector import ConnectorSpec
     from engine.plan import Plan
+    from engine.validate import Finding
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="crmsync: a declarative CRM integration engine.")
@@ -114,6 +111,10 @@ def connectors(
     if name is not None:
         _connector_fields(name, object_name, fmt)
         return
+    from rich.table import Table
+
+    from engine.catalog import connector_names, load_connector
+
     rows = []
     try:
         for name in connector_names():
@@ -132,6 +133,7 @@ def connectors(
 
 
 def _connector_fields(name: str, object_name: str | None, fmt: TableOrJson) -> None:
+    from engine.catalog import connector_names, load_connector
     from engine.connector_fields import describe, print_fields
     from engine.errors import UsageError
 
@@ -171,6 +173,9 @@ def validate_command(
                                        "fill")] = False,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
+    from engine.catalog import load_profile
+    from engine.validate import validate
+
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both")
         raise typer.Exit(2)
@@ -222,6 +227,8 @@ def _print_findings(profile: Path, findings: list[Finding]) -> None:
 @app.command()
 def schema(kind: Annotated[SchemaKind, typer.Argument(help="connector or profile")]) -> None:
     """JSON Schema of a connector spec, a profile or a team file, to stdout."""
+    from engine.connector import ConnectorSpec
+    from engine.profile import Profile
     from engine.team.model import Team
 
     model = {SchemaKind.connector: ConnectorSpec, SchemaKind.profile: Profile, SchemaKind.team: Team}[kind]
@@ -470,6 +477,7 @@ def approve(
     state_url: StateUrl = None,
 ) -> None:
     """Approve a profile as it is now: standard users may push it until it (or the team file) changes."""
+    from engine.catalog import load_profile
     from engine.store import default_state_dir
     from engine.team.gate import approve_profile
 

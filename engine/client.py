@@ -40,7 +40,9 @@ from engine.auth import (  # noqa: F401
 from engine.connector import ConnectorSpec, LimitHeaders, LimitsSpec, RateLimit
 from engine.credfile import CredentialsMissing  # noqa: F401
 from engine.errors import RunStopped
+from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
+from engine.transport import crm_transport
 
 
 class BudgetStopped(RunStopped):
@@ -343,6 +345,14 @@ def daily_usage(names: LimitHeaders, headers: httpx.Headers) -> tuple[int, int] 
     return None
 
 
+def json_headers(headers: dict[str, str] | None, body: Any) -> dict[str, str] | None:
+    """A request's headers with its body sent as JSON bytes: Content-Type application/json unless the
+    caller gave one (as httpx's `json=` sets it)."""
+    if body is None or (headers and any(name.lower() == "content-type" for name in headers)):
+        return headers
+    return {**(headers or {}), "Content-Type": "application/json"}
+
+
 def retry_after(response: httpx.Response, header: str | None) -> float | None:
     value = response.headers.get(header or "Retry-After")
     try:
@@ -387,9 +397,10 @@ class CrmClient:
         self.semaphore = asyncio.Semaphore(bound)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        limits = httpx.Limits(max_connections=bound * 2)
         self.http = httpx.AsyncClient(auth=self.auth, timeout=httpx.Timeout(60, connect=10),
-                                      verify=tls_context(), transport=transport,
-                                      limits=httpx.Limits(max_connections=bound * 2))
+                                      verify=tls_context(), limits=limits,
+                                      transport=transport or crm_transport(tls_context(), limits))
         self.sent = 0
         self.halted: RunStopped | None = None  # why nothing more may be sent (Ctrl-C), once it is so
 
@@ -469,8 +480,8 @@ class CrmClient:
                 if self.halted is not None:  # halted while it waited for a place
                     raise type(self.halted)(str(self.halted))
                 self.sent += 1
-                response = await self.http.request(method, url, headers=headers,
-                                                   json=body if body is not None else None)
+                response = await self.http.request(method, url, headers=json_headers(headers, body),
+                                                   content=compact(body) if body is not None else None)
             self.limiter.observe(response)
             return response
         finally:

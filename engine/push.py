@@ -38,6 +38,7 @@ from engine.connector import (
 )
 from engine.errors import CrmsyncError
 from engine.interrupt import SECOND
+from engine.jsoncodec import compact_text
 from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, crm_record, select_fields
 from engine.pipeline import StreamDecided, Writable
 from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
@@ -515,7 +516,7 @@ class Pusher:
         a later run if this one cannot)."""
         action = "insert" if kind in NEW else "update"
         with self.store.transaction():
-            self.store.write_journal(self.run_id, [(r.ref, r.object, action, json.dumps(r.identity))
+            self.store.write_journal(self.run_id, [(r.ref, r.object, action, compact_text(r.identity))
                                                    for r in records])
             if action == "insert":
                 due = [(r.ref, relation) for r in records for relation in r.associate]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import CrmsyncError
+from engine.jsoncodec import source_object
 
 
 class SourceError(CrmsyncError):
@@ -65,6 +66,9 @@ def _read_jsonl(path: Path, stream: str) -> Iterator[SourceRecord]:
 
 def _parse_line(raw: bytes) -> tuple[dict[str, Any], str | None]:
     """One JSON Lines line, or why it cannot be read: the line is refused alone, never the file."""
+    fast = source_object(raw)
+    if fast is not None:
+        return fast, None
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:

@@ -16,11 +16,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import phonenumbers
-import tldextract
+from engine.phones import INVALID, nanp_e164
+
+if TYPE_CHECKING:
+    import tldextract
 
 
 class TransformError(ValueError):
@@ -291,6 +293,8 @@ def _url(value: Any, scheme: str = "https") -> str | None:
 @cache
 def _extractor() -> tldextract.TLDExtract:
     """The bundled public suffix list snapshot: never fetched, never cached on disk."""
+    import tldextract  # imported when a profile first asks for a registrable domain (~60 ms)
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
@@ -309,25 +313,28 @@ def _domain(value: Any, registrable: bool = False) -> str | None:
 # ----- phones, emails, numbers -------------------------------------------------------------------
 
 def _phone_e164(value: Any, region: str = "US") -> str:
-    try:
-        return _e164(str(value).strip(), region.upper())
-    except phonenumbers.NumberParseException:
-        raise TransformError(f"{value!r} is not a phone number (region {region})") from None
-    except _InvalidNumber:
-        raise TransformError(f"{value!r} is not a valid phone number for region {region}") from None
-
-
-class _InvalidNumber(Exception):
-    pass
+    text, region_code = str(value).strip(), region.upper()
+    e164 = nanp_e164(text, region_code) or _e164(text, region_code)
+    if e164 is None:
+        raise TransformError(f"{value!r} is not a phone number (region {region})")
+    if e164 == INVALID:
+        raise TransformError(f"{value!r} is not a valid phone number for region {region}")
+    return e164
 
 
 @lru_cache(maxsize=16384)
-def _e164(text: str, region: str) -> str:
-    """Parsing and validating a number costs ~40 µs, and a company's main line recurs across its
-    contacts, so results are kept (bounded; a refusal raises again and is not kept)."""
-    number = phonenumbers.parse(text, region)
+def _e164(text: str, region: str) -> str | None:
+    """What phonenumbers makes of a number the fast path (engine.phones) leaves to it: E.164, INVALID,
+    or None where it is not a phone number at all. Parsing and validating costs ~40 µs, and a company's
+    main line recurs across its contacts, so the verdicts are kept (bounded)."""
+    import phonenumbers  # ~100 ms to import: not for a command that reads no phone
+
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
     if not phonenumbers.is_valid_number(number):
-        raise _InvalidNumber(text)
+        return INVALID
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -124,12 +124,14 @@ def validate(bundle: ProfileBundle,
 def effective_fields(connector: ConnectorSpec, custom: dict[str, dict[str, FieldSpec]],
                      live: dict[str, dict[str, FieldSpec]], object_name: str) -> dict[str, FieldSpec]:
     """The connector's standard fields, then the profile's custom fields, then what the CRM says."""
-    from engine.metadata import merge
-
     fields = dict(connector.objects[object_name].fields)
     fields.update(custom.get(object_name, {}))
-    for name, spec in live.get(object_name, {}).items():
-        fields[name] = merge(fields[name], spec) if name in fields else spec
+    said = live.get(object_name, {})
+    if said:
+        from engine.metadata import merge  # the live metadata reader (and its HTTP client) only when asked
+
+        for name, spec in said.items():
+            fields[name] = merge(fields[name], spec) if name in fields else spec
     return fields
 
 
@@ -332,12 +334,13 @@ class _Checker:
 
     def check_target(self, stream: str, object_name: str, target: str, mapping: Mapping,
                      fields: dict[str, FieldSpec], identity_fields: set[str], loc: Loc) -> Iterator[Finding]:
-        from engine.metadata import absent_from_crm
+        if getattr(self.live, "listed", None):  # what the CRM listed; its reader loads the HTTP client
+            from engine.metadata import absent_from_crm
 
-        if absent_from_crm(self.live, object_name, [target]):
-            yield Finding("error", "not_in_crm", not_in_crm_message(object_name, target),
-                          self.at(loc, key=True), stream, target)
-            return
+            if absent_from_crm(self.live, object_name, [target]):
+                yield Finding("error", "not_in_crm", not_in_crm_message(object_name, target),
+                              self.at(loc, key=True), stream, target)
+                return
         spec = fields.get(target)
         if spec is None:
             hint = _did_you_mean(target, fields)

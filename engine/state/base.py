@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.jsoncodec import compact_text
 from engine.state.migrations import ADDED_COLUMNS, MIGRATIONS, VERSION_TABLE, Dialect
 
 
@@ -198,8 +199,8 @@ class StateStore(ABC):
     def _log(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [(e.get("at") or now(), e["run_id"], e["triggered_by"], e["object"], e["action"], e["result"],
                  e.get("crm_id"), e.get("record_url"), e.get("error_code"), e.get("error"), e.get("stream"),
-                 e.get("source_id"), json.dumps(e["request"]) if e.get("request") is not None else None,
-                 json.dumps(e["changed"]) if e.get("changed") is not None else None)
+                 e.get("source_id"), compact_text(e["request"]) if e.get("request") is not None else None,
+                 compact_text(e["changed"]) if e.get("changed") is not None else None)
                 for e in entries]
         self.db.executemany("INSERT INTO activity (at, run_id, triggered_by, object, action, result, crm_id, "
                             "record_url, error_code, error, stream, source_id, request, changed) "
