@@ -66,6 +66,7 @@ from engine.render import Request, endpoint_for, render_batches
 from engine.spool.batches import BatchWriter
 from engine.spool.parents import ParentIndex
 from engine.spool.records import RecordSpool
+from engine.spool.seen import SeenMap
 from engine.spool.sequence import Concatenation, Spool
 from engine.store import Link
 from engine.team.owners import CrmUser, OwnerDirectory, owner_read, set_owner, user_request
@@ -299,7 +300,7 @@ class Planner:
         # records are decided and taken by check_associations with no await between (streams interleave)
         self.association_checks: list[AssociationCheck] = []
         self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
-        self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
+        self.seen = SeenMap()  # a source id, an identity -> the first record of it, this run (on disk)
         self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
         # (object, current identity value) -> the first record of this run that has it (prepared so far)
         self.current_owners: dict[tuple[str, str], str] = {}
@@ -428,6 +429,9 @@ class Planner:
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
             matches = [matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values,
                                      p.current) if p.matchable else None for p in pending]
+            # the keys the window's records may have been seen by, read together (no await until flushed:
+            # the streams of one object share `seen`)
+            seen.load(key for p in pending for key in self.seen_keys(p.planned))
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
@@ -436,6 +440,7 @@ class Planner:
                 self.resolve_parents(planned, p.parents, match)
                 if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
                     planned.changes.append(Change(*owned))
+            seen.flush()
             await self.check_associations(turn, client)
             if self.permissions is not None:  # once the window's operations are all known
                 for p in pending:
@@ -636,11 +641,18 @@ class Planner:
                 return owner
         return None
 
-    def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
+    @staticmethod
+    def seen_keys(planned: PlannedRecord) -> tuple[str, str]:
+        """(its source id's key, its identity's key) in `seen`."""
+        identity = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
+        return repr(("source id", planned.ref)), repr(identity)
+
+    def dedupe(self, planned: PlannedRecord, seen: SeenMap) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one
         object): the second is skipped, naming the first, which its children are written under. So is a
         source id given twice in a stream (a line repeated): it is one record, written once."""
-        first_where = seen.setdefault(("source id", planned.ref), planned.where)
+        source_key, identity_key = self.seen_keys(planned)
+        first_where = seen.setdefault(source_key, planned.where)
         if first_where != planned.where:
             planned.status, planned.changes, planned.associate = "skipped", [], []
             planned.notes.append(f"{planned.where}: source id {planned.source_id} again (first at "
@@ -648,8 +660,7 @@ class Planner:
             return
         if planned.status not in ("net_new", "update", "synced"):
             return
-        key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
-        first = seen.setdefault(key, planned.ref)
+        first = seen.setdefault(identity_key, planned.ref)
         if first != planned.ref:
             planned.status, planned.changes, planned.merged_into = "skipped", [], first
             planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")

@@ -25,6 +25,7 @@ from engine.spool import records as records_module
 from engine.spool import sequence
 from engine.spool.jsonout import write_json
 from engine.spool.records import RecordSpool
+from engine.spool.seen import SeenMap
 from engine.spool.sequence import Concatenation, Spool
 from tests.crms import CRMS
 from tests.pushkit import PROFILES
@@ -166,3 +167,23 @@ def test_no_planned_record_outlives_its_window(tmp_path: Path, monkeypatch: pyte
     assert max(alive) <= 5 * 2 * 50
     assert live_planned_records() == 0  # the finished plan holds none: they are on disk
     assert sum(plan.summary().values()) == 1_500
+
+
+operations = st.lists(st.one_of(st.tuples(st.just("set"), st.sampled_from("abcdef"), text),
+                                st.tuples(st.just("load"), st.lists(st.sampled_from("abcdefg"), max_size=4)),
+                                st.tuples(st.just("flush"))), max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(operations)
+def test_what_a_plan_has_seen_on_disk_answers_as_a_dict(steps: list[tuple[Any, ...]]) -> None:
+    seen, expected = SeenMap(), {}
+    for step in steps:
+        if step[0] == "set":
+            assert seen.setdefault(step[1], step[2]) == expected.setdefault(step[1], step[2])
+        elif step[0] == "load":
+            seen.load(step[1])
+        else:
+            seen.flush()
+        assert all(seen.get(key) == expected.get(key) for key in "abcdefg")
+    assert len(seen) == len(expected)
