@@ -29,9 +29,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from engine.exampledata import generate  # noqa: E402
 
 PROFILES = {"hubspot": "hubspot-benefitflow.yaml", "salesforce": "salesforce-benefitflow.yaml",
             "dynamics": "dynamics-benefitflow.yaml"}
@@ -39,6 +36,11 @@ CREDENTIALS = {"hubspot": {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"}}
 OAUTH = {"CRMSYNC_CLIENT_ID": "sandbox-client", "CRMSYNC_CLIENT_SECRET": "sandbox-secret",
          "CRMSYNC_REFRESH_TOKEN": "sandbox-refresh"}
 MODES = ("plan-json", "plan-table", "push", "push-plan")
+
+
+def generate(data: Path, total: int) -> None:
+    subprocess.run([sys.executable, "-m", "engine.exampledata", "--total", str(total), "--out", str(data)],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def crmsync(args: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float]:
@@ -95,7 +97,7 @@ def run(sizes: list[int], modes: list[str], crm: str, target_mb: float) -> int:
             (served(crm) if {"push", "push-plan"} & set(modes) else contextlib.nullcontext()) as url:
         for total in sizes:
             data = Path(tmp) / f"data-{total}"
-            generate(data, total)
+            generate(data, total)  # in a child: a child's peak counts the parent it was forked from
             for mode in modes:
                 work = Path(tmp) / f"{mode}-{total}"
                 work.mkdir()

@@ -21,8 +21,8 @@ from engine.catalog import load_profile
 from engine.exampledata import generate
 from engine.mapping import Problem
 from engine.plan import STATUSES, Change, Plan, PlannedRecord, make_plan, make_plan_sync
+from engine.spool import jsonin, sequence
 from engine.spool import records as records_module
-from engine.spool import sequence
 from engine.spool.jsonout import write_json
 from engine.spool.records import RecordSpool
 from engine.spool.seen import SeenMap
@@ -187,3 +187,33 @@ def test_what_a_plan_has_seen_on_disk_answers_as_a_dict(steps: list[tuple[Any, .
             seen.flush()
         assert all(seen.get(key) == expected.get(key) for key in "abcdefg")
     assert len(seen) == len(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(text, json_values, max_size=3), st.lists(planned, max_size=12),
+       st.integers(min_value=1, max_value=50))
+def test_a_saved_plan_read_as_a_stream_gives_its_keys_and_records(head: dict[str, Any],
+                                                                     records: list[PlannedRecord],
+                                                                     read: int) -> None:
+    head = {k: v for k, v in head.items() if k not in ("records", "requests")}
+    saved = [r.as_dict() for r in records]
+    document = json.dumps({**head, "records": saved, "requests": [{"method": "GET"}] * 3}, indent=2,
+                          ensure_ascii=False)
+    old = jsonin.READ
+    jsonin.READ = read  # values cut by every buffer's end
+    try:
+        data = jsonin.read_saved_plan(io.StringIO(document))
+    finally:
+        jsonin.READ = old
+    assert {k: v for k, v in data.items() if k not in ("records", "requests")} == head
+    assert data["requests"] == 3 and len(data["records"]) == len(saved)
+    last = {f"{r['stream']}/{r['source_id']}": r for r in saved}  # as a dict of the list: the last wins
+    for ref, record in last.items():
+        assert data["records"].get(ref) == {k: record[k] for k in jsonin.KEPT}
+    assert data["records"].get("no/such") is None
+
+
+@pytest.mark.parametrize("broken", ["", "[]", '{"records": [1, 2', '{"a": 1,}', '{"a" 1}'])
+def test_a_saved_plan_that_is_not_json_is_refused(broken: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        jsonin.read_saved_plan(io.StringIO(broken))
