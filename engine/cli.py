@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -304,12 +305,13 @@ def plan(
     findings = result.input_findings()
     if fmt is PlanFormat.html:
         _write_html(out_file, result, with_requests)  # type: ignore[arg-type]
-    elif fmt is PlanFormat.json:
-        text = json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    elif fmt is PlanFormat.json:  # written record by record: a plan's records may be millions
+        from engine.spool.jsonout import write_json
+
         if out_file:
-            _write_report(out_file, text)
+            _write_report(out_file, lambda stream: write_json(result.json_parts(), stream))
         else:
-            sys.stdout.write(text)
+            write_json(result.json_parts(), sys.stdout)
     else:
         print_plan(result, out, verbose=verbose, summary_only=summary_only)
     if fmt is not PlanFormat.table:  # the table says them itself
@@ -320,38 +322,34 @@ def plan(
     raise typer.Exit(1 if result.summary()["invalid"] or (findings and not allow_missing) else 0)
 
 
-def _write_report(path: Path, text: str) -> None:
-    """Write a report, making its folder if need be; a path that cannot be written is bad usage."""
+def _write_report(path: Path, text: str | Callable[[TextIO], None]) -> None:
+    """Write a report (its text, or what writes it as a stream), making its folder if need be; a path
+    that cannot be written is bad usage. Written beside and then moved in place: a report cut off
+    half-way never replaces a whole one."""
+    part = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with part.open("w", encoding="utf-8") as stream:
+            if isinstance(text, str):
+                stream.write(text)
+            else:
+                text(stream)
+        part.replace(path)
     except OSError as exc:
+        part.unlink(missing_ok=True)
         err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     err.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def _write_html(path: Path, plan: Plan, with_requests: bool) -> None:
-    """The HTML report written as it is made (`-`: to stdout); to a file through a temporary one beside
-    it, so a report that could not be finished never stands in for a whole one."""
+    """The HTML report written as it is made (`-`: to stdout), a file as `_write_report` writes it."""
     from engine.htmlreport import write_html
 
     if str(path) == "-":
         write_html(plan, sys.stdout, requests=with_requests)
         return
-    part = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with part.open("w", encoding="utf-8") as out_text:
-            write_html(plan, out_text, requests=with_requests)
-        part.replace(path)
-    except OSError as exc:
-        err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        with contextlib.suppress(OSError):  # none to remove, or its folder could not be made
-            part.unlink(missing_ok=True)
-    err.print(f"wrote {path}", markup=False, highlight=False)
+    _write_report(path, lambda stream: write_html(plan, stream, requests=with_requests))
 
 
 class LogFormat(StrEnum):

@@ -30,8 +30,11 @@ def dry_run(profile_path: Path, source_dir: Path, *, base_url: str | None = None
     bundle = load_profile(profile_path)
     selection = batch_selection(bundle, source_dir, limit, only)
     permissions, refusals = admit_plan(bundle, team_file, as_user, state_dir or default_state_dir())
+    # a batch (--limit, --only) is chosen stream by stream from lists; a whole plan is kept on disk
+    chosen: StreamDecided | None = (lambda stream, records, _: selection(stream, records)) \
+        if selection.active else None
     plan = _dry_run(bundle, source_dir, base_url, state_dir, credentials_file, metadata_file, allow_missing,
-                    permissions, lambda stream, records, _: selection(stream, records))
+                    permissions, chosen)
     plan.warnings += refusals
     plan.held_back, plan.held_notice = selection.held_back, selection.notice()
     return plan

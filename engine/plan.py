@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-from collections import Counter
-from collections.abc import Awaitable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -23,6 +23,7 @@ from engine.associations import (
     association_item,
     missing,
     read_existing,
+    relation_endpoint,
     render_associate,
     render_reads,
 )
@@ -63,7 +64,12 @@ from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
 from engine.profile import StreamSpec
 from engine.read import read_stream
-from engine.render import Request, render_batches
+from engine.render import Request, endpoint_for, render_batches
+from engine.spool.batches import BatchWriter
+from engine.spool.parents import ParentIndex
+from engine.spool.records import RecordSpool
+from engine.spool.seen import SeenMap
+from engine.spool.sequence import Concatenation, Spool
 from engine.store import Link
 from engine.team.owners import CrmUser, OwnerDirectory, owner_read, set_owner, user_request
 from engine.team.permissions import Permissions
@@ -143,9 +149,9 @@ class Plan:
     base_url: str
     consulted_crm: bool
     made_at: str
-    records: list[PlannedRecord]
-    lookups: list[Request]
-    writes: list[Request]
+    records: Sequence[PlannedRecord]  # a list, or on disk (a plan made without on_stream: Spool)
+    lookups: Sequence[Request]
+    writes: Sequence[Request]
     cost: dict[str, Any]
     profile_path: str = ""
     source_dir: str = ""
@@ -163,24 +169,44 @@ class Plan:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
                 f"writes={len(self.writes)})")
 
+    def counts(self) -> tuple[Counter[str], Counter[str]]:
+        """(records by status, owners of the records to be written): kept by a spool as it is written."""
+        parts = self.records.parts if isinstance(self.records, Concatenation) else [self.records]
+        statuses: Counter[str] = Counter()
+        owners: Counter[str] = Counter()
+        for part in parts:
+            if isinstance(part, RecordSpool):
+                by_status, by_owner = part.counts()
+            else:
+                by_status = Counter(r.status for r in part)
+                by_owner = Counter(r.owner for r in part if r.owner and r.status in ("net_new", "update"))
+            statuses.update(by_status)
+            owners.update(by_owner)
+        return statuses, owners
+
     def summary(self) -> dict[str, int]:
-        counts = Counter(r.status for r in self.records)
+        counts = self.counts()[0]
         return {status: counts.get(status, 0) for status in STATUSES}
 
     def owners(self) -> dict[str, int]:
         """Records written with the owner the profile gives them, and those written without it."""
-        counts = Counter(r.owner for r in self.records if r.owner and r.status in ("net_new", "update"))
+        counts = self.counts()[1]
         return {what: counts.get(what, 0) for what in ("set", "not_found", "inactive")}
 
-    def as_dict(self) -> dict[str, Any]:
+    def json_parts(self) -> dict[str, Any]:
+        """The plan's JSON document, its records and requests as iterators (written one by one)."""
         return {"profile": self.profile, "profile_path": self.profile_path, "source_dir": self.source_dir,
                 "connector": self.connector, "base_url": self.base_url,
                 "consulted_crm": self.consulted_crm, "made_at": self.made_at, "summary": self.summary(),
                 "cost": self.cost, "sources": [s.as_dict() for s in self.sources],
                 "input_findings": self.input_findings(), "warnings": self.warnings, "owners": self.owners(),
-                "records": [r.as_dict() for r in self.records],
-                "requests": [self.redactor.planned(r.as_dict()) for r in self.lookups + self.writes],
+                "records": (r.as_dict() for r in self.records),
+                "requests": (self.redactor.planned(r.as_dict()) for r in chain(self.lookups, self.writes)),
                 **({"held_back": self.held_back} if self.held_notice else {})}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: list(value) if key in ("records", "requests") else value
+                for key, value in self.json_parts().items()}
 
 
 def canonical(part: KeyPart, raw: Any, field_type: str | None = None) -> Any:
@@ -243,6 +269,17 @@ def held_back(connector: ConnectorSpec, lookup: StreamLookup,
             [p for at, p in enumerate(pending) if at in later])
 
 
+def ready_in_order(waiting: deque[PlannedRecord], decided: set[int]) -> list[PlannedRecord]:
+    """The records at the head of `waiting` that are decided (ids in `decided`), taken off both: a record
+    held back to the next window keeps those after it waiting, so the stream's records come out in
+    source order."""
+    ready = []
+    while waiting and id(waiting[0]) in decided:
+        decided.discard(id(waiting[0]))
+        ready.append(waiting.popleft())
+    return ready
+
+
 class Planner:
     def __init__(self, bundle: ProfileBundle, *, base_url: str | None, links: dict[tuple[str, str], Link],
                  live_fields: LiveFields | Awaitable[LiveFields] | None = None,
@@ -273,7 +310,8 @@ class Planner:
             self.live = live_fields
         elif live_fields is not None:
             self._live_fetch = asyncio.ensure_future(live_fields)
-        self.planned: dict[str, PlannedRecord] = {}  # records of streams that are parents of others
+        self.planned = ParentIndex()  # what children need of the records of parent streams
+        self.spill = False  # planned records, look-ups and writes go to disk as decided (see make)
         self.parent_streams = {p.stream for spec in self.profile.streams.values() for p in spec.parents}
         # (object, relation) of the relations made by a request of their own, after both records exist
         self.associations = {(name, relation) for name, obj in self.connector.objects.items()
@@ -284,7 +322,7 @@ class Planner:
         # records are decided and taken by check_associations with no await between (streams interleave)
         self.association_checks: list[AssociationCheck] = []
         self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
-        self.seen: dict[tuple[Any, ...], str] = {}  # identity -> the first record of it, this run
+        self.seen = SeenMap()  # a source id, an identity -> the first record of it, this run (on disk)
         self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
         # (object, current identity value) -> the first record of this run that has it (prepared so far)
         self.current_owners: dict[tuple[str, str], str] = {}
@@ -324,6 +362,8 @@ class Planner:
         the plan lists no writes, and its cost counts only the look-ups."""
         compiled = self.compiled = compile_profile(self.profile)
         self.source_dir = source_dir
+        # a plan no one is handed stream by stream (a dry-run) keeps its records on disk, not in memory
+        self.spill = on_stream is None
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
@@ -336,6 +376,8 @@ class Planner:
             parents = [decided[p.stream] for p in spec.parents if p.stream in decided]
             same_object = [looked_up[s] for s in order if self.profile.streams[s].object == spec.object]
             turns.append(Turn(parents, decided[stream], looked_up[stream], same_object, on_stream))
+            if self.spill:
+                turns[-1].lookups = Spool()  # type: ignore[assignment] - a list's += and iteration
             tasks.append(asyncio.ensure_future(self.plan_stream(stream, mapped, client, turns[-1])))
         try:
             streams = await asyncio.gather(*tasks)
@@ -346,12 +388,15 @@ class Planner:
             for event in looked_up.values():  # no look-up will be sent any more: none can see a write,
                 event.set()  # and the streams already handed over must not wait for one (they would hang)
             raise
-        records = [record for stream_records in streams for record in stream_records]
-        self.lookups += [request for turn in turns for request in turn.lookups]
-        self.lookups += self.owner_lookups()
+        records: Sequence[PlannedRecord] = (Concatenation(streams) if self.spill else
+                                            [record for part in streams for record in part])
+        lookups: Sequence[Request] = (Concatenation([*(t.lookups for t in turns), self.owner_lookups()])
+                                      if self.spill else
+                                      [*self.lookups, *(r for t in turns for r in t.lookups),
+                                       *self.owner_lookups()])
         writes = self.render_writes(records) if render_writes else []
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
-                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, self.lookups, writes, {})
+                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, lookups, writes, {})
         plan.cost = estimate_cost(self.connector, plan)
         plan.profile_path = str(self.bundle.profile.path.resolve())
         plan.source_dir = str(source_dir.resolve())
@@ -360,7 +405,7 @@ class Planner:
         return plan
 
     async def plan_stream(self, stream: str, mapped: Iterable[MappedRecord], client: CrmClient | None,
-                          turn: Turn) -> list[PlannedRecord]:
+                          turn: Turn) -> Sequence[PlannedRecord]:
         """Window by window (`windows`, which maps the records it reads): once the CRM's metadata is
         known (it is fetched while the first window is read), each record is checked and turned into its
         planned form; then the window's look-ups; then, once the parent streams are decided (`turn`),
@@ -375,9 +420,11 @@ class Planner:
         overwrite = {target: mapping.overwrite for target, mapping in spec.fields.items()}
         identity_fields = {part.field for part in key.parts}
         seen = self.seen  # shared by the streams of one object: two streams may hold one person
-        out: list[PlannedRecord] = []
+        out: list[PlannedRecord] | RecordSpool = RecordSpool() if self.spill else []
         yields = client is not None  # other streams' look-ups in flight go on while this one works
         held: list[Pending] = []  # records whose look-up waits for the next window's (held_back)
+        waiting: deque[PlannedRecord] = deque()  # prepared, not yet handed out: source order is kept
+        decided_ids: set[int] = set()  # of the waiting records, those decided
         for window, last in windows(iter(mapped)):
             if checker is None:
                 await self.live_known()  # fetched while the first window was read and mapped
@@ -392,9 +439,7 @@ class Planner:
             pending, held = held, []
             for record in window:
                 pending.append(prepared := self.prepare(record, key, checker, overwrite, absent))
-                if stream in self.parent_streams:  # kept for its children's parent resolution
-                    self.planned.setdefault(prepared.planned.ref, prepared.planned)
-                out.append(prepared.planned)  # in source order, decided with its window or the next
+                waiting.append(prepared.planned)  # in source order, decided with its window or the next
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
             crm_records = None
@@ -412,6 +457,9 @@ class Planner:
             matcher = Matcher(self.connector, spec.object, key, crm_records, self.links, unique=unique)
             matches = [matcher.match(stream, p.planned.source_id, p.planned.identity, p.planned.values,
                                      p.current) if p.matchable else None for p in pending]
+            # the keys the window's records may have been seen by, read together (no await until flushed:
+            # the streams of one object share `seen`)
+            seen.load(key for p in pending for key in self.seen_keys(p.planned))
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
@@ -420,12 +468,22 @@ class Planner:
                 self.resolve_parents(planned, p.parents, match)
                 if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
                     planned.changes.append(Change(*owned))
+            seen.flush()
             await self.check_associations(turn, client)
             if self.permissions is not None:  # once the window's operations are all known
                 for p in pending:
                     self.permissions.apply(p.planned)
+            decided_ids.update(id(p.planned) for p in pending)
+            decided = ready_in_order(waiting, decided_ids)
+            if stream in self.parent_streams:  # what its children's parent resolution needs
+                self.planned.remember(decided)
+            out.extend(decided)  # on disk when spilled: nothing changes a record after it is decided
+        if waiting:
+            raise RuntimeError(f"{stream}: {len(waiting)} records left undecided at the end of the stream")
         self.take_stock(stream, out)
-        turn.hand_over(stream, out)
+        turn.hand_over(stream, out)  # type: ignore[arg-type] - a list whenever there is on_stream
+        if stream in self.parent_streams and isinstance(out, list):  # held back, or changed when handed
+            self.planned.refresh(out)
         return out
 
     async def owners_of(self, spec: StreamSpec, pending: list[Pending],
@@ -447,7 +505,7 @@ class Planner:
             return self.owner_directory.requests
         return [user_request(self.connector, email, self.base_url) for email in sorted(self.owner_emails)]
 
-    def take_stock(self, stream: str, records: list[PlannedRecord]) -> None:
+    def take_stock(self, stream: str, records: list[PlannedRecord] | RecordSpool) -> None:
         """Once a stream is read: what each mapped path matched. A stream whose source lost data is held
         back (not written) unless that is allowed: its records would go with fields silently empty."""
         spec = self.profile.streams[stream]
@@ -456,11 +514,21 @@ class Planner:
         unmatched = [path for _, path, matched in source.paths if not matched]
         if self.allow_missing or not unmatched:
             return
-        for record in records:
+        note = (f"held back: {', '.join(unmatched)} matched no record of {source.file}; "
+                "fix the profile or the file, or --allow-missing to write it anyway")
+
+        def hold_back(record: PlannedRecord) -> None:
             if record.status in ("net_new", "update", "synced"):
                 record.status, record.changes, record.associate = "skipped", [], []
-                record.notes.append(f"held back: {', '.join(unmatched)} matched no record of {source.file}; "
-                                    "fix the profile or the file, or --allow-missing to write it anyway")
+                record.notes.append(note)
+        if isinstance(records, RecordSpool):  # on disk: changed as read back, and so for its children
+            records.amend(hold_back)
+            for state in (self.planned.get(r) for r in self.planned if r.startswith(f"{stream}/")):
+                if state is not None and state.status in ("net_new", "update", "synced"):
+                    state.status = "skipped"
+            return
+        for record in records:
+            hold_back(record)
 
     def prepare(self, record: MappedRecord, key: IdentityKey, checker: Checker,
                 overwrite: dict[str, bool], absent: dict[str, str] | None = None) -> Pending:
@@ -604,11 +672,18 @@ class Planner:
                 return owner
         return None
 
-    def dedupe(self, planned: PlannedRecord, seen: dict[tuple[Any, ...], str]) -> None:
+    @staticmethod
+    def seen_keys(planned: PlannedRecord) -> tuple[str, str]:
+        """(its source id's key, its identity's key) in `seen`."""
+        identity = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
+        return repr(("source id", planned.ref)), repr(identity)
+
+    def dedupe(self, planned: PlannedRecord, seen: SeenMap) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one
         object): the second is skipped, naming the first, which its children are written under. So is a
         source id given twice in a stream (a line repeated): it is one record, written once."""
-        first_where = seen.setdefault(("source id", planned.ref), planned.where)
+        source_key, identity_key = self.seen_keys(planned)
+        first_where = seen.setdefault(source_key, planned.where)
         if first_where != planned.where:
             planned.status, planned.changes, planned.associate = "skipped", [], []
             planned.notes.append(f"{planned.where}: source id {planned.source_id} again (first at "
@@ -616,8 +691,7 @@ class Planner:
             return
         if planned.status not in ("net_new", "update", "synced"):
             return
-        key = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
-        first = seen.setdefault(key, planned.ref)
+        first = seen.setdefault(identity_key, planned.ref)
         if first != planned.ref:
             planned.status, planned.changes, planned.merged_into = "skipped", [], first
             planned.notes.append(f"same identity as {first} in this run; it is written once, from {first}")
@@ -716,24 +790,36 @@ class Planner:
         return fill(relation.path, {"id": crm_id, "vars": target.vars, "object": target.api_name})
 
     # ----- render ------------------------------------------------------------------------------
-    def render_writes(self, records: list[PlannedRecord]) -> list[Request]:
-        requests: list[Request] = []
+    def render_writes(self, records: Sequence[PlannedRecord]) -> Sequence[Request]:
+        """Per stream: its creates, upserts, then updates; then the associations. Each item is made as
+        its block is rendered (`BatchWriter`), reading the records once per stream."""
+        parts: list[Sequence[Request]] = []
         for stream in stream_order(self.profile):
-            ours = [r for r in records if r.stream == stream]
-            if not ours:
-                continue
-            object_name = ours[0].object
-            new = [r for r in ours if r.status == "net_new"]
-            by_kind = {"create": [r for r in new if self.write_kind(r) == "create"],
-                       "upsert": [r for r in new if self.write_kind(r) == "upsert"],
-                       "update": [r for r in ours if r.status == "update"]}
-            for kind, chosen in by_kind.items():
-                if chosen:  # items made as each chunk is rendered, not all at once
-                    items = ((r.ref, self.write_item(r, kind)) for r in chosen)
-                    requests += render_batches(self.connector, kind, object_name, items,  # type: ignore[arg-type]
-                                               self.base_url)
-        requests += self.render_associations(records)
-        return requests
+            object_name = self.profile.streams[stream].object
+            writers: dict[str, BatchWriter] = {}
+            for record in self.records_of(records, stream):
+                kind = self.write_kind(record) if record.status == "net_new" else (
+                    "update" if record.status == "update" else None)
+                if kind is None:
+                    continue
+                if kind not in writers:
+                    writers[kind] = self.batch_writer(kind, object_name)
+                writers[kind].add(record.ref, self.write_item(record, kind))
+            parts += [writers[kind].done() for kind in ("create", "upsert", "update") if kind in writers]
+        parts += self.render_associations(records)
+        return Concatenation(parts) if self.spill else [request for part in parts for request in part]
+
+    def records_of(self, records: Sequence[PlannedRecord], stream: str) -> Iterable[PlannedRecord]:
+        """A stream's records: its own part of a spilled plan (streams are in stream order)."""
+        if isinstance(records, Concatenation):
+            return records.parts[stream_order(self.profile).index(stream)]
+        return (r for r in records if r.stream == stream)
+
+    def batch_writer(self, kind: str, object_name: str) -> BatchWriter:
+        endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
+        size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
+        return BatchWriter(lambda items: render_batches(self.connector, kind, object_name, items,  # type: ignore[arg-type]
+                                                        self.base_url), size, spill=self.spill)
 
     def write_kind(self, record: PlannedRecord) -> str:
         """How a new record is written: by native upsert on the stream's upsert key when it has a value
@@ -759,27 +845,33 @@ class Planner:
     def update_item(self, record: PlannedRecord) -> dict[str, Any]:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
-    def render_associations(self, records: list[PlannedRecord]) -> list[Request]:
+    def render_associations(self, records: Iterable[PlannedRecord]) -> list[Sequence[Request]]:
         """The associations to make (`PlannedRecord.associate`), batched per object and relation; each
-        item is made as its chunk is rendered."""
-        groups: dict[tuple[str, str], list[tuple[PlannedRecord, str, str]]] = {}
+        item is made as its block is rendered."""
+        writers: dict[tuple[str, str], BatchWriter] = {}
         for record in records:
             if record.status not in ("net_new", "update", "synced"):
                 continue
             for relation_name, parent_ref, parent_id in record.parents:
-                if relation_name in record.associate:
-                    group = groups.setdefault((record.object, relation_name), [])
-                    group.append((record, parent_ref, parent_id))
-        requests = []
-        for (object_name, relation_name), members in groups.items():
-            relation = self.connector.objects[object_name].relations[relation_name]
-            assert isinstance(relation, AssociationRelation)
-            items = ((record.ref, association_item(
-                self.connector, relation, record.crm_id or f"<id of {record.ref}>",
-                parent_id or f"<id of {parent_ref}>", record.ref))
-                for record, parent_ref, parent_id in members)
-            requests += render_associate(self.connector, object_name, relation_name, items, self.base_url)
-        return requests
+                if relation_name not in record.associate:
+                    continue
+                group = (record.object, relation_name)
+                if group not in writers:
+                    writers[group] = self.association_writer(*group)
+                relation = self.connector.objects[record.object].relations[relation_name]
+                assert isinstance(relation, AssociationRelation)
+                writers[group].add(record.ref, association_item(
+                    self.connector, relation, record.crm_id or f"<id of {record.ref}>",
+                    parent_id or f"<id of {parent_ref}>", record.ref))
+        return [writer.done() for writer in writers.values()]
+
+    def association_writer(self, object_name: str, relation_name: str) -> BatchWriter:
+        relation = self.connector.objects[object_name].relations[relation_name]
+        assert isinstance(relation, AssociationRelation)
+        endpoint = relation_endpoint(self.connector, object_name, relation, "associate")
+        size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
+        return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
+                                                          self.base_url), size, spill=self.spill)
 
 
 def _shown(value: Any) -> str:
@@ -799,15 +891,18 @@ def kept_back(overwrite: dict[str, bool], values: dict[str, Any], match: Match,
 
 def estimate_cost(connector: ConnectorSpec, plan: Plan) -> dict[str, Any]:
     """Requests by kind and the least time the CRM's published rate limits allow for them."""
-    requests = plan.lookups + plan.writes
-    kinds = Counter(r.kind for r in requests)
+    kinds: Counter[str] = Counter()
+    applied = [0] * len(connector.limits.rate)  # requests each rate rule counts
+    for request in chain(plan.lookups, plan.writes):  # one pass: a spilled plan's are read from disk
+        kinds[request.kind] += 1
+        path = unquote(urlsplit(request.url).path)  # parsed once: look-up URLs are long
+        for position, rule in enumerate(connector.limits.rate):
+            applied[position] += rule.applies(request.kind, path)
     counts = {"lookups": kinds.get("lookup", 0) + kinds.get("associations", 0),  # reads of associations
               "writes": kinds.get("create", 0) + kinds.get("update", 0)
               + kinds.get("upsert", 0), "associations": kinds.get("associate", 0)}
     floor = 0.0
-    paths = [unquote(urlsplit(r.url).path) for r in requests]  # parsed once: look-up URLs are long
-    for rule in connector.limits.rate:
-        n = sum(1 for r, path in zip(requests, paths, strict=True) if rule.applies(r.kind, path))
+    for rule, n in zip(connector.limits.rate, applied, strict=True):
         if n:
             floor = max(floor, max(0, n - rule.requests) / rule.requests * rule.per_seconds)
     return {"requests": counts, "total_requests": sum(counts.values()), "min_seconds": round(floor, 2),

@@ -224,6 +224,8 @@ class Pusher:
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
         """Carry out a plan made beforehand (its look-ups all answered)."""
+        if not isinstance(plan.records, list):  # on disk, each reading gives new objects: one set of them
+            plan.records = list(plan.records)
         async def looked_up() -> None:
             return None
 

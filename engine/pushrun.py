@@ -24,6 +24,7 @@ from engine.push import PushResult, push
 from engine.report import warning_line
 from engine.runs.recording import Recorded, run_details
 from engine.runs.selection import BatchSelection, batch_selection
+from engine.spool.jsonin import SavedRecords, read_saved_plan
 from engine.state import StateStore, default_state_dir, open_store
 from engine.state.budget import shared_limits
 from engine.summary import print_push_summary, say
@@ -53,8 +54,10 @@ class PushRequest:
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
+    """The saved plan's keys, its records read as a stream into an index on disk (SavedRecords)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as stream:
+            data = read_saved_plan(stream)
     except FileNotFoundError:
         raise UsageError(f"{path}: file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -69,7 +72,8 @@ def restrict_to_saved(records: Iterable[PlannedRecord], saved: dict[str, Any]) -
     too: someone edited a field the plan updates) is re-planned, reported and not written blind. Called
     per stream, as each is decided; returns the refs of the records held back as changed."""
     held: list[str] = []
-    before = {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
+    before = saved["records"] if isinstance(saved["records"], SavedRecords) else \
+        {f"{r['stream']}/{r['source_id']}": r for r in saved["records"]}
     for record in records:
         old = before.get(record.ref)
         planned_associations = (old or {}).get("associate")

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from engine.coverage import StreamSource
 from engine.plan import STATUSES, Plan, PlannedRecord
-from engine.summary import causes, plan_failure, print_causes, say
+from engine.summary import Failure, causes, plan_failure, print_causes, say
 from engine.terminal import visible
 
 ROWS_SHOWN = 10  # of each status, without --verbose
@@ -59,24 +59,41 @@ def print_plan(plan: Plan, console: Console, *, verbose: bool = False, summary_o
         print_sources(plan, console)
         for warning in plan.warnings:
             say(console, warning_line(warning))
+        most = None if verbose else ROWS_SHOWN
+        shown = first_of_each_status(plan, most)
         for status in STATUSES:
-            print_status_table(plan, status, console, None if verbose else ROWS_SHOWN)
+            print_status_table(plan, status, console, most, shown[status])
     print_plan_summary(plan, console, verbose=verbose or summary_only)
 
 
-def print_status_table(plan: Plan, status: str, console: Console, most: int | None) -> None:
-    rows = [r for r in plan.records if r.status == status]
-    if not rows:
+def first_of_each_status(plan: Plan, most: int | None) -> dict[str, list[PlannedRecord]]:
+    """The first `most` records of each status (all with None), in one reading of the plan's records
+    (which may be on disk, a million of them)."""
+    shown: dict[str, list[PlannedRecord]] = {status: [] for status in STATUSES}
+    for record in plan.records:
+        rows = shown[record.status]
+        if most is None or len(rows) < most:
+            rows.append(record)
+    return shown
+
+
+def print_status_table(plan: Plan, status: str, console: Console, most: int | None,
+                       rows: list[PlannedRecord] | None = None) -> None:
+    """`rows`: the status's first `most` records, read already (else read here)."""
+    if rows is None:
+        rows = first_of_each_status(plan, most)[status]
+    total = plan.summary()[status]
+    if not total:
         return
-    table = Table(title=f"{TITLES[status]} ({len(rows):,})", title_justify="left", show_lines=False)
+    table = Table(title=f"{TITLES[status]} ({total:,})", title_justify="left", show_lines=False)
     for column in ("stream", "source id", "object", "crm id", "details"):
         table.add_column(column, overflow="fold")
     for record in rows[:most]:
         table.add_row(visible(record.stream), visible(record.source_id), visible(record.object),
                       visible(record.crm_id or ""), visible(describe(record)))
     console.print(table)
-    if most is not None and len(rows) > most:
-        say(console, f"  … and {len(rows) - most:,} more {TITLES[status].lower()} (plan --verbose shows "
+    if most is not None and total > most:
+        say(console, f"  … and {total - most:,} more {TITLES[status].lower()} (plan --verbose shows "
                      "every record)")
 
 
@@ -101,8 +118,10 @@ def print_plan_summary(plan: Plan, console: Console, *, verbose: bool = False) -
         say(console, daily_line(budget))
     for finding in plan.input_findings():
         say(console, f"[red]source:[/] {visible(finding)}")
-    by_status = {s: [plan_failure(r) for r in plan.records if r.status == s]
-                 for s in ("invalid", "restricted", "skipped", "ambiguous")}
+    by_status: dict[str, list[Failure]] = {s: [] for s in ("invalid", "restricted", "skipped", "ambiguous")}
+    for record in plan.records:  # one reading: the records may be on disk
+        if record.status in by_status:
+            by_status[record.status].append(plan_failure(record))
     print_causes(console, f"[red]Invalid[/]: {summary['invalid']:,} record(s), never sent, by cause:",
                  causes(by_status["invalid"]))
     print_causes(console, f"[yellow]Restricted[/]: {summary['restricted']:,} record(s), by reason:",
