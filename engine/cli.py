@@ -24,6 +24,7 @@ from engine.cli_runs import register as register_runs_commands
 from engine.cli_state import StateUrl
 from engine.connector import ConnectorSpec
 from engine.errors import CrmsyncError
+from engine.fleet.cli import register as register_fleet_commands
 from engine.profile import Profile
 from engine.terminal import visible
 from engine.validate import Finding, validate
@@ -492,6 +493,7 @@ def sandbox_serve(
 
 register_pull_commands(app)  # pull, link, unlink, import
 register_runs_commands(app)  # runs, retry
+register_fleet_commands(app)  # worker, enqueue, schedule (crmsync on Temporal)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`
