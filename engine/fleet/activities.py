@@ -27,7 +27,6 @@ from engine.state import PushRunning
 
 log = logging.getLogger("crmsync.fleet")
 BAD_INPUT = "BadInput"
-SIGNAL_EVERY = 3  # heartbeats between two progress reports to the workflow
 
 
 def refused(exc: CrmsyncError) -> ApplicationError:
@@ -88,21 +87,21 @@ def resumed_note(info: activity.Info) -> str:
 @activity.defn(name="crmsync.push")
 async def push(job: PushJob) -> PushSummary:
     """The push in a thread; a heartbeat with its progress every third of the heartbeat timeout, and
-    every few beats the same progress signalled to the workflow for its `progress` query."""
+    the same progress, when it changed, signalled to the workflow for its `progress` query."""
     info = activity.info()
     watch = Watch(info.attempt, resumed_note(info))
     if watch.now.note:
         log.info("%s %s", info.workflow_id, watch.now.note)
     loop = asyncio.get_running_loop()
     pushing = loop.run_in_executor(None, push_blocking, job, watch)
-    beats = 0
+    reported: Progress | None = None
     while True:
         done, _ = await asyncio.wait({pushing}, timeout=max(job.heartbeat_seconds / 3, 0.2))
         progress = watch.snapshot()
         activity.heartbeat(asdict(progress))
-        if done or beats % SIGNAL_EVERY == 0:
+        if progress != reported:
             await report(info, progress)
-        beats += 1
+            reported = progress
         if done:
             return pushing.result()
 

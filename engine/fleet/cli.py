@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -52,19 +53,36 @@ def needs_temporal() -> None:
         raise UsageError("crmsync on Temporal needs the SDK: pip install 'crmsync[fleet]'") from None
 
 
+CONNECTED: list[bool] = []  # a Temporal client was made in this process
+
+
+def leave(code: int) -> typer.Exit:
+    """The exit, with the code: where a Temporal client was made, the process ends without the
+    interpreter's finalization, in which the SDK's Rust threads may abort it after the work is done
+    (temporalio/sdk-python issue 300: `PyGILState_Release ... finalizing`, exit -6)."""
+    if CONNECTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return typer.Exit(code)
+
+
 def run(work: Callable[[], Awaitable[T]]) -> T:
     """An async command's body, its crmsync errors as the exit codes say."""
     try:
         needs_temporal()
         return asyncio.run(work())  # type: ignore[arg-type]
     except CrmsyncError as exc:
-        raise fail(exc) from None
+        fail(exc)
+        raise leave(exc.exit_code) from None
 
 
 async def client_for(temporal: str, namespace: str) -> Client:
     from engine.fleet.client import connect
 
-    return await connect(temporal, namespace)
+    client = await connect(temporal, namespace)
+    CONNECTED.append(True)
+    return client
 
 
 def job_from(profile: Path, source: Path | None, base_url: str | None, credentials: Path | None,
@@ -94,9 +112,11 @@ def worker(
         from engine.state import open_store
 
         open_store().close()  # reachable, migrations applied, before the worker takes any work
+        CONNECTED.append(True)
         return serve(WorkerOptions(temporal, namespace, task_queue, max_pushes))
 
     run(body)
+    raise leave(0)
 
 
 def enqueue(
@@ -132,7 +152,8 @@ def enqueue(
     summary = run(body)
     if summary is not None:
         print_summary(summary, fmt)
-        raise typer.Exit(1 if summary.summary.get("failed") or summary.stopped else 0)
+        raise leave(1 if summary.summary.get("failed") or summary.stopped else 0)
+    raise leave(0)
 
 
 async def finished(handle: Any) -> PushSummary:
@@ -210,6 +231,7 @@ def schedule(
                 "(skipped while one of this profile and org runs)")
 
     print(run(body))
+    raise leave(0)
 
 
 def list_schedules(temporal: str, namespace: str) -> None:
@@ -223,6 +245,7 @@ def list_schedules(temporal: str, namespace: str) -> None:
         print("no crmsync schedules")
     for row in rows:
         print(f"{row.id}  every {row.every}  next {row.next_at or '-'}  last {row.last or '-'}")
+    raise leave(0)
 
 
 def register(app: typer.Typer) -> None:

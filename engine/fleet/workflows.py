@@ -42,7 +42,9 @@ class PushWorkflow:
     @workflow.run
     async def run(self, job: PushJob) -> PushSummary:
         self.set_state(job, "preparing")
-        await workflow.execute_activity("crmsync.prepare", job, start_to_close_timeout=timedelta(minutes=10),
+        # quick checks: a worker dead in them is noticed after this, and another does them again
+        checks = timedelta(seconds=max(2 * job.heartbeat_seconds, 10))
+        await workflow.execute_activity("crmsync.prepare", job, start_to_close_timeout=checks,
                                         retry_policy=PREPARE_RETRY)
         self.set_state(job, "pushing")
         try:
