@@ -6,6 +6,7 @@ enqueue of a running profile and org refused; a schedule that fires."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -122,3 +123,75 @@ def test_pushes_of_several_profiles_survive_a_worker_killed_mid_push(fleet: Work
         hubspot_summary, _ = asyncio.run(result_of(fleet.address, target))
         assert hubspot_summary.attempts >= 2  # resumed by the other worker, from the journal
     fleet.start()  # two workers again for the tests that follow
+
+
+def test_a_second_enqueue_of_a_running_profile_and_org_is_refused_naming_the_running_one(
+        fleet: Workers, source: Path) -> None:
+    with served_slow_hubspot(0.6) as url:
+        first = enqueue(fleet, "hubspot", source, url)
+        assert first.returncode == 0, first.stderr
+        second = enqueue(fleet, "hubspot", source, url)
+        assert second.returncode == 1
+        assert f"already running on Temporal: workflow {wid('hubspot', url)}, run " in second.stderr
+        assert "nothing was enqueued" in second.stderr
+        asyncio.run(result_of(fleet.address, wid("hubspot", url)))
+        again = enqueue(fleet, "hubspot", source, url, "--wait", "--format", "json")  # it ended: allowed
+        summary = json.loads(again.stdout)
+        assert summary["summary"]["created"] == 0 and summary["summary"]["unchanged"] > 0
+        assert again.returncode == (1 if summary["summary"]["failed"] else 0)
+        holds_each_record_once("hubspot", url, source)
+
+
+def exists(address: str, workflow: str) -> bool:
+    async def described() -> bool:
+        from temporalio.client import Client
+        from temporalio.service import RPCError
+
+        try:
+            await (await Client.connect(address)).get_workflow_handle(workflow).describe()
+        except RPCError:
+            return False
+        return True
+
+    return asyncio.run(described())
+
+
+async def scheduled_results(address: str) -> list[Any]:
+    """The summaries of the workflows the schedules started, oldest first."""
+    from temporalio.client import Client
+
+    from engine.fleet.workflows import ScheduledPushWorkflow
+
+    client = await Client.connect(address)
+    found = [w async for w in client.list_workflows("WorkflowType = 'crmsync.scheduled-push'")]
+    handles = [client.get_workflow_handle_for(ScheduledPushWorkflow.run, w.id, run_id=w.run_id)  # type: ignore[arg-type]
+               for w in sorted(found, key=lambda w: w.start_time)]
+    return [await asyncio.wait_for(h.result(), timeout=120) for h in handles]
+
+
+def test_a_schedule_fires_its_push_and_skips_while_one_of_the_profile_and_org_runs(
+        fleet: Workers, source: Path) -> None:
+    with served_slow_hubspot(0.6) as url:
+        creds = credentials_file("hubspot", fleet.home / "creds")
+        common = (str(PROFILES["hubspot"]), "--source", str(source), "--base-url", url, "--credentials",
+                  str(creds), "--temporal", fleet.address)
+        made = crmsync("schedule", *common, "--every", "1h", "--task-queue", fleet.task_queue,
+                       "--heartbeat-timeout", "2", home=fleet.home)
+        assert made.returncode == 0, made.stderr
+        assert "created the schedule crmsync-schedule/hubspot-benefitflow/" in made.stdout
+        assert enqueue(fleet, "hubspot", source, url).returncode == 0  # a push of the profile and org runs
+        assert crmsync("schedule", *common, "--trigger", home=fleet.home).returncode == 0
+        skipped = wait_for(lambda: asyncio.run(scheduled_results(fleet.address)))
+        assert skipped[0].skipped and wid("hubspot", url) in skipped[0].skipped and not skipped[0].summary
+        first, _ = asyncio.run(result_of(fleet.address, wid("hubspot", url)))
+        assert first.summary["created"] > 0
+        assert crmsync("schedule", *common, "--trigger", home=fleet.home).returncode == 0  # none runs now
+        fired = wait_for(lambda: (done := asyncio.run(scheduled_results(fleet.address))) and len(done) == 2
+                         and done)[1]
+        assert fired.skipped is None and fired.summary["created"] == 0 and fired.summary["unchanged"] > 0
+        holds_each_record_once("hubspot", url, source)
+        listed = crmsync("schedule", "--list", "--temporal", fleet.address, home=fleet.home)
+        assert f"crmsync-schedule/hubspot-benefitflow/{url.split('://')[1]}  every 1:00:00" in listed.stdout
+        assert crmsync("schedule", *common, "--delete", home=fleet.home).returncode == 0
+        listed = crmsync("schedule", "--list", "--temporal", fleet.address, home=fleet.home)
+        assert "crmsync-schedule/hubspot-benefitflow/" not in listed.stdout

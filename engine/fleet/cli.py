@@ -205,7 +205,7 @@ def schedule(
         raise fail(UsageError("give --temporal HOST:PORT (or CRMSYNC_TEMPORAL)"))
     if list_them:
         return list_schedules(temporal, namespace)
-    if profile is None or (every is None) == (delete or trigger):
+    if profile is None or sum([every is not None, delete, trigger]) != 1:
         raise fail(UsageError("give PROFILE with one of --every INTERVAL, --delete or --trigger (or --list)"))
 
     async def body() -> str:
