@@ -22,6 +22,7 @@ from engine.cli_pull import register as register_pull_commands
 from engine.cli_runs import register as register_runs_commands
 from engine.cli_state import StateUrl
 from engine.errors import CrmsyncError
+from engine.fleet.cli import register as register_fleet_commands
 from engine.review.cli import register as register_review_commands
 from engine.terminal import visible
 
@@ -532,6 +533,7 @@ def sandbox_serve(
 register_pull_commands(app)  # pull, link, unlink, import
 register_review_commands(app)  # review
 register_runs_commands(app)  # runs, retry
+register_fleet_commands(app)  # worker, enqueue, schedule (crmsync on Temporal)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -51,6 +51,7 @@ class PushRequest:
     limit: int | None = None  # send at most so many records' writes (a small batch first)
     only: list[str] | None = None  # send only these records (stream/source_id)
     retry_of: str | None = None  # the run whose failed records this one sends again (crmsync retry)
+    watch: PushProgress | None = None  # told of the push's progress instead of bars (a fleet worker)
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     triggered_by = permissions.actor.name
     store = open_store(state_dir)
     with closing(store), store.push_lock(bundle.profile.model.name, base_url):
-        progress = PushProgress(console, request.progress)
+        progress = request.watch or PushProgress(console, request.progress)
         try:
             return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,

@@ -1,0 +1,50 @@
+"""The fleet's parts that need no server: intervals as people write them, workflow ids made of the
+profile and the CRM org, and the commands' bad usage (exit 2, saying what to give)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.errors import UsageError
+from engine.fleet.jobs import interval
+from engine.fleet.model import schedule_id, workflow_id
+from tests.pgserver import free_port
+from tests.pushkit import PROFILES
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1h", 3600), ("30m", 1800), ("1h30m", 5400), ("90s", 90),
+                                               ("1d", 86400)])
+def test_intervals_as_people_write_them(text: str, seconds: int) -> None:
+    assert interval(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["hourly", "1x", "", "0s", "1h 30m", "-1h"])
+def test_a_bad_interval_says_how_to_write_one(text: str) -> None:
+    with pytest.raises(UsageError, match="--every"):
+        interval(text)
+
+
+def test_the_workflow_id_is_the_profile_and_the_org_without_secrets() -> None:
+    one = workflow_id("hubspot-benefitflow", "https://user:pw@api.example.com/v3?hapikey=k")
+    assert one == "crmsync-push/hubspot-benefitflow/api.example.com/v3"
+    assert workflow_id("hubspot-benefitflow", "https://API.example.com/v3/") == one
+    assert workflow_id("hubspot-benefitflow", "https://other.example.com/v3") != one
+    assert schedule_id("p", "https://a.example.com") == "crmsync-schedule/p/a.example.com"
+
+
+def test_a_worker_without_a_shared_state_store_is_bad_usage() -> None:
+    result = CliRunner().invoke(app, ["worker", "--temporal", f"127.0.0.1:{free_port()}"])
+    assert result.exit_code == 2
+    assert "a worker needs --state-url" in result.output
+
+
+def test_enqueue_to_no_temporal_server_is_bad_usage_naming_the_address(examples: object) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["enqueue", str(PROFILES["hubspot"]), "--source", str(examples),
+                                      "--base-url", "http://127.0.0.1:1", "--temporal", address])
+    assert result.exit_code == 2
+    assert f"--temporal {address}: cannot reach a Temporal server there" in result.output
