@@ -337,7 +337,8 @@ def _write_report(path: Path, text: str | Callable[[TextIO], None]) -> None:
                 text(stream)
         part.replace(path)
     except OSError as exc:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # none to remove, or its folder could not be made
+            part.unlink(missing_ok=True)
         err.print(f"{path}: cannot write the report: {exc.strerror or exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     err.print(f"wrote {path}", markup=False, highlight=False)
