@@ -13,7 +13,7 @@ org at its new address is one `push --org-moved` away; another org gets a state 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -69,7 +69,7 @@ def check_org(store: StateStore, profile: str, base_url: str) -> None:
         raise mismatch(store, profile, held, org_of(base_url))
 
 
-def mismatch(store: StateStore, profile: str, held: Any, org: str) -> OrgMismatch:
+def mismatch(store: StateStore, profile: str, held: str | None, org: str) -> OrgMismatch:
     return OrgMismatch(
         f"profile {profile}: its state in {store.location} (links, journal, pulls) belongs to the CRM org at "
         f"{held}, not to {org}; nothing was sent. Its links there would be taken for this org's records "
