@@ -403,6 +403,9 @@ def push(
     verbose: Verbose = False,
     limit: Limit = None,
     only: Only = None,
+    org_moved: Annotated[bool, typer.Option(
+        "--org-moved", help="the CRM org the profile's state belongs to now answers at this address (a new "
+        "domain): bind its state here; without it a push to another org's address is refused")] = False,
 ) -> None:
     """Send a profile's records (or a saved plan) to the CRM, fast and safely."""
     from engine.pushrun import PushRequest, run_push
@@ -414,7 +417,7 @@ def push(
                           as_user=as_user, state_dir=state_dir, credentials_file=credentials,
                           progress=fmt is TableOrJson.table, daily_reserve=daily_reserve / 100,
                           recreate_deleted=recreate_deleted, allow_missing=allow_missing, team_file=team,
-                          limit=limit, only=only)
+                          limit=limit, only=only, org_moved=org_moved)
     try:
         outcome = run_push(request, console=err)
     except CrmsyncError as exc:

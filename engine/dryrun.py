@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from engine.address import Given, resolve_address
 from engine.auth import Redactor
@@ -14,7 +15,8 @@ from engine.errors import CrmsyncError
 from engine.pipeline import StreamDecided
 from engine.plan import Plan, daily_budget, make_plan
 from engine.runs.selection import batch_selection
-from engine.state import default_state_dir, open_store
+from engine.state import Link, default_state_dir, open_store
+from engine.state.orgs import check_org
 from engine.team.gate import admit_plan
 from engine.team.permissions import Permissions
 
@@ -44,12 +46,10 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
              credentials_file: Path | None, metadata_file: Path | None, allow_missing: bool,
              permissions: Permissions | None, on_stream: StreamDecided | None = None) -> Plan:
     state_dir = state_dir or default_state_dir()
-    store = open_store(state_dir)
-    try:
-        links = store.links(bundle.profile.model.name)
-        due = store.associations_due(bundle.profile.model.name)
-    finally:
-        store.close()
+    if base_url is not None:
+        credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
+        base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
+    links, due = state_of(bundle, state_dir, base_url)
     if base_url is None:
         from engine.metadata import load
 
@@ -60,8 +60,6 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
         plan.redactor = Redactor.of(bundle.connector.model.auth, held_secrets(bundle, credentials_file,
                                                                                state_dir))
         return plan
-    credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
-    base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
 
     async def consult() -> Plan:
         from engine.metadata import fetch_live_fields
@@ -82,6 +80,19 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
             return plan
 
     return asyncio.run(consult())
+
+
+def state_of(bundle: ProfileBundle, state_dir: Path, base_url: str | None) -> tuple[dict[Any, Link],
+                                                                                   set[tuple[str, str]]]:
+    """The profile's links and associations due; against a CRM, refused (OrgMismatch) when the profile's
+    state is another org's."""
+    store = open_store(state_dir)
+    try:
+        if base_url is not None:
+            check_org(store, bundle.profile.model.name, base_url)
+        return store.links(bundle.profile.model.name), store.associations_due(bundle.profile.model.name)
+    finally:
+        store.close()
 
 
 def held_secrets(bundle: ProfileBundle, credentials_file: Path | None, state_dir: Path) -> list[str]:

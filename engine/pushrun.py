@@ -27,6 +27,7 @@ from engine.runs.selection import BatchSelection, batch_selection
 from engine.spool.jsonin import SavedRecords, read_saved_plan
 from engine.state import StateStore, default_state_dir, open_store
 from engine.state.budget import shared_limits
+from engine.state.orgs import bind_org, org_of
 from engine.summary import print_push_summary, say
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
@@ -52,6 +53,7 @@ class PushRequest:
     only: list[str] | None = None  # send only these records (stream/source_id)
     retry_of: str | None = None  # the run whose failed records this one sends again (crmsync retry)
     watch: PushProgress | None = None  # told of the push's progress instead of bars (a fleet worker)
+    org_moved: bool = False  # the profile's CRM org answers at a new address: its state is bound to this one
 
 
 def load_saved_plan(path: Path) -> dict[str, Any]:
@@ -146,9 +148,10 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     triggered_by = permissions.actor.name
     store = open_store(state_dir)
     with closing(store), store.push_lock(bundle.profile.model.name, base_url):
+        moved_from = bind_org(store, bundle.profile.model.name, base_url, moved=request.org_moved)
         progress = request.watch or PushProgress(console, request.progress)
         try:
-            return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
+            result = asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,
                                      request.allow_missing, permissions,
                                      Recorded(run_details(request, bundle, source, base_url), selection)))
@@ -156,6 +159,10 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
             raise Interrupted(SECOND) from None
         finally:
             progress.stop()
+    if moved_from is not None:
+        result.notices.append(f"the state of {bundle.profile.model.name} in {store.location} now belongs to "
+                              f"the CRM org at {org_of(base_url)} (moved from {moved_from})")
+    return result
 
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials,

@@ -39,11 +39,31 @@ def examples() -> Path:
     return ROOT / "examples" / "data"
 
 
-# the files the README's test command runs again with their state in PostgreSQL (-m pg_suite)
-PG_SUITE = ("test_push.py", "test_push_lifecycle.py", "test_push_lock.py", "test_push_faults.py",
-            "test_push_pipeline.py", "test_runs.py", "test_retry.py", "test_pull_decisions.py",
-            "test_pull_listing.py", "test_pull_sandboxes.py", "test_pull_zoho_since.py",
-            "test_log_filters.py")
+# the files the README's test command runs again with their state in PostgreSQL (-m pg_suite): every file
+# that pushes, plans against a CRM with state, retries, resumes, reads runs or the log, links or pulls.
+# Left out: test_state_store.py, test_shared_limits.py (each test runs on both stores itself), the fleet's
+# (PostgreSQL always), test_credentials_state_dir.py (the state dir's SQLite files and their modes),
+# test_review_pull_queries.py, test_review_browser_pull.py (the review's Pull page reads SQLite only: with
+# PostgreSQL it says so, tests/test_review_state.py), test_packaging.py (builds a wheel).
+PG_SUITE = ("test_associations.py", "test_auth_placement.py", "test_auth_token_endpoint.py",
+            "test_cli.py", "test_connection_address.py", "test_credentials_files.py",
+            "test_daily_allocation.py", "test_deleted_in_crm.py", "test_dynamics_push.py",
+            "test_dynamics_throttling.py", "test_hostile_policy.py", "test_hostile_profiles.py",
+            "test_hostile_templates.py", "test_hubspot_associations.py", "test_hubspot_auth.py",
+            "test_hubspot_orphans.py", "test_input_kept.py", "test_input_log.py",
+            "test_input_missing.py", "test_input_reading.py", "test_input_terminal.py",
+            "test_jsonpath_checks.py", "test_jsonpath_no_id.py", "test_limits_published.py",
+            "test_list_endpoint_optional.py", "test_log_filters.py", "test_matching.py",
+            "test_plan_and_apply.py", "test_plan_metadata.py", "test_plan_stale.py",
+            "test_plugins_connector_file.py", "test_pull_decisions.py", "test_pull_listing.py",
+            "test_pull_sandboxes.py", "test_pull_zoho_since.py", "test_push.py",
+            "test_push_faults.py", "test_push_lifecycle.py", "test_push_limit.py",
+            "test_push_lock.py", "test_push_pipeline.py", "test_report.py", "test_retry.py",
+            "test_review_browser.py", "test_review_pages_http.py", "test_review_push.py",
+            "test_runs.py", "test_state_orgs.py", "test_team_approval.py", "test_team_cli.py",
+            "test_team_engine.py", "test_team_owners.py", "test_terminal_demo.py",
+            "test_terminal_progress.py", "test_terminal_summary.py", "test_values_linkcrm.py",
+            "test_words_results.py", "test_zoho_push.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

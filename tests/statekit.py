@@ -21,6 +21,7 @@ class StateDirs:
     def __init__(self) -> None:
         self.fresh: Callable[[], str] | None = None
         self.urls: dict[Path, str] = {}
+        self.kept: dict[Path, str] = {}  # a module-scoped fixture's state dirs: one store for its tests
 
     def reset(self, fresh: Callable[[], str] | None, primary: Path | None = None,
               url: str | None = None) -> None:
@@ -29,15 +30,26 @@ class StateDirs:
             self.urls[primary.resolve()] = url
 
     def url(self, state_dir: Path) -> str | None:
+        key = state_dir.resolve()
+        if key in self.kept:
+            return self.kept[key]
         if self.fresh is None:
             return None
-        key = state_dir.resolve()
         if key not in self.urls:
             self.urls[key] = self.fresh()
         return self.urls[key]
 
 
 STATE_DIRS = StateDirs()
+# why the review app's Pull page is tested on SQLite only (its PostgreSQL refusal: tests/test_review_state.py)
+PULL_PAGE_READS_SQLITE = "the Pull page reads the pull tables with SQLite's JSON functions"
+
+
+def kept_for_module(request: Any, state_dir: Path) -> None:
+    """A state dir made by a module-scoped fixture (set up before each test's own store is chosen) keeps
+    one store for every test of the module: with PostgreSQL, a schema of its own."""
+    if os.environ.get("CRMSYNC_TEST_STATE") == "postgresql":
+        STATE_DIRS.kept[state_dir.resolve()] = request.getfixturevalue("pg_server").fresh_schema()
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.sandbox.common import running
 from engine.sandbox.hubspot import HubSpotSandbox
-from engine.store import Store
 from tests.pushkit import associated, copy_source, push, rewrite
+from tests.statekit import store_at
 
 
 class RefusesAssociations(HubSpotSandbox):
@@ -62,7 +62,7 @@ def test_associations_refused_once_are_made_by_the_next_run_and_then_never_sent_
     jane = next(o for o in first.outcomes if o.record.source_id == "ec-001")
     assert any(w.startswith("not associated with ") and w.endswith(
         "(company): VALIDATION_ERROR: injected; the next push tries again") for w in jane.warnings)
-    store = Store(tmp_path / "state")
+    store = store_at(tmp_path / "state")
     try:
         tried = {run.run_id: store.activity(run_id=run.run_id, action="associate") for run in (first, second)}
     finally:

@@ -33,6 +33,7 @@ def modes(root: Path) -> dict[str, int]:
     return found
 
 
+@pytest.mark.sqlite_only("the state dir's SQLite files and their modes")
 def test_a_push_creates_its_state_dir_private(examples: Path, tmp_path: Path, open_umask: None) -> None:
     state = tmp_path / "new" / "state"
     with served("hubspot") as (_, url):
@@ -46,6 +47,7 @@ def test_a_push_creates_its_state_dir_private(examples: Path, tmp_path: Path, op
         dict.fromkeys((n for n in found if (state / n).is_file()), 0o600)
 
 
+@pytest.mark.sqlite_only("the state dir's SQLite files and their modes")
 def test_the_database_and_its_wal_and_shm_files_are_private_while_open(tmp_path: Path,
                                                                        open_umask: None) -> None:
     store = Store(tmp_path / "home" / "state")
@@ -62,6 +64,7 @@ def test_the_database_and_its_wal_and_shm_files_are_private_while_open(tmp_path:
     assert found == {**dict.fromkeys(folders, 0o700), **dict.fromkeys(set(found) - folders, 0o600)}
 
 
+@pytest.mark.sqlite_only("the state dir's SQLite files and their modes")
 def test_a_rollback_journal_is_private_too(tmp_path: Path, open_umask: None) -> None:
     """Before WAL is on (and in any SQLite that cannot use it) SQLite writes a -journal file."""
     store = Store(tmp_path / "state")

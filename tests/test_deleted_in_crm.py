@@ -5,7 +5,6 @@ says so (`deleted_in_crm`, counted apart), creates nothing blind, and re-creates
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from tests.crms import CRMS
 from tests.pushkit import COMPANIES, PEOPLE, PROFILES, credentials_file, expected_objects, records, served
+from tests.statekit import rows, store_at
 
 
 def cli_push(crm: str, source: Path, url: str, state: Path, creds: Path, *extra: str) -> dict[str, Any]:
@@ -94,14 +94,17 @@ def test_a_contact_someone_deleted_in_a_populated_portal_is_said_so(examples: Pa
 
 
 def stale_links(state: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(state / "state.sqlite3") as db:
-        return db.execute("SELECT * FROM links").fetchall()
+    return [tuple(row) for row in rows(state, "SELECT * FROM links")]
 
 
 def restore_links(state: Path, links: list[tuple[Any, ...]]) -> None:
-    with sqlite3.connect(state / "state.sqlite3") as db:
-        db.execute("DELETE FROM links")
-        db.executemany(f"INSERT INTO links VALUES ({', '.join('?' * len(links[0]))})", links)
+    store = store_at(state)
+    try:
+        with store.transaction():
+            store.db.execute("DELETE FROM links")
+            store.db.executemany(f"INSERT INTO links VALUES ({', '.join('?' * len(links[0]))})", links)
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("crm", CRMS)

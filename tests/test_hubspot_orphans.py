@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from engine.sandbox.common import running
 from engine.sandbox.hubspot import HubSpotSandbox
 from engine.sandbox.hubspot_records import Prepared, batch_body, now_iso
-from engine.store import Store
 from tests.pushkit import PROFILES, copy_source, push, records, rewrite
+from tests.statekit import store_at
 
 
 class KeepsRefusedCreates(HubSpotSandbox):
@@ -63,7 +63,7 @@ def test_a_record_created_despite_its_error_is_linked_by_identity(echo: bool, ex
     assert len(crm) == 1  # created once
     assert bakery.result == "error" and bakery.crm_id == crm[0]["id"]
     assert any("although it answered an error" in w for w in bakery.warnings)
-    store = Store(tmp_path / "state")
+    store = store_at(tmp_path / "state")
     try:
         link = store.links("hubspot-benefitflow")[("employer", "emp-001")]
     finally:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from tests.pushkit import PROFILES, credentials_file, served
+from tests.statekit import kept_for_module, using
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "data"
 
@@ -25,11 +26,13 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
+def pushed(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The example data pushed once to a served HubSpot: it holds invalid and skipped records."""
     tmp = tmp_path_factory.mktemp("log")
     state = tmp / "state"
-    with served("hubspot") as (_, url):
+    kept_for_module(request, state)
+    with served("hubspot") as (_, url), using(state):
         code, stdout, _ = run("push", str(PROFILES["hubspot"]), "--source", str(EXAMPLES), "--base-url", url,
                               "--format", "json", "--as", "ana@customer.example", "--state-dir", str(state),
                               "--credentials", str(credentials_file("hubspot", tmp / "creds")))
@@ -37,7 +40,8 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
 
 
 def log(state: Path, *filters: str) -> tuple[int, list[dict[str, Any]], str]:
-    code, stdout, stderr = run("log", "--state-dir", str(state), "--format", "json", *filters)
+    with using(state):
+        code, stdout, stderr = run("log", "--state-dir", str(state), "--format", "json", *filters)
     return code, json.loads(stdout) if code == 0 else [], stderr
 
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.pushrun import PushRequest, run_push
 from tests.pushkit import copy_source, records, served
+from tests.statekit import using
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "hubspot-benefitflow.yaml"
@@ -88,9 +89,9 @@ def test_progress_is_a_bar_on_a_terminal_and_nothing_otherwise(examples: Path, t
     for terminal in (False, True):
         text = io.StringIO()
         console = Console(file=text, force_terminal=terminal, width=100)
-        with served("hubspot") as (_, url):
-            run_push(PushRequest(PROFILE, examples, base_url=url, state_dir=tmp_path / f"state-{terminal}",
-                                 progress=True), console)
+        state = tmp_path / f"state-{terminal}"
+        with served("hubspot") as (_, url), using(state):  # an empty CRM, a state of its own
+            run_push(PushRequest(PROFILE, examples, base_url=url, state_dir=state, progress=True), console)
         outputs[terminal] = text.getvalue()
     assert outputs[False] == ""  # a log file or a pipe: the summary at the end says it all
     assert "employer" in outputs[True] and "━" in outputs[True] and "9/9 sent" in outputs[True]

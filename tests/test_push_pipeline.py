@@ -19,8 +19,8 @@ from engine.client import Credentials, CrmClient
 from engine.plan import Plan
 from engine.push import PushResult, push
 from engine.sandbox.common import AuthConfig
-from engine.store import Store
 from tests.pushkit import PROFILES, records, served
+from tests.statekit import store_at
 
 TOKEN = "pipeline-token"
 STATIC = AuthConfig(static_tokens={TOKEN: "integration@sandbox"})
@@ -65,7 +65,7 @@ def salesforce_push(url: str, examples: Path, state: Path, transport: httpx.Asyn
     async def run() -> tuple[Plan | None, PushResult]:
         client = CrmClient(connector, url, credentials or Credentials(access_token=TOKEN),
                            transport=transport, connection=connection)
-        store = Store(state)
+        store = store_at(state)
         try:
             return await push(bundle, examples, client=client, store=store, triggered_by="tester",
                               connection=connection)
@@ -139,7 +139,7 @@ def test_a_failed_look_up_lets_the_streams_already_written_finish_then_stops(exa
         async def run() -> PushResult:
             client = CrmClient(connector, url, Credentials(access_token=TOKEN),
                                transport=RefuseContactLookups(), connection=connection)
-            store = Store(tmp_path / "state")
+            store = store_at(tmp_path / "state")
             try:
                 _, result = await push(bundle, examples, client=client, store=store, triggered_by="tester",
                                        connection=connection)
@@ -153,7 +153,7 @@ def test_a_failed_look_up_lets_the_streams_already_written_finish_then_stops(exa
         assert set(result.unplanned) == {"employer_contact", "broker_contact"}
         crm = records(url)
         assert crm["Account"] and not crm["Contact"]
-        links = Store(tmp_path / "state").links(bundle.profile.model.name)
+        links = store_at(tmp_path / "state").links(bundle.profile.model.name)
         assert {stream for stream, _ in links} <= {"broker", "employer", "broker_office"} and links
 
 
@@ -170,7 +170,7 @@ def test_a_plan_made_beforehand_is_carried_out_as_before(examples: Path, tmp_pat
 
         async def run() -> PushResult:
             client = CrmClient(connector, url, Credentials(access_token=TOKEN), connection=connection)
-            store = Store(tmp_path / "state")
+            store = store_at(tmp_path / "state")
             try:
                 live = await fetch_live_fields(bundle, client)
                 planner = Planner(bundle, base_url=url, links={}, live_fields=live)
@@ -321,5 +321,5 @@ def test_a_stop_lets_the_writes_in_flight_finish_and_reports_them(examples: Path
     assert result.stopped and "inactive" in result.stopped.lower()
     reported = {o.record.source_id for o in result.outcomes if o.action == "insert" and o.result == "success"}
     assert in_crm and reported == in_crm
-    links = Store(tmp_path / "state").links("salesforce-benefitflow")
+    links = store_at(tmp_path / "state").links("salesforce-benefitflow")
     assert {source_id for _, source_id in links} >= in_crm

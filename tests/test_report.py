@@ -18,6 +18,7 @@ from engine.htmlreport import html_report
 from engine.htmlreport.rows import safe_link
 from tests.pushkit import PROFILES, copy_source, credentials_file, push, rewrite, served
 from tests.reportkit import report, shown_records
+from tests.statekit import using
 from tests.teamkit import team_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +88,10 @@ def test_a_record_in_the_crm_links_to_it(examples: Path, tmp_path: Path) -> None
     [company] = [c for c in crm["companies"] if c["properties"].get("name") == "Bluebird Bakery Co."]
     assert employer.status == "synced" and employer.crm_id == company["id"]
     assert employer.view_url.startswith("http") and employer.view_url.endswith(f"/record/0-2/{company['id']}")
-    new = shown_records(report(str(PROFILE), "--source", str(examples), "--state-dir", str(tmp_path / "new"),
-                               out=tmp_path / "offline.html")[1])
+    fresh = tmp_path / "new"
+    with using(fresh):
+        new = shown_records(report(str(PROFILE), "--source", str(examples), "--state-dir", str(fresh),
+                                   out=tmp_path / "offline.html")[1])
     assert new["employer/emp-001"].view_url == ""  # not in the CRM yet: nothing to link to
 
 

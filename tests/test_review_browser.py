@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.store import Store
 from tests.browserkit import NARROW, WIDE, fresh_page, review_against, review_of, serving
 from tests.pushkit import PROFILES, records, served
+from tests.statekit import store_at
 from tests.test_pull_decisions import twin_companies
 
 HUBSPOT = PROFILES["hubspot"]
@@ -148,5 +148,5 @@ def test_resolve_an_ambiguous_record_by_choosing_its_candidate(page: Any, exampl
             page.wait_for_selector(f"p.ok:has-text('Linked to {chosen}')")
             page.goto(url.split("?")[0] + "?status=ambiguous")
             assert page.locator("tr[data-ref='employer/emp-001'] input[type=checkbox]").is_checked()
-        links = {lk.crm_id for lk in Store(tmp_path / "state").links("hubspot-benefitflow").values()}
+        links = {lk.crm_id for lk in store_at(tmp_path / "state").links("hubspot-benefitflow").values()}
     assert chosen in links  # the link `crmsync link` makes: the next plan and push honour it

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from engine.store import Store
 from tests.browserkit import NARROW, fresh_page, review_of, serving
 from tests.pushkit import PROFILES, credentials_file, push, records, served
+from tests.statekit import PULL_PAGE_READS_SQLITE, store_at
 from tests.test_review_browser_runs import aside, shot
+
+pytestmark = pytest.mark.sqlite_only(PULL_PAGE_READS_SQLITE)
 
 HUBSPOT = PROFILES["hubspot"]
 STRANGER = {"name": "Zephyr Lantern Works", "domain": "zephyr-lantern.example"}  # no local record is it
@@ -40,7 +42,7 @@ def crm_records(url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def links(state: Path) -> dict[str, str]:
-    store = Store(state)
+    store = store_at(state)
     try:
         return {lk.crm_id: f"{lk.stream}/{lk.source_id}" for lk in store.links(HUBSPOT.stem).values()}
     finally:

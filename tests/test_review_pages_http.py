@@ -18,14 +18,15 @@ import pytest
 from engine.pull.state import Listing, save_matches, save_page
 from engine.review.app import Review
 from engine.review.runs_view import RUNS_PAGE, runs_page
-from engine.store import Store
 from tests.browserkit import review_of, serving
 from tests.pushkit import PROFILES
+from tests.statekit import PULL_PAGE_READS_SQLITE, store_at
 
 HUBSPOT = PROFILES["hubspot"]
 PROFILE = "hubspot-benefitflow"
 FORMULA = '=HYPERLINK("https://evil.example","click")'
 SCRIPT = "<script>alert(1)</script> refused"
+PULL_PAGE = pytest.mark.sqlite_only(PULL_PAGE_READS_SQLITE)
 
 
 @dataclass
@@ -45,7 +46,7 @@ class App:
 def record_runs(state: Path, how_many: int) -> list[str]:
     """`how_many` finished runs, oldest first; the newest refused two records, one with a message that
     a spreadsheet would run and one that a page would."""
-    store = Store(state)
+    store = store_at(state)
     ids = [f"run{i:03d}" for i in range(how_many)]
     for run_id in ids:
         store.start_run(run_id, PROFILE, "ana")
@@ -113,7 +114,7 @@ def test_without_the_access_token_or_the_csrf_token_nothing_is_shown_or_done(app
     other_site = app.post("/pull/link", {"crm_id": "1", "local_ref": "employer/emp-001"},
                           Origin="https://evil.example")
     assert other_site.status_code == 403
-    store = Store(app.state)
+    store = store_at(app.state)
     assert store.links(PROFILE) == {} and store.activity(action="link") == []
     store.close()
 
@@ -130,11 +131,12 @@ def test_a_retry_that_cannot_plan_says_why_on_the_page(app: App) -> None:
     assert "recorded without its profile and source" in polled and 'class="error"' in polled
 
 
+@PULL_PAGE
 def test_pull_decisions_go_through_the_commands_calls(app: App) -> None:
     linked = app.post("/pull/link", {"crm_id": "9001", "local_ref": "employer/emp-001",
                                      "object": "companies"})
     assert linked.status_code == 200 and "1 linked" in linked.text
-    store = Store(app.state)
+    store = store_at(app.state)
     assert {lk.crm_id: lk.source_id for lk in store.links(PROFILE).values()} == {"9001": "emp-001"}
     assert store.activity(action="link")[0]["triggered_by"] == "review"
     again = app.post("/pull/link", {"crm_id": "9002", "local_ref": "employer/emp-001", "object": "companies"})
@@ -148,10 +150,11 @@ def test_pull_decisions_go_through_the_commands_calls(app: App) -> None:
     store.close()
 
 
+@PULL_PAGE
 def test_bulk_import_takes_every_new_record_the_filter_finds_and_no_other(
         app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # imports go to ./crmsync-import, as `crmsync import` writes them
-    store = Store(app.state)
+    store = store_at(app.state)
     names = ["Acme North", "Acme South", "Bolt Works"] + [f"Acme {i}" for i in range(60)]
     save_page(store, PROFILE, "companies", Listing(listing="l1"),
               [(str(5000 + i), {"hs_object_id": str(5000 + i), "name": n}) for i, n in enumerate(names)])

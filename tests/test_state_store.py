@@ -24,6 +24,7 @@ from tests import pgserver
 from tests.pgserver import Server
 
 ROOT = Path(__file__).resolve().parent.parent
+NUMBERED = [1, 2, 3, 4, 5]  # every migration, each applied once
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,7 +49,7 @@ def store(store_url: str | None, tmp_path: Path) -> Iterator[StateStore]:
 def test_migrations_are_numbered_recorded_and_applied_once(store_url: str | None, tmp_path: Path) -> None:
     for _ in range(2):
         store = open_store(tmp_path / "state", store_url)
-        assert store.schema_version() == [1, 2, 3, 4]
+        assert store.schema_version() == NUMBERED
         assert {"details", "stop_reason", "summary"} <= store.columns("runs")
         store.close()
 
@@ -62,10 +63,10 @@ def test_two_processes_opening_a_new_store_at_once_apply_each_migration_once(
                  for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0] * 4, [err for _, err in outputs]
-    assert {out.strip() for out, _ in outputs} == {"[1, 2, 3, 4]"}
+    assert {out.strip() for out, _ in outputs} == {str(NUMBERED)}
     store = open_store(tmp_path / "state", store_url)
     rows = store.db.execute("SELECT version FROM schema_version").fetchall()
-    assert sorted(r[0] for r in rows) == [1, 2, 3, 4]
+    assert sorted(r[0] for r in rows) == NUMBERED
     store.close()
 
 
@@ -78,7 +79,7 @@ def test_a_state_dir_made_before_numbered_migrations_gets_its_columns(tmp_path: 
                       "INSERT INTO runs VALUES ('old', 'p', 'ana', '2026-01-01T00:00:00Z', NULL, 'done');")
     old.close()
     store = open_store(state)
-    assert store.schema_version() == [1, 2, 3, 4]
+    assert store.schema_version() == NUMBERED
     assert {"details", "stop_reason", "summary"} <= store.columns("runs")
     assert [r["run_id"] for r in store.db.execute("SELECT run_id FROM runs")] == ["old"]
     store.close()

@@ -11,11 +11,11 @@ from engine.catalog import connection_settings, load_profile
 from engine.client import Credentials, open_client
 from engine.plan import make_plan_sync
 from engine.push import push
-from engine.store import Store
 from engine.team.load import Actor
 from engine.team.model import Access, Role, Team, User
 from engine.team.permissions import Permissions
 from tests.pushkit import PEOPLE, PROFILES, records, served
+from tests.statekit import store_at
 
 TEAM = Team(users=[User(id="bo", email="bo@customer.example", role=Role.standard)],
             permissions={"contact": Access.update_only, "account": Access.create_and_update})
@@ -43,7 +43,7 @@ def test_the_planner_restricts_and_renders_no_write_for_a_restricted_record(exam
 def test_the_engine_push_never_sends_a_restricted_record(examples: Path, tmp_path: Path) -> None:
     bundle = load_profile(PROFILES["hubspot"])
     credentials = Credentials(access_token="sandbox-token")
-    store = Store(tmp_path / "state")
+    store = store_at(tmp_path / "state")
 
     async def run(url: str) -> object:
         async with open_client(bundle.connector.model, url, credentials) as client:

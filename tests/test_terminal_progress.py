@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.sandbox.common import running
 from tests.pushkit import PROFILES, credentials_file, served
+from tests.statekit import using
 from tests.test_hubspot_results import KeepsItsRulesToItself
 from tests.test_terminal_summary import BAD_URLS, LONG_STREAM, RECORDS, setup  # noqa: F401 - a fixture
 
@@ -78,7 +79,7 @@ def test_the_associations_have_their_bar_and_json_has_no_bars(examples: Path, tm
     creds = credentials_file("hubspot", tmp_path / "creds")
     shown = {}
     for fmt in ("table", "json"):  # each into an empty CRM
-        with served("hubspot") as (_, url):
+        with served("hubspot") as (_, url), using(tmp_path / fmt):
             shown[fmt] = push_on_a_terminal(str(PROFILES["hubspot"]), "--source", str(examples), "--base-url",
                                             url, "--credentials", str(creds), "--state-dir",
                                             str(tmp_path / fmt), "--format", fmt)

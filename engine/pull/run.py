@@ -22,6 +22,7 @@ from engine.pull.local import indexed, local_records, streams_of
 from engine.pull.reverse import local_shape, stream_back
 from engine.pull.state import forget_pulls, pulled, save_matches
 from engine.state import StateStore, default_state_dir, open_store
+from engine.state.orgs import bind_org
 from engine.templating import fill
 
 STATUSES = ("match_found", "new", "linked")
@@ -89,6 +90,7 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
     address = resolve_address(bundle, credentials, Given(base_url, "--base-url") if base_url else None)
     store = open_store(state_dir)
     try:
+        bind_org(store, bundle.profile.model.name, address)  # before anything is pulled into its state
         if full:
             forget_pulls(store, bundle.profile.model.name)
         fetched, requests = asyncio.run(_fetch(bundle, objects, address, credentials, store))

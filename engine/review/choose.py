@@ -22,7 +22,7 @@ from engine.review import queries
 from engine.review.db import SELECTABLE, encode
 from engine.review.queries import Filter
 from engine.review.security import read_form
-from engine.store import Store, default_state_dir
+from engine.state import default_state_dir, open_store
 
 if TYPE_CHECKING:
     from engine.review.app import Pages, Review
@@ -59,7 +59,7 @@ def resolve(review: Review, record_id: int, crm_id: str, by: str) -> str | None:
         return f"{row.ref} is {row.status}, not ambiguous: there is nothing to choose"
     if crm_id not in [candidate for candidate, _ in row.candidates]:
         return f"{crm_id!r} is not one of the candidates of {row.ref}"
-    store = Store(review.push.state_dir or default_state_dir())
+    store = open_store(review.push.state_dir or default_state_dir())  # the state URL's, when one is set
     try:
         decider = Decider(review.bundle, store, by)
         refusal = decider.link(crm_id, row.ref)

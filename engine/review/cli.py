@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from engine.cli_pull import CredentialsFile, StateDir, consoles, fail
+from engine.cli_state import StateUrl
 from engine.errors import CrmsyncError
 
 
@@ -25,6 +26,7 @@ def review(
                                               "profile, if there is one")] = None,
     credentials: CredentialsFile = None,
     state_dir: StateDir = None,
+    state_url: StateUrl = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="print the address, open nothing")] = False,
 ) -> None:
     """Review a plan in the browser: filter, search, choose, approve, push."""
@@ -46,6 +48,10 @@ def review(
 
     for finding in prepared.findings:  # said here too, not only on the page: a stranger may not look
         err.print(f"source: {finding}", markup=False, highlight=False)
+    from engine.review.pages_pull import unavailable
+
+    if (why := unavailable()) is not None:
+        err.print(f"notice: {why}", markup=False, highlight=False)
 
     def ready() -> None:
         out.print(f"crmsync review of {prepared.bundle.profile.model.name}: open {url}", markup=False,

@@ -21,7 +21,7 @@ from engine.review.partials import part_or_page
 from engine.review.pull_actions import DEFAULT_IMPORT_DIR, PullActions
 from engine.review.pull_queries import PullFilter, Shown
 from engine.review.security import read_form
-from engine.store import Store
+from engine.state import StateStore, open_store, redact, state_url
 
 if TYPE_CHECKING:
     import sqlite3
@@ -40,8 +40,8 @@ class PullPages:
         self.objects = pulled_objects(pages.review.bundle, None)
 
     @cached_property
-    def store(self) -> Store:
-        return Store(self.actions.state_dir)
+    def store(self) -> StateStore:
+        return open_store(self.actions.state_dir)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -122,9 +122,26 @@ class PullPages:
         return self.render(request, "_pull_job.html", note=None)
 
 
+UNAVAILABLE = ("The Pull page reads the pull tables with SQLite's JSON functions: it is not available with "
+               "the PostgreSQL state store {url}. Pull, link and import from the command line with the same "
+               "store: crmsync pull, link, import --state-url {url}")
+
+
+def unavailable() -> str | None:
+    """Why the Pull page cannot serve this state store (a PostgreSQL one), or None."""
+    url = state_url()
+    return UNAVAILABLE.format(url=redact(url)) if url else None
+
+
 def pull_routes(pages: Pages, import_dir: Path = DEFAULT_IMPORT_DIR) -> list[BaseRoute]:
     from engine.review.pages_runs import when
 
+    if (why := unavailable()) is not None:  # said, not an empty page read from the state dir's SQLite
+        async def refused(request: Request) -> Response:
+            return pages.render(request, "pull_unavailable.html", status_code=501, active_section="Pull",
+                                error=why)
+
+        return [Route("/pull", refused), Route("/pull/{path:path}", refused, methods=["GET", "POST"])]
     pages.templates.env.filters["when"] = when
     pull = PullPages(pages, import_dir)
     return [Route("/pull", pull.pull_page), Route("/pull/rows", pull.rows),

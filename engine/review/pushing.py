@@ -5,7 +5,6 @@ dir's run and its activity rows), polled by the page every second."""
 from __future__ import annotations
 
 import io
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from engine.errors import CrmsyncError
 from engine.review import background
 from engine.review.choose import Approved, approve
-from engine.store import default_state_dir, now
+from engine.state import StateStore, default_state_dir, now, open_store
 
 if TYPE_CHECKING:
     from engine.review.app import Pages, Review
@@ -41,26 +40,22 @@ class PushJob:
     def progress(self) -> dict[str, Any]:
         """The run this push started (once it has), the records it has written and the total."""
         run_id, counts = self.run_id, {"success": 0, "error": 0}
-        path = self.state_dir / "state.sqlite3"
-        if path.exists():
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                run_id = run_id or _run_since(db, self.profile, self.started_at)
-                if run_id:
-                    counts.update(db.execute(
-                        "SELECT result, COUNT(DISTINCT stream || '/' || source_id) FROM activity "
-                        "WHERE run_id = ? AND action IN ('insert', 'update') GROUP BY result", (run_id,)))
-            except sqlite3.OperationalError:  # the push has not made its tables yet
-                pass
-            finally:
-                db.close()
+        store = open_store(self.state_dir)  # the push's own store: the state URL's, when one is set
+        try:
+            run_id = run_id or _run_since(store, self.profile, self.started_at)
+            if run_id:
+                counts.update((r[0], r[1]) for r in store.db.execute(
+                    "SELECT result, COUNT(DISTINCT stream || '/' || source_id) FROM activity "
+                    "WHERE run_id = ? AND action IN ('insert', 'update') GROUP BY result", (run_id,)))
+        finally:
+            store.close()
         total, written = self.approved.records, counts["success"]  # written: what the CRM accepted
         return {"run_id": run_id, "written": written, "refused": counts["error"], "total": total,
                 "percent": int(100 * written / total) if total else 100}
 
 
-def _run_since(db: sqlite3.Connection, profile: str, started_at: str) -> str | None:
-    found = db.execute("SELECT run_id FROM runs WHERE profile = ? AND started_at >= ? "
+def _run_since(store: StateStore, profile: str, started_at: str) -> str | None:
+    found = store.db.execute("SELECT run_id FROM runs WHERE profile = ? AND started_at >= ? "
                        "ORDER BY started_at DESC LIMIT 1", (profile, started_at)).fetchone()
     return found[0] if found else None
 

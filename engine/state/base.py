@@ -99,6 +99,10 @@ class StateStore(ABC):
             for table, column, kind in ADDED_COLUMNS:
                 if column not in self.columns(table):
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        if number == 5:
+            from engine.state.orgs import bind_old_runs  # it reads runs through this interface
+
+            bind_old_runs(self.db)
 
     def schema_version(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT version FROM schema_version ORDER BY version")]
