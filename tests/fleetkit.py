@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.sandbox.common import running
 from engine.sandbox.hubspot import HubSpotSandbox
@@ -97,15 +97,33 @@ def running_workers(address: str, state_url: str, task_queue: str, home: Path, c
         workers.stop()
 
 
+async def received_whole(receive: Receive) -> Receive:
+    """The request's body read now, as a server that has received a request applies it whether or not
+    its client is still there to hear the answer; the app reads it afterwards from the returned one."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return receive
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    replayed = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return replayed.pop() if replayed else await receive()
+
+    return replay
+
+
 class OneWriteAtATime(HubSpotSandbox):
     """HubSpot answering batch writes one at a time, each after `pause` seconds (a CRM that throttles):
-    a push of a few hundred records sends for seconds, long enough to kill its worker in the middle."""
+    a push of a few hundred records sends for seconds, long enough to kill its worker in the middle. A
+    batch received is applied even when its sender died waiting for the answer."""
 
     def __init__(self, pause: float, **options: Any) -> None:
         super().__init__(**options)
         self.pause = pause
         self.gate: asyncio.Lock | None = None
-        self.creating = 0  # batch creates of records received and not answered yet
+        self.creating = 0  # batch creates of records received whole and not answered yet
 
     def app(self) -> ASGIApp:
         inner = super().app()
@@ -116,11 +134,12 @@ class OneWriteAtATime(HubSpotSandbox):
                 return
             self.gate = self.gate or asyncio.Lock()
             creates = scope["path"].startswith("/crm/v3/objects/") and scope["path"].endswith("/batch/create")
+            whole = await received_whole(receive)
             self.creating += creates
             try:
                 async with self.gate:
                     await asyncio.sleep(self.pause)
-                    await inner(scope, receive, send)
+                    await inner(scope, whole, send)
             finally:
                 self.creating -= creates
 
