@@ -161,20 +161,6 @@ def test_a_second_enqueue_of_a_running_profile_and_org_is_refused_naming_the_run
         holds_each_record_once("hubspot", url, source)
 
 
-def exists(address: str, workflow: str) -> bool:
-    async def described() -> bool:
-        from temporalio.client import Client
-        from temporalio.service import RPCError
-
-        try:
-            await (await Client.connect(address)).get_workflow_handle(workflow).describe()
-        except RPCError:
-            return False
-        return True
-
-    return asyncio.run(described())
-
-
 async def scheduled_results(address: str, task_queue: str) -> list[Any]:
     """The summaries of the workflows the schedules of this test's task queue started, oldest first."""
     from temporalio.client import Client
