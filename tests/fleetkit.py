@@ -1,9 +1,11 @@
-"""Helpers for the fleet tests and benchmark: `crmsync worker` processes, `crmsync enqueue` as a user
-types it, and a Temporal client to follow the workflows."""
+"""Helpers for the fleet tests and benchmark: `crmsync worker` processes (a state schema, a home and a
+task queue of their own per test), `crmsync enqueue` as a user types it, and a Temporal client to follow
+the workflows."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -12,23 +14,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.sandbox.common import running
 from engine.sandbox.hubspot import HubSpotSandbox
+from tests.pushkit import PROFILES, credentials_file, duplicates, expected_objects
+from tests.test_push import identity_values
+
+if TYPE_CHECKING:
+    from tests.pgserver import Server
 
 ROOT = Path(__file__).resolve().parent.parent
+COUNTS = ("created", "updated", "unchanged", "skipped", "failed")  # a push summary's, as runs shows them
 
 
 def env_for(home: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "CRMSYNC_HOME": str(home), "CRMSYNC_NO_ENTRY_POINTS": "1"}
 
 
-def crmsync(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], env=env_for(home), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def crmsync(*args: str, home: Path, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], env={**env_for(home), **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @dataclass
@@ -42,7 +51,8 @@ class Workers:
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def start(self, max_pushes: int = 4) -> subprocess.Popen[str]:
-        log = (self.home / f"worker-{len(self.processes)}.log").open("w")
+        log_path = self.home / f"worker-{len(self.processes)}.log"
+        log = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "worker", "--temporal", self.address, "--state-url",
              self.state_url, "--task-queue", self.task_queue, "--max-pushes", str(max_pushes)],
@@ -57,7 +67,7 @@ class Workers:
             if not line and process.poll() is not None:
                 break
         process.kill()
-        raise RuntimeError(f"worker not ready: {(self.home / 'worker-0.log').read_text(errors='replace')}")
+        raise RuntimeError(f"worker not ready: {log_path.read_text(errors='replace')}")
 
     def stop(self) -> None:
         for process in self.processes:
@@ -68,6 +78,10 @@ class Workers:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+    def logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.home.glob("worker-*.log")))
 
 
 @contextmanager
@@ -83,14 +97,33 @@ def running_workers(address: str, state_url: str, task_queue: str, home: Path, c
         workers.stop()
 
 
+async def received_whole(receive: Receive) -> Receive:
+    """The request's body read now, as a server that has received a request applies it whether or not
+    its client is still there to hear the answer; the app reads it afterwards from the returned one."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return receive
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    replayed = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return replayed.pop() if replayed else await receive()
+
+    return replay
+
+
 class OneWriteAtATime(HubSpotSandbox):
     """HubSpot answering batch writes one at a time, each after `pause` seconds (a CRM that throttles):
-    a push of a few hundred records sends for seconds, long enough to kill its worker in the middle."""
+    a push of a few hundred records sends for seconds, long enough to kill its worker in the middle. A
+    batch received is applied even when its sender died waiting for the answer."""
 
     def __init__(self, pause: float, **options: Any) -> None:
         super().__init__(**options)
         self.pause = pause
         self.gate: asyncio.Lock | None = None
+        self.creating = 0  # batch creates of records received whole and not answered yet
 
     def app(self) -> ASGIApp:
         inner = super().app()
@@ -100,14 +133,131 @@ class OneWriteAtATime(HubSpotSandbox):
                 await inner(scope, receive, send)
                 return
             self.gate = self.gate or asyncio.Lock()
-            async with self.gate:
-                await asyncio.sleep(self.pause)
-                await inner(scope, receive, send)
+            creates = scope["path"].startswith("/crm/v3/objects/") and scope["path"].endswith("/batch/create")
+            whole = await received_whole(receive)
+            self.creating += creates
+            try:
+                async with self.gate:
+                    await asyncio.sleep(self.pause)
+                    await inner(scope, whole, send)
+            finally:
+                self.creating -= creates
 
         return app
 
 
 @contextmanager
-def served_slow_hubspot(pause: float) -> Iterator[str]:
-    with running(OneWriteAtATime(pause)) as url:
-        yield url
+def served_slow_hubspot(pause: float) -> Iterator[tuple[OneWriteAtATime, str]]:
+    sandbox = OneWriteAtATime(pause)
+    with running(sandbox) as url:
+        yield sandbox, url
+
+
+def generated(factory: Any, records: int, seed: int) -> Path:
+    """A generated source of about `records` records (several full batches per stream) in a temp dir."""
+    from engine.exampledata import generate
+
+    directory: Path = factory.mktemp("source")
+    generate(directory, records, seed=seed)
+    return directory
+
+
+@contextmanager
+def fresh_fleet(address: str, pg: Server, home: Path, count: int = 2,
+                password: str = "") -> Iterator[Workers]:
+    """Two workers for one test: a state schema, a home (credentials) and a task queue of their own,
+    so that no test sees another's links, runs or workflows (a module-wide store let one test's links
+    of a profile meet the next test's empty sandbox). `password`: in the state URL (the test server
+    trusts every local connection, so any password is accepted and none is needed)."""
+    url = pg.fresh_schema()
+    if password:
+        url = url.replace("://crmsync@", f"://crmsync:{password}@", 1)
+    with running_workers(address, url, f"crmsync-{home.name}", home, count) as workers:
+        yield workers
+
+
+def enqueue(fleet: Workers, crm: str, source: Path, url: str, *more: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    creds = credentials_file(crm, fleet.home / "creds")
+    return crmsync("enqueue", str(PROFILES[crm]), "--source", str(source), "--base-url", url,
+                   "--credentials", str(creds), "--temporal", fleet.address, "--task-queue", fleet.task_queue,
+                   "--heartbeat-timeout", "2", *more, home=fleet.home, env=env)
+
+
+def wid(crm: str, url: str) -> str:
+    from engine.fleet.model import workflow_id
+
+    return workflow_id(PROFILES[crm].stem, url)
+
+
+async def progress_of(address: str, workflow: str) -> Any:
+    from temporalio.client import Client
+
+    from engine.fleet.workflows import PushWorkflow
+
+    client = await Client.connect(address)
+    return await client.get_workflow_handle(workflow).query(PushWorkflow.progress)
+
+
+@dataclass
+class Seen:
+    """What Temporal shows of a workflow besides its result."""
+
+    memo: dict[str, Any]
+    search_attributes: dict[str, Any]  # crmsync's, by name
+
+
+async def result_of(address: str, workflow: str) -> tuple[Any, Seen]:
+    """The push's summary once it ended, and its workflow's memo and search attributes."""
+    from temporalio.client import Client
+
+    from engine.fleet.workflows import PushWorkflow
+
+    client = await Client.connect(address)
+    handle = client.get_workflow_handle_for(PushWorkflow.run, workflow)  # type: ignore[arg-type]
+    summary = await asyncio.wait_for(handle.result(), timeout=120)
+    described = await handle.describe()
+    attributes = {pair.key.name: pair.value for pair in described.typed_search_attributes
+                  if pair.key.name.startswith("Crmsync")}
+    return summary, Seen(await described.memo(), attributes)
+
+
+def finished(address: str, workflow: str) -> tuple[Any, Seen]:
+    return asyncio.run(result_of(address, workflow))
+
+
+def sent_so_far(address: str, workflow: str) -> tuple[int, str]:
+    progress = asyncio.run(progress_of(address, workflow))
+    return sum(s.sent for s in progress.streams.values()), progress.worker
+
+
+def wait_for(check: Any, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not so within {seconds}s")
+
+
+def holds_each_record_once(crm: str, url: str, source: Path) -> int:
+    """The number of records the CRM holds, once each asserted: no duplicate, none missing."""
+    companies, people = identity_values(crm, url)
+    expected = expected_objects(crm, source)
+    assert duplicates(companies) == {} and duplicates(people) == {}
+    assert len(companies) + len(people) == sum(expected.values()), (crm, expected)
+    return len(companies) + len(people)
+
+
+def activity_log(fleet: Workers, profile: str) -> list[dict[str, Any]]:
+    listed = crmsync("log", "--profile", profile, "--state-url", fleet.state_url, "--format", "json",
+                     home=fleet.home)
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)
+
+
+def runs_of(fleet: Workers, profile: str) -> list[dict[str, Any]]:
+    listed = crmsync("runs", "--profile", profile, "--state-url", fleet.state_url, "--format", "json",
+                     home=fleet.home)
+    assert listed.returncode == 0, listed.stderr
+    return json.loads(listed.stdout)

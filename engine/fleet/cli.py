@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from engine.cli_pull import CredentialsFile, consoles, fail
-from engine.cli_state import StateUrl
+from engine.cli_state import chosen
 from engine.errors import CrmsyncError, UsageError
 from engine.fleet.model import DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, PushJob
 
@@ -42,6 +42,10 @@ Team = Annotated[Path | None, typer.Option("--team", help="the team file (defaul
 Heartbeat = Annotated[float, typer.Option("--heartbeat-timeout", min=1, help="seconds without a heartbeat "
                                           "after which a push's worker is taken for dead and the push "
                                           "resumed by another")]
+WorkerStateUrl = Annotated[str | None, typer.Option(
+    "--state-url", envvar="CRMSYNC_STATE_URL", show_envvar=True, callback=chosen,
+    help="the PostgreSQL state store every worker shares (postgresql://user@host:5432/db; the password "
+    "from PGPASSWORD or ~/.pgpass rather than in the URL): required")]
 Reserve = Annotated[int, typer.Option("--daily-reserve", min=0, max=100, help="percent of the CRM's daily "
                                       "API allocation left to the org's other integrations")]
 
@@ -53,7 +57,7 @@ def needs_temporal() -> None:
         raise UsageError("crmsync on Temporal needs the SDK: pip install 'crmsync[fleet]'") from None
 
 
-CONNECTED: list[bool] = []  # a Temporal client was made in this process
+CONNECTED: list[bool] = []  # a Temporal client was made (or tried: the SDK's runtime started) here
 
 
 def leave(code: int) -> typer.Exit:
@@ -80,9 +84,8 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 async def client_for(temporal: str, namespace: str) -> Client:
     from engine.fleet.client import connect
 
-    client = await connect(temporal, namespace)
-    CONNECTED.append(True)
-    return client
+    CONNECTED.append(True)  # a failed connection starts the SDK's runtime too, and aborts the same way
+    return await connect(temporal, namespace)
 
 
 def job_from(profile: Path, source: Path | None, base_url: str | None, credentials: Path | None,
@@ -96,7 +99,7 @@ def job_from(profile: Path, source: Path | None, base_url: str | None, credentia
 
 def worker(
     temporal: Temporal,
-    state_url: StateUrl = None,
+    state_url: WorkerStateUrl = None,
     task_queue: TaskQueue = DEFAULT_TASK_QUEUE,
     namespace: Namespace = DEFAULT_NAMESPACE,
     max_pushes: Annotated[int, typer.Option("--max-pushes", min=1, help="pushes carried at once")] = 4,

@@ -58,7 +58,8 @@ class PushWorkflow:
             raise ApplicationError(f"the push of {job.profile_name} to {job.org} failed: {self.now.note}",
                                    non_retryable=True) from exc
         self.now.note = summary.stopped or ""
-        self.set_state(job, "finished")
+        self.set_state(job, "finished", run_id=summary.run_id, summary=summary.summary,
+                       attempts=summary.attempts)
         return summary
 
     @workflow.signal(name="report")
@@ -73,9 +74,11 @@ class PushWorkflow:
     def progress(self) -> Progress:
         return self.now
 
-    def set_state(self, job: PushJob, state: str) -> None:
+    def set_state(self, job: PushJob, state: str, **facts: object) -> None:
+        """The state in the memo (and the search attribute where the namespace has it); once finished,
+        the run id and the summary's counts there too, for `temporal workflow describe` and the UI."""
         self.now.state = state
-        workflow.upsert_memo({"state": state})
+        workflow.upsert_memo({"state": state, **facts})
         if job.search_attributes:
             workflow.upsert_search_attributes([STATE.value_set(state)])
 
