@@ -61,7 +61,8 @@ class LazyGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         assert self.app is not None
         info = copy.copy(info)
-        info.cls = info.cls or LightHelpCommand
+        if info.cls in (None, TyperCommand):  # typer's default (a command's own class is kept)
+            info.cls = LightHelpCommand
         made = get_command_from_info(info, pretty_exceptions_short=self.app.pretty_exceptions_short,
                                      rich_markup_mode=self.app.rich_markup_mode)
         self.commands[cmd_name] = made
