@@ -42,7 +42,15 @@ class LazyApp(typer.Typer):
         return group
 
 
-class LazyGroup(TyperGroup):
+class LightHelpGroup(TyperGroup):
+    """A group whose help is written by typer's renderer loaded as `light_help_renderer` loads it."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        light_help_renderer()
+        super().format_help(ctx, formatter)
+
+
+class LazyGroup(LightHelpGroup):
     """A group whose deferred commands stand as their summaries (a command without parameters: what the
     group's help and typer's did-you-mean read of it) until one is asked for other than to list it."""
 
@@ -70,7 +78,6 @@ class LazyGroup(TyperGroup):
         return made
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        light_help_renderer()
         self.listing = True
         try:
             super().format_help(ctx, formatter)
