@@ -38,7 +38,12 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get("CRMSYNC_CACHE_DIR")
     if chosen is not None:
         return Path(chosen) if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home to be found: no cache, the files are loaded as they are
+            return None
     return Path(base) / "crmsync"
 
 
