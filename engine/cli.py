@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from engine.cli_lazy import LazyApp, LazyGroup, LightHelpCommand, LightHelpGroup
 from engine.cli_pull import register as register_pull_commands
 from engine.cli_runs import register as register_runs_commands
 from engine.cli_state import StateUrl
@@ -31,9 +32,9 @@ if TYPE_CHECKING:  # each command imports what it needs: `crmsync --help` loads 
     from engine.plan import Plan
     from engine.validate import Finding
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="crmsync: a declarative CRM integration engine.")
-sandbox_app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = LazyApp(cls=LazyGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+              help="crmsync: a declarative CRM integration engine.")
+sandbox_app = typer.Typer(cls=LightHelpGroup, add_completion=False, no_args_is_help=True,
                           help="Local emulators of the CRMs' APIs.")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -509,7 +510,7 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-@sandbox_app.command("serve")
+@sandbox_app.command("serve", cls=LightHelpCommand)
 def sandbox_serve(
     crm: Annotated[Crm, typer.Argument(help="which CRM to emulate")],
     port: Annotated[int, typer.Option("--port", help="0 picks a free port")] = 0,

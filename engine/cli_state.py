@@ -4,15 +4,21 @@ command's store is opened from it without the URL being handed down through ever
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from engine.errors import UsageError
-from engine.state import choose
+
+_URLS = "engine.state.urls"
 
 
 def chosen(url: str | None) -> str | None:
+    if url is None and _URLS not in sys.modules:
+        return None  # nothing chosen yet in this process: no need to load the state store to say so
+    from engine.state import choose  # the store's package (sqlite3 and more): only a command given a URL
+
     try:
         choose(url)
     except UsageError as exc:

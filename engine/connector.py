@@ -25,7 +25,7 @@ from engine.templating import compile_template
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class JsonPathMark:
@@ -412,7 +412,8 @@ class SendSpec(Strict):
         return self
 
 
-BEARER = SendSpec(header="Authorization", prefix="Bearer ")
+# built without validation (its values pass `_check`): validating would build the model's schema at import
+BEARER = SendSpec.model_construct(header="Authorization", prefix="Bearer ")
 
 ClientAuth = Literal["client_secret_post", "client_secret_basic"]
 
@@ -967,8 +968,3 @@ def jsonpath_error(expression: str) -> str | None:
         return f"{expression!r} is not a valid JSONPath: {exc}"
     return None
 
-
-AssociationRelation.model_rebuild()
-Endpoint.model_rebuild()
-ObjectSpec.model_rebuild()
-ConnectorSpec.model_rebuild()

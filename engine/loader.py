@@ -5,7 +5,8 @@ ruamel.yaml's round-trip loader keeps the line and column of every key and value
 (the union member tried: a `kind` tag, a `Tag`, a type name such as `str`), then through the document to
 find where it points. Unknown keys get a did-you-mean from
 the model's own field names; duplicate keys, bad YAML, empty, unreadable and non-UTF-8 files are all
-load errors, never tracebacks.
+load errors, never tracebacks. The parsing and placing are engine/yamldoc.py's; a file loaded before, byte
+for byte, comes from the cache (engine/speccache.py) and is parsed only to place a finding.
 """
 
 from __future__ import annotations
@@ -15,20 +16,16 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
 
+from engine import speccache
+from engine.boundedfile import NotReadable, read_bounded
 from engine.errors import LoadError, LoadErrors, Position
-from engine.yamlsafe import MAX_DEPTH, NotReadable, bounded_yaml, read_bounded
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -36,11 +33,26 @@ Loc = tuple[str | int, ...]
 
 @dataclass
 class Loaded(Generic[M]):
-    """A checked model, the document it came from, and a way to point back into that document."""
+    """A checked model, the document it came from, and a way to point back into that document. A model
+    from the cache (engine/speccache.py) comes with the file's text instead: the document is parsed from
+    it, positions kept, the first time it is asked for (a finding or an error to place)."""
 
     model: M
     path: Path
-    document: Any
+    _document: Any = field(default=None, repr=False)
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def document(self) -> Any:
+        if self._document is None and self.text is not None:
+            from engine.yamldoc import parse_yaml
+
+            self._document = parse_yaml(self.path, self.text)
+        return self._document
+
+    def with_model(self, model: M) -> Loaded[M]:
+        """The same file's document (parsed or not yet) for a model made from this one."""
+        return Loaded(model, self.path, self._document, self.text)
 
     def position(self, loc: Loc, *, key: bool = False) -> Position:
         return locate(self.document, self.path, loc, key=key)
@@ -48,97 +60,54 @@ class Loaded(Generic[M]):
 
 def read_yaml(path: Path) -> Any:
     """The round-trip document of a YAML file (positions kept)."""
+    from engine.yamldoc import parse_yaml
+
+    return parse_yaml(path, decoded(path, read_file(path)))
+
+
+def read_file(path: Path) -> bytes:
     try:
-        raw = read_bounded(path)
+        return read_bounded(path)
     except FileNotFoundError:
         raise LoadError(None, "file not found", path=path) from None
     except NotReadable as exc:
         raise LoadError(None, f"cannot read: {exc}", path=path) from None
     except OSError as exc:
         raise LoadError(None, f"cannot read: {exc.strerror}", path=path) from None
+
+
+def decoded(path: Path, raw: bytes) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         col = len(raw[line_start: exc.start].decode("utf-8")) + 1  # in characters, as editors count
         raise LoadError(Position(path, line, col), "not UTF-8 text (byte "
                         f"0x{raw[exc.start]:02x}); save the file as UTF-8") from None
-    try:
-        document = bounded_yaml().load(text)
-    except DuplicateKeyError as exc:
-        raise LoadError(_mark_position(path, exc.problem_mark), _duplicate_message(text, exc)) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
-        if "'\\t'" in problem:
-            problem += " (YAML indents with spaces; replace the tab)"
-        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != mark.line:
-            problem += f", {exc.context} started at {exc.context_mark.line + 1}:{exc.context_mark.column + 1}"
-        raise LoadError(_mark_position(path, mark), f"malformed YAML: {_plain(problem)}") from None
-    except ReaderError as exc:
-        raise LoadError(_offset_position(path, text, exc.position), f"character U+{exc.character:04X} is not "
-                        "allowed in a YAML file (a NUL or another control character); remove it") from None
-    except RecursionError:
-        raise LoadError(Position(path, 1, 1), "malformed YAML: nested too deeply") from None
-    if document is None:
-        empty = "the file is empty" if not text.strip() else "the file holds only comments"
-        raise LoadError(Position(path, 1, 1), f"{empty}; expected a mapping of keys")
-    return document
-
-
-def _plain(problem: str) -> str:
-    """ruamel's depth message tells a programmer which attribute to raise; a user gets the limit."""
-    if problem.startswith("maximum depth of data structure exceeded"):
-        return f"nested more than {MAX_DEPTH} levels deep"
-    return problem
-
-
-def _offset_position(path: Path, text: str, offset: int) -> Position:
-    line_start = text.rfind("\n", 0, offset) + 1
-    return Position(path, text.count("\n", 0, offset) + 1, offset - line_start + 1)
-
-
-def _duplicate_message(text: str, exc: DuplicateKeyError) -> str:
-    """`duplicate key 'x' (first defined at L:C)`. ruamel's context mark is where the mapping starts,
-    not the first key, so the first key is found in the composed (unconstructed) node tree."""
-    mark = exc.problem_mark
-    try:
-        root = bounded_yaml().compose(text)
-    except MarkedYAMLError:
-        root = None
-    for node in _mapping_nodes(root):
-        keys = [k for k, _ in node.value]
-        for i, key in enumerate(keys):
-            if (key.start_mark.line, key.start_mark.column) == (mark.line, mark.column):
-                first = next((k for k in keys[:i] if k.value == key.value), None)
-                if first is not None:
-                    return (f"duplicate key {key.value!r} (first defined at "
-                            f"{first.start_mark.line + 1}:{first.start_mark.column + 1})")
-    return "duplicate key"
-
-
-def _mapping_nodes(node: Any) -> Iterator[MappingNode]:
-    if isinstance(node, MappingNode):
-        yield node
-        for key, value in node.value:
-            yield from _mapping_nodes(key)
-            yield from _mapping_nodes(value)
-    elif isinstance(node, SequenceNode):
-        for item in node.value:
-            yield from _mapping_nodes(item)
-
-
-def _mark_position(path: Path, mark: Any) -> Position:
-    if mark is None:
-        return Position(path, 1, 1)
-    return Position(path, mark.line + 1, mark.column + 1)
 
 
 def load_model(path: Path, model: type[M],
                extra_checks: Callable[[M], Sequence[tuple[Loc, str]]] | None = None) -> Loaded[M]:
-    """Load `path` into `model`; raise LoadErrors listing every problem with its position."""
-    document = read_yaml(path)
+    """Load `path` into `model`; raise LoadErrors listing every problem with its position. A file loaded
+    before, byte for byte, comes from the cache (engine/speccache.py), checked as it was then."""
+    raw = read_file(path)
+    text = decoded(path, raw)
+    cached = speccache.recall(raw, model, extra_checks)
+    if cached is not None:
+        return Loaded(cached, path, text=text)
+    from engine.yamldoc import parse_yaml  # the YAML parser (~25 ms to import): for a file not in the cache
+
+    loaded = check_document(path, parse_yaml(path, text), model, extra_checks)
+    speccache.keep(raw, model, extra_checks, loaded.model)
+    return loaded
+
+
+def check_document(path: Path, document: Any, model: type[M],
+                   extra_checks: Callable[[M], Sequence[tuple[Loc, str]]] | None) -> Loaded[M]:
+    """A parsed document checked into `model`, or LoadErrors listing every problem with its position."""
+    from engine.yamldoc import CommentedMap
+
     if not isinstance(document, CommentedMap):
         raise LoadError(Position(path, 1, 1), f"expected a mapping of keys at the top, got {_kind(document)}")
     if document and not any(key in model.model_fields for key in document):
@@ -393,21 +362,6 @@ def _child(annotation: Any, part: str | int) -> Any:
 
 def locate(document: Any, path: Path, loc: Loc, *, key: bool = False) -> Position:
     """The position of the value (or, with key=True, the key) at `loc`; the nearest parent otherwise."""
-    node = document
-    best = Position(path, 1, 1)
-    if hasattr(node, "lc"):
-        best = Position(path, node.lc.line + 1, node.lc.col + 1)
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, CommentedMap) and part in node:
-            # an empty value has no place of its own (ruamel puts it on the next line): use its key's
-            line, col = node.lc.key(part) if (key and last) or node[part] is None else node.lc.value(part)
-            best = Position(path, line + 1, col + 1)
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line, col = node.lc.item(part)
-            best = Position(path, line + 1, col + 1)
-            node = node[part]
-        else:
-            break
-    return best
+    from engine.yamldoc import locate as locate_in_document
+
+    return locate_in_document(document, path, loc, key=key)

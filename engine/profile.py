@@ -17,7 +17,7 @@ from engine.connector import FieldSpec, IdentityKey, also_accept
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class TransformRef(Strict):

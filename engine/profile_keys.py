@@ -27,7 +27,7 @@ def merged_connector(profile: Loaded[Profile], connector: Loaded[ConnectorSpec])
     objects = dict(connector.model.objects)
     for name in {*model.identity_keys, *model.upsert_keys, *_shaped_custom_fields(model)}:
         objects[name] = _merged_object(objects[name], model, name)
-    return Loaded(connector.model.model_copy(update={"objects": objects}), connector.path, connector.document)
+    return connector.with_model(connector.model.model_copy(update={"objects": objects}))
 
 
 def _shaped_custom_fields(profile: Profile) -> dict[str, dict[str, FieldSpec]]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 from jinja2 import meta
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
 from engine.catalog import ProfileBundle
 from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
@@ -75,6 +77,14 @@ ADVISED_TRANSFORM = {"url": "url", "state_code": "state_code", "month_name": "mo
                      "phone": "phone_e164", "date": "date"}
 
 _ENV = BoundedEnvironment()
+_PATHS = ExtendedJsonPathParser()  # jsonpath-ng's parse() builds a parser per call: most of its cost
+_PATHS_LOCK = threading.Lock()  # the parser keeps its stacks on itself
+
+
+def parse_path(expression: str) -> Any:
+    """What jsonpath_ng.ext.parse(expression) gives (or raises), from one parser made once."""
+    with _PATHS_LOCK:
+        return _PATHS.parse(expression)
 
 
 # Findings that make a plan impossible (or wrong beyond one record): a plan or push refuses to start on
@@ -229,13 +239,13 @@ class _Checker:
                    identity_fields: set[str]) -> Iterator[Finding]:
         """The fields a record's name is made of: fields of the object that the stream writes."""
         for i, target in enumerate(stream.name):
-            at = self.at(("streams", name, "name", *((i,) if len(stream.name) > 1 else ())))
+            at = partial(self.at, ("streams", name, "name", *((i,) if len(stream.name) > 1 else ())))
             if target not in fields:
                 yield Finding("error", "unknown_name_field", f"{stream.object} has no field {target!r}"
-                              f"{_did_you_mean(target, fields)}", at, name, target)
+                              f"{_did_you_mean(target, fields)}", at(), name, target)
             elif target not in stream.fields and target not in identity_fields:
                 yield Finding("warning", "name_field_unmapped", f"{stream.object}.{target} is not mapped by "
-                              "this stream: records are named without it", at, name, target)
+                              "this stream: records are named without it", at(), name, target)
 
     def check_owner(self, name: str, stream: StreamSpec, obj: ObjectSpec) -> Iterator[Finding]:
         """An account never gets an owner (not by `owner:`, nor by mapping its owner field); a contact's
@@ -259,25 +269,25 @@ class _Checker:
     def check_upsert_key(self, name: str, stream: StreamSpec, obj: ObjectSpec,
                          fields: dict[str, FieldSpec]) -> Iterator[Finding]:
         key = stream.upsert_key
-        at = self.at(("streams", name, "upsert_key"))
+        at = partial(self.at, ("streams", name, "upsert_key"))  # placed only for a finding
         if endpoint_for(self.connector, stream.object, "upsert") is None:
             yield Finding("error", "upsert_unavailable", f"{self.connector.name} has no native upsert for "
-                          f"{stream.object}; remove upsert_key", at, name, key)
+                          f"{stream.object}; remove upsert_key", at(), name, key)
             return
         mapping = stream.fields.get(key)  # type: ignore[arg-type]
         if mapping is None and key not in self.identity_fields(obj, stream.identity.key):
             yield Finding("error", "upsert_key_unmapped", f"the upsert key {key!r} is neither one of this "
                           "stream's fields nor of its identity; map it, so every new record carries its "
-                          "value", at, name, key)
+                          "value", at(), name, key)
         elif isinstance(mapping, ConstantMapping):
             yield Finding("error", "upsert_key_constant", f"the upsert key {key!r} is a constant: every "
-                          "record would upsert the same CRM record", at, name, key)
+                          "record would upsert the same CRM record", at(), name, key)
         spec = fields.get(key)  # type: ignore[arg-type]
         if spec is not None and not spec.unique and key not in obj.upsert_keys:
             yield Finding("error", "upsert_key_not_unique", f"{stream.object}.{key} is neither unique nor "
                           f"one of the object's upsert keys ({', '.join(obj.upsert_keys) or 'none'}); "
                           "declare it `unique: true` if the CRM knows it as an external id or alternate key",
-                          at, name, key)
+                          at(), name, key)
 
     def identity_fields(self, obj: ObjectSpec, key_name: str) -> set[str]:
         key = obj.identity_keys.get(key_name)
@@ -398,7 +408,7 @@ class _Checker:
     def check_constant(self, stream: str, where: str, target: str, mapping: ConstantMapping, spec: FieldSpec,
                        loc: Loc) -> Iterator[Finding]:
         value = mapping.value
-        at = self.at((*loc, "value"))
+        at = partial(self.at, (*loc, "value"))  # placed only for a finding: placing parses the YAML
         if value is None:
             return
         if spec.type in ("picklist", "multipicklist") and spec.restricted:
@@ -410,19 +420,19 @@ class _Checker:
                     yield Finding("error", "constant_not_in_picklist",
                                   f"{one!r} is not a value of the restricted picklist {where}{hint}; every "
                                   f"record of every batch would fail (allowed: {', '.join(allowed)})",
-                                  at, stream, target)
+                                  at(), stream, target)
             return
         kind = _constant_kind(value)
         if spec.pattern and isinstance(value, str) and not compile_regex(spec.pattern).fullmatch(value):
             rule = spec.pattern_message or f"it must match {spec.pattern}"
             yield Finding("error", "constant_breaks_rule", f"the constant {value!r} breaks the rule of "
-                          f"{where}: {rule}; every record would be refused", at, stream, target)
+                          f"{where}: {rule}; every record would be refused", at(), stream, target)
         elif spec.type not in FITS.get(kind, set()):
             yield Finding("error", "type_mismatch", f"the constant {value!r} is a {kind}, which cannot go "
-                          f"into {where} ({spec.type})", at, stream, target)
+                          f"into {where} ({spec.type})", at(), stream, target)
         elif spec.max_length and len(str(value)) > spec.max_length:
             yield Finding("error", "too_long", f"the constant is {len(str(value))} characters; {where} "
-                          f"takes at most {spec.max_length}", at, stream, target)
+                          f"takes at most {spec.max_length}", at(), stream, target)
 
     def check_mapping_source(self, stream: str, target: str, mapping: Mapping, unsafe: dict[str, str],
                              loc: Loc) -> Iterator[Finding]:
@@ -441,7 +451,7 @@ class _Checker:
 
     def check_path(self, path: str, loc: Loc, stream: str, target: str | None) -> Iterator[Finding]:
         try:
-            parse_jsonpath(path)
+            parse_path(path)
         except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several exception types
             yield Finding("error", "bad_jsonpath", f"{path!r} is not a valid JSONPath: {exc}",
                           self.at(loc), stream, target)

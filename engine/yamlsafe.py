@@ -1,5 +1,6 @@
-"""Reading a spec or profile that may be hostile: only a regular file, at most MAX_FILE_BYTES of it, and
-a YAML parser whose aliases, nesting and integers are bounded, each refusal located at its mark.
+"""Parsing a spec or profile that may be hostile (read by engine/boundedfile.py: only a regular file, of
+bounded size): a YAML parser whose aliases, nesting and integers are bounded, each refusal located at its
+mark.
 
 A YAML "billion laughs" (anchors whose aliases nest nine deep) is a few hundred bytes that expand to
 billions of values once anything walks the document; the round-trip constructor shares aliased objects,
@@ -9,9 +10,6 @@ expanded size is computed once), and refused when it passes MAX_ALIAS_EXPANSION.
 
 from __future__ import annotations
 
-import os
-import stat
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -20,42 +18,9 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-MAX_FILE_BYTES = 16 * 1024 * 1024  # a built-in connector is under 100 KB
 MAX_ALIAS_EXPANSION = 100_000  # values aliases may stand for in one document
 MAX_DEPTH = 64  # nested mappings and lists
 MAX_INT_DIGITS = 4_000  # Python refuses to convert longer digit strings (4,300) with a bare ValueError
-
-
-class NotReadable(Exception):
-    """A path that is not a regular file one may read, or one too large: the why, in words."""
-
-
-def read_bounded(path: Path) -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES. Opened without blocking (a FIFO would wait
-    for a writer) and checked once open (a device such as /dev/zero never ends)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except IsADirectoryError:
-        raise NotReadable("a folder, not a file") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotReadable(f"not a regular file ({_kind_of(mode)}); give a YAML file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise NotReadable(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; not a spec or profile")
-    return data
-
-
-def _kind_of(mode: int) -> str:
-    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
-             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")]
-    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def expanded_size(node: Node, sizes: dict[int, int]) -> int:

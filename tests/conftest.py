@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,10 @@ import pytest
 from tests.pgserver import Server, start_server
 
 os.environ["CRMSYNC_NO_ENTRY_POINTS"] = "1"
+if "CRMSYNC_CACHE_DIR" not in os.environ:  # the loaded-spec cache (engine/speccache.py): the session's own,
+    # shared by its workers (they inherit the environment), never the user's
+    os.environ["CRMSYNC_CACHE_DIR"] = tempfile.mkdtemp(prefix="crmsync-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CRMSYNC_CACHE_DIR"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 # the state store every test's commands use: `sqlite` (the default) or `postgresql` (a server the tests

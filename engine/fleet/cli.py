@@ -6,7 +6,6 @@ malformed profile)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -73,6 +72,8 @@ def leave(code: int) -> typer.Exit:
 
 def run(work: Callable[[], Awaitable[T]]) -> T:
     """An async command's body, its crmsync errors as the exit codes say."""
+    import asyncio  # ~20 ms to import: only a fleet command that runs needs it
+
     try:
         needs_temporal()
         return asyncio.run(work())  # type: ignore[arg-type]

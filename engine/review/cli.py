@@ -4,7 +4,6 @@ malformed file; stopped by Ctrl-C once serving, 130 (as a push)."""
 
 from __future__ import annotations
 
-import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +57,8 @@ def review(
                   highlight=False, soft_wrap=True)
         out.print("(the address holds this session's access token; Ctrl-C stops the app)", markup=False)
         if not no_browser:
+            import webbrowser
+
             webbrowser.open(url)
 
     serve(prepared, sock, ready)

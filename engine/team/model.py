@@ -17,7 +17,7 @@ KIND_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Role(StrEnum):

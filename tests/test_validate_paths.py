@@ -1,0 +1,38 @@
+"""`crmsync validate` checks each JSONPath with one jsonpath-ng parser made once (engine.validate.parse_path)
+instead of jsonpath-ng's parse(), which builds a parser per call: the same verdicts, parsed or refused,
+whatever came before (a refused path leaves nothing behind in the parser)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonpath_ng.ext import parse
+
+from engine.validate import parse_path
+
+PIECES = ["$", ".", "..", "[", "]", "*", "name", "where", "`this`", "'a b'", "@", "?(", ")", "==", "1",
+          "\"x\"", ",", "|", "&", " ", "[0]", "[*]", "[?(@.x > 1)]", "sorted", "len", "`len`", "a.b", "~"]
+PATHS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), st.text(max_size=12))
+
+
+def verdict(parser: Any, path: str) -> tuple[str, str]:
+    try:
+        return "parsed", repr(parser(path))
+    except Exception as exc:  # noqa: BLE001 - jsonpath-ng raises several kinds; the kind is compared
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PATHS, min_size=1, max_size=6))
+def test_the_parser_made_once_gives_what_a_fresh_parse_gives(paths: list[str]) -> None:
+    for path in paths:
+        assert verdict(parse_path, path) == verdict(parse, path), path
+
+
+def test_valid_and_invalid_paths_alike() -> None:  # the examples the search must keep covering
+    for path in ["$.name", "$.address.city", "$.emails[*]", "$[?(@.kind == 'work')].value", "$.", "$[",
+                 "$.where", "$..x"]:
+        assert verdict(parse_path, path) == verdict(parse, path), path
+    assert verdict(parse_path, "$.a")[0] == "parsed" and verdict(parse_path, "$[")[0] != "parsed"
