@@ -815,21 +815,25 @@ class Planner:
     # ----- render ------------------------------------------------------------------------------
     def render_writes(self, records: Sequence[PlannedRecord]) -> Sequence[Request]:
         """Per stream: its creates, upserts, then updates; then the associations. Each item is made as
-        its block is rendered (`BatchWriter`), reading the records once per stream."""
+        its block is rendered (`BatchWriter`), reading the records once per stream: the associations'
+        items are added in the same pass (a spilled plan's records are read from disk)."""
         parts: list[Sequence[Request]] = []
+        associations: dict[tuple[str, str], BatchWriter] = {}
         for stream in stream_order(self.profile):
             object_name = self.profile.streams[stream].object
             writers: dict[str, BatchWriter] = {}
             for record in self.records_of(records, stream):
                 kind = self.write_kind(record) if record.status == "net_new" else (
                     "update" if record.status == "update" else None)
+                if record.associate and record.status in ("net_new", "update", "synced"):
+                    self.add_associations(record, associations)
                 if kind is None:
                     continue
                 if kind not in writers:
                     writers[kind] = self.batch_writer(kind, object_name)
                 writers[kind].add(record.ref, self.write_item(record, kind))
             parts += [writers[kind].done() for kind in ("create", "upsert", "update") if kind in writers]
-        parts += self.render_associations(records)
+        parts += [writer.done() for writer in associations.values()]
         return Concatenation(parts) if self.spill else [request for part in parts for request in part]
 
     def records_of(self, records: Sequence[PlannedRecord], stream: str) -> Iterable[PlannedRecord]:
@@ -868,25 +872,20 @@ class Planner:
     def update_item(self, record: PlannedRecord) -> dict[str, Any]:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
-    def render_associations(self, records: Iterable[PlannedRecord]) -> list[Sequence[Request]]:
-        """The associations to make (`PlannedRecord.associate`), batched per object and relation; each
-        item is made as its block is rendered."""
-        writers: dict[tuple[str, str], BatchWriter] = {}
-        for record in records:
-            if record.status not in ("net_new", "update", "synced"):
+    def add_associations(self, record: PlannedRecord, writers: dict[tuple[str, str], BatchWriter]) -> None:
+        """The associations `record` is to make (`PlannedRecord.associate`), batched per object and
+        relation (in the order the groups first come)."""
+        for relation_name, parent_ref, parent_id in record.parents:
+            if relation_name not in record.associate:
                 continue
-            for relation_name, parent_ref, parent_id in record.parents:
-                if relation_name not in record.associate:
-                    continue
-                group = (record.object, relation_name)
-                if group not in writers:
-                    writers[group] = self.association_writer(*group)
-                relation = self.connector.objects[record.object].relations[relation_name]
-                assert isinstance(relation, AssociationRelation)
-                writers[group].add(record.ref, association_item(
-                    self.connector, relation, record.crm_id or f"<id of {record.ref}>",
-                    parent_id or f"<id of {parent_ref}>", record.ref))
-        return [writer.done() for writer in writers.values()]
+            group = (record.object, relation_name)
+            if group not in writers:
+                writers[group] = self.association_writer(*group)
+            relation = self.connector.objects[record.object].relations[relation_name]
+            assert isinstance(relation, AssociationRelation)
+            writers[group].add(record.ref, association_item(
+                self.connector, relation, record.crm_id or f"<id of {record.ref}>",
+                parent_id or f"<id of {parent_ref}>", record.ref))
 
     def association_writer(self, object_name: str, relation_name: str) -> BatchWriter:
         relation = self.connector.objects[object_name].relations[relation_name]
