@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
+
 from engine.associations import (
     AssociationCheck,
     association_item,
@@ -482,11 +484,12 @@ class Planner:
                                      p.current) if p.matchable else None for p in pending]
             # the keys the window's records may have been seen by, read together (no await until flushed:
             # the streams of one object share `seen`)
-            seen.load(key for p in pending for key in self.seen_keys(p.planned))
+            keys = [self.seen_keys(p.planned) for p in pending]
+            seen.load(chain.from_iterable(keys))
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
-                self.dedupe(planned, seen)
+                self.dedupe(planned, seen, keys[position])
                 self.claim(planned, match, key.parts[0])
                 self.resolve_parents(planned, p.parents, match)
                 if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
@@ -697,15 +700,20 @@ class Planner:
 
     @staticmethod
     def seen_keys(planned: PlannedRecord) -> tuple[str, str]:
-        """(its source id's key, its identity's key) in `seen`."""
-        identity = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
-        return repr(("source id", planned.ref)), repr(identity)
+        """(its source id's key, its identity's key) in `seen`: its ref after a NUL, and the JSON of its
+        object and each identity part's name and first value (their repr, which starts otherwise, where
+        one is not text), so that no two differ in `seen` but by what they stand for."""
+        parts = [planned.object]
+        for name, values in planned.identity.items():
+            parts += (name, values[0] if values else "")
+        return "\0" + planned.ref, identity_text(parts)
 
-    def dedupe(self, planned: PlannedRecord, seen: SeenMap) -> None:
+    def dedupe(self, planned: PlannedRecord, seen: SeenMap, keys: tuple[str, str] | None = None) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one
         object): the second is skipped, naming the first, which its children are written under. So is a
-        source id given twice in a stream (a line repeated): it is one record, written once."""
-        source_key, identity_key = self.seen_keys(planned)
+        source id given twice in a stream (a line repeated): it is one record, written once. `keys`: its
+        `seen_keys`, if made already."""
+        source_key, identity_key = keys or self.seen_keys(planned)
         first_where = seen.setdefault(source_key, planned.where)
         if first_where != planned.where:
             planned.status, planned.changes, planned.associate = "skipped", [], []
@@ -894,6 +902,16 @@ class Planner:
         size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
         return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
                                                           self.base_url), size, spill=self.spill)
+
+
+def identity_text(parts: list[Any]) -> str:
+    """A text telling `parts` apart from any other list: JSON of text parts (orjson), else their repr."""
+    if all(type(part) is str for part in parts):
+        try:
+            return orjson.dumps(parts).decode("utf-8")
+        except orjson.JSONEncodeError:  # a lone surrogate
+            pass
+    return repr(tuple(parts))
 
 
 def _shown(value: Any) -> str:

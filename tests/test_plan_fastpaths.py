@@ -20,7 +20,7 @@ from jsonpath_ng.ext import parse as parse_jsonpath
 
 from engine import paths
 from engine.mapping import Problem
-from engine.plan import STATUSES, Change, PlannedRecord
+from engine.plan import STATUSES, Change, PlannedRecord, Planner
 from engine.spool import jsonout
 
 
@@ -118,3 +118,29 @@ def test_every_field_of_a_planned_record_is_pickled() -> None:
     """A field added to PlannedRecord and not to its __reduce__ would be lost on disk."""
     record = PlannedRecord("s", "1", "Account", "net_new", "f:1")
     assert len(record.__reduce__()[1]) == len([f for f in fields(PlannedRecord) if f.init])
+
+
+def repr_keys(planned: PlannedRecord) -> tuple[str, str]:
+    """The keys `seen` was given before: the repr of tuples."""
+    identity = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
+    return repr(("source id", planned.ref)), repr(identity)
+
+
+FEW = st.sampled_from(["", "a", "b", "1", "\0", "a\0", "[", "\ud800", '"', "a\0b"])
+FEW_VALUES = FEW | st.sampled_from([1, 1.0, None, ("a",)])
+ALIKE = st.builds(PlannedRecord, FEW, FEW, FEW, st.just("net_new"), FEW,
+                  identity=st.dictionaries(FEW, st.lists(FEW_VALUES, max_size=2), max_size=2))
+
+
+@settings(max_examples=500, deadline=None)
+@given(ALIKE, ALIKE)
+@example(PlannedRecord("s", "1", "a", "net_new", "f", identity={"\0": ["a"]}),
+         PlannedRecord("s", "1", "a\0", "net_new", "f", identity={"": ["a"]}))
+@example(PlannedRecord("s", "1", "a", "net_new", "f", identity={"b": [1]}),
+         PlannedRecord("s", "1", "a", "net_new", "f", identity={"b": ["1"]}))
+def test_seen_keys_tell_records_apart_as_their_reprs_did(one: PlannedRecord, other: PlannedRecord) -> None:
+    new = Planner.seen_keys(one), Planner.seen_keys(other)
+    old = repr_keys(one), repr_keys(other)
+    assert len({*new[0], *new[1]}) == len({*old[0], *old[1]})  # no source key is an identity key
+    assert (new[0][0] == new[1][0]) == (old[0][0] == old[1][0])
+    assert (new[0][1] == new[1][1]) == (old[0][1] == old[1][1])
