@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from jinja2 import meta
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
 
 from engine.catalog import ProfileBundle
 from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
 from engine.errors import CrmsyncError
 from engine.loader import Loc
+from engine.paths import compiled as parse_jsonpath  # one shared parser, each path parsed once
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
 from engine.profile_templates import BoundedEnvironment, template_problems
 from engine.render import endpoint_for
