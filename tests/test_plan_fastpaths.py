@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from engine import paths
+from engine import jsoncodec, paths
 from engine.mapping import Problem
 from engine.plan import STATUSES, Change, PlannedRecord, Planner
 from engine.spool import jsonout
@@ -144,3 +144,27 @@ def test_seen_keys_tell_records_apart_as_their_reprs_did(one: PlannedRecord, oth
     assert len({*new[0], *new[1]}) == len({*old[0], *old[1]})  # no source key is an identity key
     assert (new[0][0] == new[1][0]) == (old[0][0] == old[1][0])
     assert (new[0][1] == new[1][1]) == (old[0][1] == old[1][1])
+
+
+def holds_huge_float_by_recursion(value: Any) -> bool:
+    """jsoncodec._holds_huge_float as it was: a call per value."""
+    kind = type(value)
+    if kind is float:
+        return abs(value) >= float(2**63)
+    if kind is dict:
+        return any(holds_huge_float_by_recursion(v) for v in value.values())
+    if kind is list:
+        return any(holds_huge_float_by_recursion(v) for v in value)
+    return False
+
+
+LINE_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT
+                | st.sampled_from([2.0**63, -(2.0**63), 2.0**63 - 1024, 1e300]))
+LINE_VALUES = st.recursive(LINE_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(ANY_TEXT, inner, max_size=3), max_leaves=15)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(LINE_VALUES)
+def test_a_huge_float_is_found_where_the_recursion_found_it(value: Any) -> None:
+    assert jsoncodec._holds_huge_float(value) == holds_huge_float_by_recursion(value)
