@@ -1,6 +1,7 @@
 """CPU per record, as ratios that hold on a busy or slow machine (issue 14, point 2).
 
-    python benchmarks/cpu_per_record.py [--total 20000] [--crm salesforce,hubspot] [--profile FILE]
+    python benchmarks/cpu_per_record.py [--total 20000] [--crm salesforce,hubspot,dynamics,zoho]
+                                        [--no-push] [--profile FILE]
 
 Over N generated records (engine.exampledata, all five streams), in one run:
 - the bare-work floor: what any sync of these records must do, done with the standard library: decode
@@ -8,12 +9,15 @@ Over N generated records (engine.exampledata, all five streams), in one run:
   one SQLite row per record (one transaction per body). CPU µs per record (time.process_time);
 - the offline plan (`make_plan_sync`, no CRM): map, check, match, plan and render every request. CPU
   µs/record and records/s, and its multiple of the floor (target <= 3x);
+- the offline plan and its `plan --format json --out` output written (spool/jsonout, to a file), as a
+  line of its own: the same figures for the two together (target <= 3x too);
 - the push (`run_push`) to an empty served emulator in ANOTHER process (`crmsync sandbox serve`, no
   latency): this process's CPU only, so the emulator's work is not counted; its multiple of the offline
   plan's (target <= 2x). The push waits for the CRM's published rate limits, which costs wall time,
   not CPU.
 Machines differ by 2-3x in Python speed; the ratios are what the targets are written in. --profile FILE
-writes a cProfile of the offline plan and the push (pstats files FILE.<crm>.plan / FILE.<crm>.push).
+writes a cProfile of the offline plan, its JSON output and the push (pstats files FILE.<crm>.plan,
+FILE.<crm>.json, FILE.<crm>.push). --no-push: the floor and the plan alone.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ from engine.catalog import load_profile  # noqa: E402
 from engine.exampledata import generate  # noqa: E402
 from engine.plan import make_plan_sync  # noqa: E402
 from engine.pushrun import PushRequest, run_push  # noqa: E402
+from engine.spool.jsonout import write_json  # noqa: E402
 
-PROFILES = {"hubspot": "hubspot-benefitflow.yaml", "salesforce": "salesforce-benefitflow.yaml"}
-CREDENTIALS = {"hubspot": {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"},
-               "salesforce": {"CRMSYNC_CLIENT_ID": "sandbox-client",
-                              "CRMSYNC_CLIENT_SECRET": "sandbox-secret",
-                              "CRMSYNC_REFRESH_TOKEN": "sandbox-refresh"}}
+CRMS = ("salesforce", "hubspot", "dynamics", "zoho")
+PROFILES = {crm: f"{crm}-benefitflow.yaml" for crm in CRMS}
+OAUTH = {"CRMSYNC_CLIENT_ID": "sandbox-client", "CRMSYNC_CLIENT_SECRET": "sandbox-secret",
+         "CRMSYNC_REFRESH_TOKEN": "sandbox-refresh"}
+CREDENTIALS = {"hubspot": {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"}, "salesforce": OAUTH,
+               "dynamics": OAUTH, "zoho": OAUTH}
 BODY = 200  # records per request body in the floor
 PLAN_TARGET, PUSH_TARGET = 3.0, 2.0
 
@@ -96,12 +102,35 @@ def verdict(ratio: float, target: float) -> str:
     return "PASS" if ratio <= target else "MISS"
 
 
-def measure(crm: str, source: Path, records: int, work: Path, profile_to: Path | None) -> None:
+def write_plan_json(plan: Any, path: Path) -> int:
+    """What `plan --format json --out FILE` writes; its size in bytes."""
+    with path.open("w", encoding="utf-8") as out:
+        write_json(plan.json_parts(), out)
+    return path.stat().st_size
+
+
+def figure(what: str, cpu: float, records: int, floor_us: float) -> str:
+    us = cpu / records * 1e6
+    return (f"  {what:<17}{us:6.1f} µs/record CPU ({records / cpu:,.0f} records/s) = {us / floor_us:.2f}x "
+            f"the floor (target <= {PLAN_TARGET:g}x) {verdict(us / floor_us, PLAN_TARGET)}")
+
+
+def measure(crm: str, source: Path, records: int, work: Path, profile_to: Path | None, push: bool) -> None:
     profile = ROOT / "profiles" / PROFILES[crm]
     _, floor_cpu = cpu_of(lambda: floor_work(source, work / f"{crm}-floor.sqlite3"))
     bundle = load_profile(profile)
     plan, plan_cpu = cpu_of(lambda: make_plan_sync(bundle, source),
                             profile_to and profile_to.with_suffix(f".{crm}.plan"))
+    size, json_cpu = cpu_of(lambda: write_plan_json(plan, work / f"{crm}-plan.json"),
+                            profile_to and profile_to.with_suffix(f".{crm}.json"))
+    floor_us = floor_cpu / records * 1e6
+    planned = {k: v for k, v in plan.summary().items() if v}
+    print(f"{crm}: {records:,} records; plan {planned}; plan JSON {size / records:,.0f} bytes/record")
+    print(f"  bare-work floor: {floor_us:6.1f} µs/record CPU ({records / floor_cpu:,.0f} records/s)")
+    print(figure("offline plan:", plan_cpu, records, floor_us))
+    print(figure("plan + json out:", plan_cpu + json_cpu, records, floor_us))
+    if not push:
+        return
     os.environ.update(CREDENTIALS[crm])
     with served(crm) as url:
         request = PushRequest(profile, source, base_url=url, state_dir=work / f"{crm}-state", progress=False)
@@ -109,17 +138,11 @@ def measure(crm: str, source: Path, records: int, work: Path, profile_to: Path |
 
         result, push_cpu = cpu_of(lambda: run_push(request, Console(file=open(os.devnull, "w"))),  # noqa: SIM115
                                   profile_to and profile_to.with_suffix(f".{crm}.push"))
-    floor_us, plan_us, push_us = (cpu / records * 1e6 for cpu in (floor_cpu, plan_cpu, push_cpu))
-    planned = {k: v for k, v in plan.summary().items() if v}
+    plan_us, push_us = plan_cpu / records * 1e6, push_cpu / records * 1e6
     pushed = {k: v for k, v in result.summary().items() if v}
-    print(f"{crm}: {records:,} records; plan {planned}; push {pushed}")
-    print(f"  bare-work floor: {floor_us:.1f} µs/record CPU ({records / floor_cpu:,.0f} records/s)")
-    print(f"  offline plan:    {plan_us:.1f} µs/record CPU ({records / plan_cpu:,.0f} records/s) = "
-          f"{plan_us / floor_us:.2f}x the floor (target <= {PLAN_TARGET:g}x) "
-          f"{verdict(plan_us / floor_us, PLAN_TARGET)}")
-    print(f"  push (engine):   {push_us:.1f} µs/record CPU ({records / push_cpu:,.0f} records/s) = "
+    print(f"  push (engine):   {push_us:6.1f} µs/record CPU ({records / push_cpu:,.0f} records/s) = "
           f"{push_us / plan_us:.2f}x the offline plan (target <= {PUSH_TARGET:g}x) "
-          f"{verdict(push_us / plan_us, PUSH_TARGET)}; {push_us / floor_us:.2f}x the floor")
+          f"{verdict(push_us / plan_us, PUSH_TARGET)}; {push_us / floor_us:.2f}x the floor; push {pushed}")
 
 
 def main() -> None:
@@ -127,21 +150,23 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--total", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--crm", default="salesforce,hubspot")
+    parser.add_argument("--crm", default=",".join(CRMS))
+    parser.add_argument("--no-push", action="store_true", help="the floor and the offline plan alone")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the plan and push here")
     args = parser.parse_args()
     crms = args.crm.split(",")
     if len(crms) > 1:  # each in a process of its own: no CRM's run warms a cache (phones) for the next
         for crm in crms:
             subprocess.run([sys.executable, __file__, "--crm", crm, "--total", str(args.total), "--seed",
-                            str(args.seed), *(["--profile", str(args.profile)] if args.profile else [])],
+                            str(args.seed), *(["--profile", str(args.profile)] if args.profile else []),
+                            *(["--no-push"] if args.no_push else [])],
                            check=True)
         return
     work = Path(tempfile.mkdtemp(prefix="crmsync-cpu-"))
     os.environ["CRMSYNC_HOME"] = str(work / "home")
     try:
         records = sum(generate(work / "data", args.total, args.seed).values())
-        measure(crms[0], work / "data", records, work, args.profile)
+        measure(crms[0], work / "data", records, work, args.profile, not args.no_push)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonpath_ng.ext import parse as parse_jsonpath
-
-from engine.paths import finder, plain_keys
+from engine.paths import compiled, finder, plain_keys
 from engine.read import csv_delimiter, stream_file
 
 Present = Callable[[Any], bool]
@@ -30,7 +28,7 @@ def presence(expression: str) -> Present:
     """Whether `expression` finds anything in a record; `$.a[*]` finds the list `$.a`, even empty. Asked
     of every record whose value is None, so a top-level name (most paths) is one dict look-up."""
     expression = expression[:-3] if expression.endswith("[*]") else expression
-    keys = plain_keys(parse_jsonpath(expression))
+    keys = plain_keys(compiled(expression))
     if keys is not None and len(keys) == 1:
         key = keys[0]
         return lambda data: key in data if type(data) is dict else False

@@ -46,12 +46,16 @@ _INT64_BOUND = float(2**63)
 def _holds_huge_float(value: Any) -> bool:
     """Whether a float at least as large as a 64-bit integer is in `value` (an integer orjson read as a
     float, or a float the standard library reads alike): cheaper than searching the line for long runs
-    of digits."""
+    of digits. Text, integers, booleans and None (most of a record) are passed over without a call."""
     kind = type(value)
-    if kind is float:
-        return abs(value) >= _INT64_BOUND
     if kind is dict:
-        return any(_holds_huge_float(v) for v in value.values())
-    if kind is list:
-        return any(_holds_huge_float(v) for v in value)
+        value = value.values()
+    elif kind is not list:
+        return kind is float and abs(value) >= _INT64_BOUND
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if _holds_huge_float(item):
+            return True
     return False

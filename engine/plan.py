@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
+
 from engine.associations import (
     AssociationCheck,
     association_item,
@@ -140,6 +142,29 @@ class PlannedRecord:
                 "candidates": self.candidates, "associate": self.associate,
                 **({"reason": self.reason} if self.reason else {}),
                 **({"owner": self.owner} if self.owner else {})}
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as plain values: a dry-run pickles every record to disk and reads it back to render
+        and to write the plan, and pickle's own way with slotted dataclasses (a state dict for each
+        record, change and problem) cost three times as much."""
+        return (_planned_record, (
+            self.stream, self.source_id, self.object, self.status, self.where, self.crm_id,
+            _plain(self.changes), _plain(self.kept), [(p.field, p.code, p.message) for p in self.problems],
+            self.notes, self.candidates, self.values, self.identity, self.parents, self.associate,
+            self.merged_into, self.reason, self.owner))
+
+
+def _plain(changes: list[Change]) -> list[tuple[str, Any, Any]]:
+    return [(c.field, c.current, c.new) for c in changes]
+
+
+def _planned_record(stream: str, source_id: str, object_name: str, status: str, where: str,
+                    crm_id: str | None, changes: list[tuple[str, Any, Any]], kept: list[tuple[str, Any, Any]],
+                    problems: list[tuple[str | None, str, str]], *rest: Any) -> PlannedRecord:
+    """A PlannedRecord from what its __reduce__ gave."""
+    return PlannedRecord(stream, source_id, object_name, status, where, crm_id,
+                         [Change(*c) for c in changes], [Change(*c) for c in kept],
+                         [Problem(*p) for p in problems], *rest)
 
 
 @dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would be the whole plan
@@ -459,11 +484,12 @@ class Planner:
                                      p.current) if p.matchable else None for p in pending]
             # the keys the window's records may have been seen by, read together (no await until flushed:
             # the streams of one object share `seen`)
-            seen.load(key for p in pending for key in self.seen_keys(p.planned))
+            keys = [self.seen_keys(p.planned) for p in pending]
+            seen.load(chain.from_iterable(keys))
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
-                self.dedupe(planned, seen)
+                self.dedupe(planned, seen, keys[position])
                 self.claim(planned, match, key.parts[0])
                 self.resolve_parents(planned, p.parents, match)
                 if owned := set_owner(self.connector, spec, planned, p.owner_email, users, match):
@@ -674,15 +700,20 @@ class Planner:
 
     @staticmethod
     def seen_keys(planned: PlannedRecord) -> tuple[str, str]:
-        """(its source id's key, its identity's key) in `seen`."""
-        identity = (planned.object, *((k, v[0] if v else "") for k, v in planned.identity.items()))
-        return repr(("source id", planned.ref)), repr(identity)
+        """(its source id's key, its identity's key) in `seen`: its ref after a NUL, and the JSON of its
+        object and each identity part's name and first value (their repr, which starts otherwise, where
+        one is not text), so that no two differ in `seen` but by what they stand for."""
+        parts = [planned.object]
+        for name, values in planned.identity.items():
+            parts += (name, values[0] if values else "")
+        return "\0" + planned.ref, identity_text(parts)
 
-    def dedupe(self, planned: PlannedRecord, seen: SeenMap) -> None:
+    def dedupe(self, planned: PlannedRecord, seen: SeenMap, keys: tuple[str, str] | None = None) -> None:
         """Two source records with one identity in the same run (of one stream or of two streams of one
         object): the second is skipped, naming the first, which its children are written under. So is a
-        source id given twice in a stream (a line repeated): it is one record, written once."""
-        source_key, identity_key = self.seen_keys(planned)
+        source id given twice in a stream (a line repeated): it is one record, written once. `keys`: its
+        `seen_keys`, if made already."""
+        source_key, identity_key = keys or self.seen_keys(planned)
         first_where = seen.setdefault(source_key, planned.where)
         if first_where != planned.where:
             planned.status, planned.changes, planned.associate = "skipped", [], []
@@ -792,21 +823,25 @@ class Planner:
     # ----- render ------------------------------------------------------------------------------
     def render_writes(self, records: Sequence[PlannedRecord]) -> Sequence[Request]:
         """Per stream: its creates, upserts, then updates; then the associations. Each item is made as
-        its block is rendered (`BatchWriter`), reading the records once per stream."""
+        its block is rendered (`BatchWriter`), reading the records once per stream: the associations'
+        items are added in the same pass (a spilled plan's records are read from disk)."""
         parts: list[Sequence[Request]] = []
+        associations: dict[tuple[str, str], BatchWriter] = {}
         for stream in stream_order(self.profile):
             object_name = self.profile.streams[stream].object
             writers: dict[str, BatchWriter] = {}
             for record in self.records_of(records, stream):
                 kind = self.write_kind(record) if record.status == "net_new" else (
                     "update" if record.status == "update" else None)
+                if record.associate and record.status in ("net_new", "update", "synced"):
+                    self.add_associations(record, associations)
                 if kind is None:
                     continue
                 if kind not in writers:
                     writers[kind] = self.batch_writer(kind, object_name)
                 writers[kind].add(record.ref, self.write_item(record, kind))
             parts += [writers[kind].done() for kind in ("create", "upsert", "update") if kind in writers]
-        parts += self.render_associations(records)
+        parts += [writer.done() for writer in associations.values()]
         return Concatenation(parts) if self.spill else [request for part in parts for request in part]
 
     def records_of(self, records: Sequence[PlannedRecord], stream: str) -> Iterable[PlannedRecord]:
@@ -845,25 +880,20 @@ class Planner:
     def update_item(self, record: PlannedRecord) -> dict[str, Any]:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
-    def render_associations(self, records: Iterable[PlannedRecord]) -> list[Sequence[Request]]:
-        """The associations to make (`PlannedRecord.associate`), batched per object and relation; each
-        item is made as its block is rendered."""
-        writers: dict[tuple[str, str], BatchWriter] = {}
-        for record in records:
-            if record.status not in ("net_new", "update", "synced"):
+    def add_associations(self, record: PlannedRecord, writers: dict[tuple[str, str], BatchWriter]) -> None:
+        """The associations `record` is to make (`PlannedRecord.associate`), batched per object and
+        relation (in the order the groups first come)."""
+        for relation_name, parent_ref, parent_id in record.parents:
+            if relation_name not in record.associate:
                 continue
-            for relation_name, parent_ref, parent_id in record.parents:
-                if relation_name not in record.associate:
-                    continue
-                group = (record.object, relation_name)
-                if group not in writers:
-                    writers[group] = self.association_writer(*group)
-                relation = self.connector.objects[record.object].relations[relation_name]
-                assert isinstance(relation, AssociationRelation)
-                writers[group].add(record.ref, association_item(
-                    self.connector, relation, record.crm_id or f"<id of {record.ref}>",
-                    parent_id or f"<id of {parent_ref}>", record.ref))
-        return [writer.done() for writer in writers.values()]
+            group = (record.object, relation_name)
+            if group not in writers:
+                writers[group] = self.association_writer(*group)
+            relation = self.connector.objects[record.object].relations[relation_name]
+            assert isinstance(relation, AssociationRelation)
+            writers[group].add(record.ref, association_item(
+                self.connector, relation, record.crm_id or f"<id of {record.ref}>",
+                parent_id or f"<id of {parent_ref}>", record.ref))
 
     def association_writer(self, object_name: str, relation_name: str) -> BatchWriter:
         relation = self.connector.objects[object_name].relations[relation_name]
@@ -872,6 +902,16 @@ class Planner:
         size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
         return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
                                                           self.base_url), size, spill=self.spill)
+
+
+def identity_text(parts: list[Any]) -> str:
+    """A text telling `parts` apart from any other list: JSON of text parts (orjson), else their repr."""
+    if all(type(part) is str for part in parts):
+        try:
+            return orjson.dumps(parts).decode("utf-8")
+        except orjson.JSONEncodeError:  # a lone surrogate
+            pass
+    return repr(tuple(parts))
 
 
 def _shown(value: Any) -> str:

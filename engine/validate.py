@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -18,12 +17,12 @@ from typing import Any, Literal
 
 from jinja2 import meta
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext.parser import ExtendedJsonPathParser
 
 from engine.catalog import ProfileBundle
 from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
 from engine.errors import CrmsyncError
 from engine.loader import Loc
+from engine.paths import compiled as parse_jsonpath  # one shared parser, each path parsed once
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
 from engine.profile_templates import BoundedEnvironment, template_problems
 from engine.render import endpoint_for
@@ -77,14 +76,6 @@ ADVISED_TRANSFORM = {"url": "url", "state_code": "state_code", "month_name": "mo
                      "phone": "phone_e164", "date": "date"}
 
 _ENV = BoundedEnvironment()
-_PATHS = ExtendedJsonPathParser()  # jsonpath-ng's parse() builds a parser per call: most of its cost
-_PATHS_LOCK = threading.Lock()  # the parser keeps its stacks on itself
-
-
-def parse_path(expression: str) -> Any:
-    """What jsonpath_ng.ext.parse(expression) gives (or raises), from one parser made once."""
-    with _PATHS_LOCK:
-        return _PATHS.parse(expression)
 
 
 # Findings that make a plan impossible (or wrong beyond one record): a plan or push refuses to start on
@@ -451,7 +442,7 @@ class _Checker:
 
     def check_path(self, path: str, loc: Loc, stream: str, target: str | None) -> Iterator[Finding]:
         try:
-            parse_path(path)
+            parse_jsonpath(path)
         except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several exception types
             yield Finding("error", "bad_jsonpath", f"{path!r} is not a valid JSONPath: {exc}",
                           self.at(loc), stream, target)
