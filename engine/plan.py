@@ -347,23 +347,26 @@ class Planner:
             self._live_fetch = None
 
     async def run(self, source_dir: Path, client: CrmClient | None,
-                  on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
+                  on_stream: StreamDecided | None = None, *, render_writes: bool = True,
+                  spill: bool | None = None) -> Plan:
         with collector_paused():
-            return await self.make(source_dir, client, on_stream, render_writes=render_writes)
+            return await self.make(source_dir, client, on_stream, render_writes=render_writes, spill=spill)
 
     async def make(self, source_dir: Path, client: CrmClient | None,
-                   on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
+                   on_stream: StreamDecided | None = None, *, render_writes: bool = True,
+                   spill: bool | None = None) -> Plan:
         """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
         another's); each is decided once its parent streams are (its records' parents are resolved
         against them) and handed at once to `on_stream`, with what to await before writing it: every
         stream of its object looked up (so no look-up sees a record this run writes). A push starts a
         stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
         streams in stream order. `render_writes` off (a push, which renders each chunk as it sends it):
-        the plan lists no writes, and its cost counts only the look-ups."""
+        the plan lists no writes, and its cost counts only the look-ups. `spill`: whether the records go
+        to disk as decided (by default when no one is handed them: they are handed as lists)."""
         compiled = self.compiled = compile_profile(self.profile)
         self.source_dir = source_dir
         # a plan no one is handed stream by stream (a dry-run) keeps its records on disk, not in memory
-        self.spill = on_stream is None
+        self.spill = on_stream is None if spill is None else spill
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
@@ -481,10 +484,11 @@ class Planner:
         if waiting:
             raise RuntimeError(f"{stream}: {len(waiting)} records left undecided at the end of the stream")
         self.take_stock(stream, out)
-        turn.hand_over(stream, out)  # type: ignore[arg-type] - a list whenever there is on_stream
-        if stream in self.parent_streams and isinstance(out, list):  # held back, or changed when handed
-            self.planned.refresh(out)
-        return out
+        handed = turn.hand_over(stream, out)
+        # held back, or changed when handed: in place in a list, or given back anew (on disk)
+        if stream in self.parent_streams and (isinstance(handed, list) or handed is not out):
+            self.planned.refresh(handed)
+        return handed
 
     async def owners_of(self, spec: StreamSpec, pending: list[Pending],
                         client: CrmClient | None) -> dict[str, CrmUser] | None:
