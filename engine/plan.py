@@ -322,10 +322,10 @@ class Planner:
         # records are decided and taken by check_associations with no await between (streams interleave)
         self.association_checks: list[AssociationCheck] = []
         self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
-        self.seen = SeenMap()  # a source id, an identity -> the first record of it, this run (on disk)
-        self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
-        # (object, current identity value) -> the first record of this run that has it (prepared so far)
-        self.current_owners: dict[tuple[str, str], str] = {}
+        # on disk: a source id, an identity -> the first record of it, this run; (object, CRM id) -> the
+        # rank and ref of the record that claimed it (`claim`); (object, current identity value) -> the
+        # first record of this run that has it, prepared so far (`own_current`)
+        self.seen = SeenMap()
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
         self.allow_missing = allow_missing
@@ -440,11 +440,13 @@ class Planner:
                           for target in absent_from_crm(self.live, spec.object, spec.fields)}
                 self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
             pending, held = held, []
+            fresh = len(pending)
             for record in window:
                 pending.append(prepared := self.prepare(record, key, checker, overwrite, absent))
                 waiting.append(prepared.planned)  # in source order, decided with its window or the next
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
+            self.own_current(pending[fresh:], key.parts[0])
             crm_records = None
             if any(p.matchable for p in pending):
                 identities = (p.planned.identity for p in pending if p.matchable)
@@ -462,7 +464,9 @@ class Planner:
                                      p.current) if p.matchable else None for p in pending]
             # the keys the window's records may have been seen by, read together (no await until flushed:
             # the streams of one object share `seen`)
-            seen.load(key for p in pending for key in self.seen_keys(p.planned))
+            seen.load([*(key for p in pending for key in self.seen_keys(p.planned)),
+                       *(claim_key(p.planned.object, m.crm_id) for m, p in zip(matches, pending, strict=True)
+                         if m is not None and m.crm_id)])
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
@@ -548,10 +552,18 @@ class Planner:
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
         current = self.current_values(record, key.parts[0])
-        if self.consult and skip is None and not record.problems:  # only the CRM's answers are ranked
-            for value in planned.identity.get(key.parts[0].name, []) if current is None else current:
-                self.current_owners.setdefault((record.object, value), planned.ref)
         return Pending(planned, record.problems, skip, record.parents, overwrite, current, record.owner_email)
+
+    def own_current(self, prepared: list[Pending], part: KeyPart) -> None:
+        """The current identity values of a window's records just prepared, each owned by the first record
+        of this run that has it. Only the CRM's answers are ranked: without a CRM, nothing is kept."""
+        if not self.consult:
+            return
+        owned = [(current_key(p.planned.object, value), p.planned.ref) for p in prepared if p.matchable
+                 for value in (p.planned.identity.get(part.name, []) if p.current is None else p.current)]
+        self.seen.load(key for key, _ in owned)
+        for key, owner in owned:
+            self.seen.setdefault(key, owner)
 
     def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
         """The normalised current values of the key's first part (its historical ones left out), or
@@ -654,8 +666,12 @@ class Planner:
         part = key_part.name
         how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
         owner = self.current_owner(planned, match, key_part) if match.rank == RANK_HISTORICAL else None
-        first = (owner, RANK_CURRENT) if owner else self.claimed.setdefault(
-            (planned.object, planned.crm_id), (planned.ref, match.rank))
+        if owner:
+            first = (owner, RANK_CURRENT)
+        else:
+            rank, _, ref = self.seen.setdefault(claim_key(planned.object, planned.crm_id),
+                                                f"{match.rank} {planned.ref}").partition(" ")
+            first = (ref, int(rank))
         if first[0] == planned.ref:
             return
         planned.status, planned.changes, planned.associate = "ambiguous", [], []
@@ -671,7 +687,7 @@ class Planner:
             return None
         crm = match.candidates[0]
         for value in normalize(self.connector, planned.object, key_part, crm.fields.get(key_part.field)):
-            owner = self.current_owners.get((planned.object, value))
+            owner = self.seen.get(current_key(planned.object, value))
             if owner is not None and owner != planned.ref:
                 return owner
         return None
@@ -876,6 +892,16 @@ class Planner:
         size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
         return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
                                                           self.base_url), size, spill=self.spill)
+
+
+def claim_key(object_name: str, crm_id: str) -> str:
+    """The key in `Planner.seen` of the record that claimed a CRM record."""
+    return repr(("claimed", object_name, crm_id))
+
+
+def current_key(object_name: str, value: str) -> str:
+    """The key in `Planner.seen` of the first record whose current identity value is `value`."""
+    return repr(("current", object_name, value))
 
 
 def _shown(value: Any) -> str:
