@@ -42,7 +42,7 @@ from engine.interrupt import SECOND
 from engine.jsoncodec import compact_text
 from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, crm_record, select_fields
 from engine.pipeline import StreamDecided, Writable
-from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
+from engine.plan import Change, Plan, PlannedRecord, Planner, same
 from engine.planview import view_url
 from engine.plugins import hooks
 from engine.pushresult import DELETED, Outcome, PushOutcomes, PushResult, summary_of
@@ -188,7 +188,10 @@ class Pusher:
                     on_handed(stream, records)
                 on_stream(stream, records, writable)
                 return records
-            return await self.planner.run(source_dir, self.client, decided, render_writes=False, spill=True)
+            # with the cyclic collector running (not Planner.run): what a push holds is a few windows, and
+            # each answer the CRM gives (httpx's response and its stream refer to each other) is garbage
+            # only it finds; paused for the run, every request and answer of it stayed in memory
+            return await self.planner.make(source_dir, self.client, decided, render_writes=False, spill=True)
 
         return await self.carry_out(make)
 
@@ -1008,8 +1011,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     pusher.on_outcome, pusher.on_associations = on_outcome, on_associations
     pusher.recreate_deleted = recreate_deleted
     try:
-        with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
-            plan, result = await pusher.plan_and_run(source_dir, before_stream, on_handed)
+        plan, result = await pusher.plan_and_run(source_dir, before_stream, on_handed)
     except BaseException as exc:  # the run must not stay `running`: say how it ended
         cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
         store.finish_run(run_id, "interrupted" if cut else "failed", reason=ended_by(exc, cut))
