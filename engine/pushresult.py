@@ -97,13 +97,17 @@ class PushResult:
         return dict(self.counts()[1])
 
     def as_dict(self) -> dict[str, Any]:
+        return {key: list(value) if key == "records" else value for key, value in self.json_parts().items()}
+
+    def json_parts(self) -> dict[str, Any]:
+        """The result's JSON document, its records an iterator (written one by one: spool/jsonout)."""
         return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
                 "unplanned_streams": self.unplanned, "owners": self.owners(),
                 "requests_sent": self.requests_sent, "associations": self.associations,
                 "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
                 "input_findings": self.input_findings,
                 "warnings": self.warnings, "held_back": self.held_back,
-                "records": [o.as_dict() for o in self.outcomes]}
+                "records": (o.as_dict() for o in self.outcomes)}
 
 
 Unsent = Callable[[PlannedRecord], Outcome]  # the outcome of a record the run did not send
