@@ -4,12 +4,14 @@
 the slope in KB per record between them.
 
     python benchmarks/memory_1m.py [--total 1000000] [--small 100000] [--crm salesforce]
-                                   [--modes plan-json,plan-table,push,push-plan] [--target-mb 400]
+                                   [--modes plan-json,plan-table,plan-html,push,push-plan]
+                                   [--target-mb 400]
 
 Modes: `plan-json` (plan --format json --out FILE), `plan-table` (plan, the terminal table, to a file),
-`push` (a first sync to the CRM's emulator served in its own process, `crmsync sandbox serve`, reset
-before), `push-plan` (plan --base-url ... --format json --out, then push --plan that file; the push's
-peak is the one printed). The emulator's own memory is not counted: it plays the CRM.
+`plan-html` (plan --format html --out FILE, the report page), `push` (a first sync to the CRM's emulator
+served in its own process, `crmsync sandbox serve`, reset before), `push-plan` (plan --base-url ...
+--format json --out, then push --plan that file; the push's peak is the one printed). The emulator's own
+memory is not counted: it plays the CRM.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ PROFILES = {"hubspot": "hubspot-benefitflow.yaml", "salesforce": "salesforce-ben
 CREDENTIALS = {"hubspot": {"CRMSYNC_ACCESS_TOKEN": "sandbox-token"}}
 OAUTH = {"CRMSYNC_CLIENT_ID": "sandbox-client", "CRMSYNC_CLIENT_SECRET": "sandbox-secret",
          "CRMSYNC_REFRESH_TOKEN": "sandbox-refresh"}
-MODES = ("plan-json", "plan-table", "push", "push-plan")
+MODES = ("plan-json", "plan-table", "plan-html", "push", "push-plan")
 
 
 def generate(data: Path, total: int) -> None:
@@ -76,6 +78,9 @@ def measure(mode: str, crm: str, data: Path, work: Path, url: str | None) -> tup
     if mode == "plan-json":
         return crmsync(["plan", profile, "--source", str(data), "--format", "json", "--out",
                         str(work / "plan.json")], env, log)
+    if mode == "plan-html":
+        return crmsync(["plan", profile, "--source", str(data), "--format", "html", "--out",
+                        str(work / "plan.html")], env, log)
     if mode == "plan-table":
         return crmsync(["plan", profile, "--source", str(data)], env, log)
     assert url is not None

@@ -424,7 +424,9 @@ def push(
     except CrmsyncError as exc:
         raise fail(exc) from None
     if fmt is TableOrJson.json:
-        print_json(outcome.as_dict())
+        from engine.spool.jsonout import write_json
+
+        write_json(outcome.json_parts(), sys.stdout)  # its records one by one: a million is gigabytes
     else:
         from engine.pushrun import print_push
 

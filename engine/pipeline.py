@@ -4,7 +4,7 @@ each stream waits for, and what it hands over (see Planner.make)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 # what to await before writing a stream's records: every stream of its object has been looked up
 Writable = Callable[[], Awaitable[None]]
-# called with each stream's decided records as soon as it is decided (before its children are)
-StreamDecided = Callable[[str, list["PlannedRecord"], Writable], None]
+# called with each stream's decided records as soon as it is decided (before its children are); what it
+# returns (the records as it restricted them, written to disk again) replaces them, when not None
+StreamDecided = Callable[[str, Sequence["PlannedRecord"], Writable], "Sequence[PlannedRecord] | None"]
 
 
 @dataclass
@@ -37,11 +38,13 @@ class Turn:
         for parent in self.parents:
             await parent.wait()
 
-    def hand_over(self, stream: str, records: list[PlannedRecord]) -> None:
-        """Right after the stream is decided, before its children are."""
+    def hand_over(self, stream: str, records: Sequence[PlannedRecord]) -> Sequence[PlannedRecord]:
+        """Right after the stream is decided, before its children are; the stream's records from then
+        on (as `on_stream` gives them back)."""
         if self.on_stream is not None:
-            self.on_stream(stream, records, self.object_looked_up)
+            records = self.on_stream(stream, records, self.object_looked_up) or records
         self.decided.set()
+        return records
 
     async def object_looked_up(self) -> None:
         for event in self.same_object:

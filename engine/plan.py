@@ -347,10 +347,10 @@ class Planner:
         # records are decided and taken by check_associations with no await between (streams interleave)
         self.association_checks: list[AssociationCheck] = []
         self.association_parents: dict[tuple[str, str], tuple[PlannedRecord, str]] = {}
-        self.seen = SeenMap()  # a source id, an identity -> the first record of it, this run (on disk)
-        self.claimed: dict[tuple[str, str], tuple[str, int]] = {}  # (object, CRM id) -> (ref, match rank)
-        # (object, current identity value) -> the first record of this run that has it (prepared so far)
-        self.current_owners: dict[tuple[str, str], str] = {}
+        # on disk: a source id, an identity -> the first record of it, this run; (object, CRM id) -> the
+        # rank and ref of the record that claimed it (`claim`); (object, current identity value) -> the
+        # first record of this run that has it, prepared so far (`own_current`)
+        self.seen = SeenMap()
         self.fixed: dict[str, set[str]] = {}  # object -> fields this user may not set on update
         self.later: dict[str, set[str]] = {}  # object -> fields this user may not set on create
         self.allow_missing = allow_missing
@@ -372,23 +372,26 @@ class Planner:
             self._live_fetch = None
 
     async def run(self, source_dir: Path, client: CrmClient | None,
-                  on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
+                  on_stream: StreamDecided | None = None, *, render_writes: bool = True,
+                  spill: bool | None = None) -> Plan:
         with collector_paused():
-            return await self.make(source_dir, client, on_stream, render_writes=render_writes)
+            return await self.make(source_dir, client, on_stream, render_writes=render_writes, spill=spill)
 
     async def make(self, source_dir: Path, client: CrmClient | None,
-                   on_stream: StreamDecided | None = None, *, render_writes: bool = True) -> Plan:
+                   on_stream: StreamDecided | None = None, *, render_writes: bool = True,
+                   spill: bool | None = None) -> Plan:
         """Every stream is read, checked and looked up at once (a stream's look-ups do not depend on
         another's); each is decided once its parent streams are (its records' parents are resolved
         against them) and handed at once to `on_stream`, with what to await before writing it: every
         stream of its object looked up (so no look-up sees a record this run writes). A push starts a
         stream's writes there, while other streams' look-ups may still be in flight. The plan lists the
         streams in stream order. `render_writes` off (a push, which renders each chunk as it sends it):
-        the plan lists no writes, and its cost counts only the look-ups."""
+        the plan lists no writes, and its cost counts only the look-ups. `spill`: whether the records go
+        to disk as decided (by default when no one is handed them: they are handed as lists)."""
         compiled = self.compiled = compile_profile(self.profile)
         self.source_dir = source_dir
         # a plan no one is handed stream by stream (a dry-run) keeps its records on disk, not in memory
-        self.spill = on_stream is None
+        self.spill = on_stream is None if spill is None else spill
         order = stream_order(self.profile)
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
@@ -462,11 +465,13 @@ class Planner:
                           for target in absent_from_crm(self.live, spec.object, spec.fields)}
                 self.later[spec.object] = {name for name, f in fields.items() if not f.creatable}
             pending, held = held, []
+            fresh = len(pending)
             for record in window:
                 pending.append(prepared := self.prepare(record, key, checker, overwrite, absent))
                 waiting.append(prepared.planned)  # in source order, decided with its window or the next
                 if yields and len(pending) % 50 == 0:
                     await asyncio.sleep(0)
+            self.own_current(pending[fresh:], key.parts[0])
             crm_records = None
             if any(p.matchable for p in pending):
                 identities = (p.planned.identity for p in pending if p.matchable)
@@ -485,7 +490,9 @@ class Planner:
             # the keys the window's records may have been seen by, read together (no await until flushed:
             # the streams of one object share `seen`)
             keys = [self.seen_keys(p.planned) for p in pending]
-            seen.load(chain.from_iterable(keys))
+            seen.load([*chain.from_iterable(keys),
+                       *(claim_key(p.planned.object, m.crm_id) for m, p in zip(matches, pending, strict=True)
+                         if m is not None and m.crm_id)])
             for position in by_rank(matches):  # a current-email match claims its CRM record first
                 p, match = pending[position], matches[position]
                 planned = self.decide(p, identity_fields, match)
@@ -507,10 +514,11 @@ class Planner:
         if waiting:
             raise RuntimeError(f"{stream}: {len(waiting)} records left undecided at the end of the stream")
         self.take_stock(stream, out)
-        turn.hand_over(stream, out)  # type: ignore[arg-type] - a list whenever there is on_stream
-        if stream in self.parent_streams and isinstance(out, list):  # held back, or changed when handed
-            self.planned.refresh(out)
-        return out
+        handed = turn.hand_over(stream, out)
+        # held back, or changed when handed: in place in a list, or given back anew (on disk)
+        if stream in self.parent_streams and (isinstance(handed, list) or handed is not out):
+            self.planned.refresh(handed)
+        return handed
 
     async def owners_of(self, spec: StreamSpec, pending: list[Pending],
                         client: CrmClient | None) -> dict[str, CrmUser] | None:
@@ -570,10 +578,18 @@ class Planner:
         planned.identity = record_identity(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
         current = self.current_values(record, key.parts[0])
-        if self.consult and skip is None and not record.problems:  # only the CRM's answers are ranked
-            for value in planned.identity.get(key.parts[0].name, []) if current is None else current:
-                self.current_owners.setdefault((record.object, value), planned.ref)
         return Pending(planned, record.problems, skip, record.parents, overwrite, current, record.owner_email)
+
+    def own_current(self, prepared: list[Pending], part: KeyPart) -> None:
+        """The current identity values of a window's records just prepared, each owned by the first record
+        of this run that has it. Only the CRM's answers are ranked: without a CRM, nothing is kept."""
+        if not self.consult:
+            return
+        owned = [(current_key(p.planned.object, value), p.planned.ref) for p in prepared if p.matchable
+                 for value in (p.planned.identity.get(part.name, []) if p.current is None else p.current)]
+        self.seen.load(key for key, _ in owned)
+        for key, owner in owned:
+            self.seen.setdefault(key, owner)
 
     def current_values(self, record: MappedRecord, part: KeyPart) -> set[str] | None:
         """The normalised current values of the key's first part (its historical ones left out), or
@@ -676,8 +692,12 @@ class Planner:
         part = key_part.name
         how = {RANK_CURRENT: f"its current {part}", RANK_OTHER_FIELD: f"a current {part} of another field"}
         owner = self.current_owner(planned, match, key_part) if match.rank == RANK_HISTORICAL else None
-        first = (owner, RANK_CURRENT) if owner else self.claimed.setdefault(
-            (planned.object, planned.crm_id), (planned.ref, match.rank))
+        if owner:
+            first = (owner, RANK_CURRENT)
+        else:
+            rank, _, ref = self.seen.setdefault(claim_key(planned.object, planned.crm_id),
+                                                f"{match.rank} {planned.ref}").partition(" ")
+            first = (ref, int(rank))
         if first[0] == planned.ref:
             return
         planned.status, planned.changes, planned.associate = "ambiguous", [], []
@@ -693,7 +713,7 @@ class Planner:
             return None
         crm = match.candidates[0]
         for value in normalize(self.connector, planned.object, key_part, crm.fields.get(key_part.field)):
-            owner = self.current_owners.get((planned.object, value))
+            owner = self.seen.get(current_key(planned.object, value))
             if owner is not None and owner != planned.ref:
                 return owner
         return None
@@ -912,6 +932,16 @@ def identity_text(parts: list[Any]) -> str:
         except orjson.JSONEncodeError:  # a lone surrogate
             pass
     return repr(tuple(parts))
+
+
+def claim_key(object_name: str, crm_id: str) -> str:
+    """The key in `Planner.seen` of the record that claimed a CRM record."""
+    return "\1" + repr(("claimed", object_name, crm_id))  # \1: no source or identity key starts so
+
+
+def current_key(object_name: str, value: str) -> str:
+    """The key in `Planner.seen` of the first record whose current identity value is `value`."""
+    return "\1" + repr(("current", object_name, value))
 
 
 def _shown(value: Any) -> str:

@@ -6,6 +6,8 @@ Nothing when the output is not a terminal (a log file, a pipe, `--format json`):
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,10 +99,16 @@ class PushProgress:
         self.tallies: dict[str, Tally] = {}
         self.drawn = 0.0
 
-    def start(self, stream: str, records: list[PlannedRecord]) -> None:
+    def start(self, stream: str, records: Sequence[PlannedRecord]) -> None:
         """One stream's bar, once the stream is decided (the first one starts the display)."""
-        total = sum(1 for r in records if r.status in ("net_new", "update"))
-        if self.progress is None or not total:
+        if self.progress is None:
+            return
+        from engine.spool.records import RecordSpool
+
+        by_status = records.counts()[0] if isinstance(records, RecordSpool) else \
+            Counter(r.status for r in records)  # a spool counts them as they are written to disk
+        total = by_status["net_new"] + by_status["update"]
+        if not total:
             return
         if not self.tasks:
             self.add(OVERALL)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import re
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,87 +42,18 @@ from engine.interrupt import SECOND
 from engine.jsoncodec import compact_text
 from engine.match import CrmRecord, LookupFailed, _fetch_all, crm_identity, crm_record, select_fields
 from engine.pipeline import StreamDecided, Writable
-from engine.plan import Change, Plan, PlannedRecord, Planner, collector_paused, same
+from engine.plan import Change, Plan, PlannedRecord, Planner, same
 from engine.planview import view_url
 from engine.plugins import hooks
+from engine.pushresult import DELETED, Outcome, PushOutcomes, PushResult, summary_of
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
+from engine.spool.ids import IdIndex
+from engine.spool.outcomes import OutcomeLog
+from engine.spool.records import RecordSpool
+from engine.spool.sequence import windows_of
 from engine.store import Link, Store, now
 from engine.team.permissions import Permissions
 from engine.templating import fill
-
-
-@dataclass
-class Outcome:
-    record: PlannedRecord
-    action: str | None  # insert | update | None (nothing sent)
-    result: str  # success | error | unchanged | skipped | restricted
-    crm_id: str | None = None
-    error_code: str | None = None
-    error: str | None = None
-    record_url: str | None = None
-    warnings: list[str] = field(default_factory=list)  # written, but not quite as planned
-    recreated: bool = False  # created again: its linked record had been deleted in the CRM
-
-    def as_dict(self) -> dict[str, Any]:
-        r = self.record
-        return {"stream": r.stream, "source_id": r.source_id, "object": r.object, "status": r.status,
-                "action": self.action, "result": self.result, "crm_id": self.crm_id,
-                "record_url": self.record_url, "error_code": self.error_code, "error": self.error,
-                "warnings": self.warnings, "recreated": self.recreated}
-
-
-@dataclass(repr=False)  # Python 3.11's asyncio.run reprs its result: a full repr would hold every outcome
-class PushResult:
-    run_id: str
-    outcomes: list[Outcome]
-    stopped: str | None = None  # why the run stopped early (auth refused, daily allocation reserve reached)
-    unplanned: list[str] = field(default_factory=list)  # streams the run stopped before deciding
-    requests_sent: int = 0
-    associations: dict[str, int] = field(default_factory=dict)
-    notices: list[str] = field(default_factory=list)  # for the user, about the run as a whole
-    interrupted: bool = False  # stopped by Ctrl-C
-    stale: list[str] = field(default_factory=list)  # push --plan: records changed since, not written
-    input_findings: list[str] = field(default_factory=list)  # where the source lost data
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # about the profile (validate's findings)
-    held_back: dict[str, int] = field(default_factory=dict)  # not sent, by why (--limit, --only, a parent)
-
-    def __repr__(self) -> str:
-        return f"PushResult(run_id={self.run_id!r}, outcomes={len(self.outcomes)}, stopped={self.stopped!r})"
-
-    def summary(self) -> dict[str, int]:
-        """`recreated`: created again, their linked records deleted in the CRM (not in `created`);
-        `deleted_in_crm`: of the failed, those whose linked record was deleted in the CRM."""
-        s = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0, "recreated": 0,
-             "deleted_in_crm": 0, "restricted": 0, "held_back": sum(self.held_back.values())}
-        for o in self.outcomes:
-            if o.result == "restricted":
-                s["restricted"] += 1
-            elif o.result == "error":
-                s["failed"] += 1
-                s["deleted_in_crm"] += o.error_code == DELETED
-            elif o.result == "unchanged":
-                s["unchanged"] += 1
-            elif o.result == "skipped":
-                s["skipped"] += 1
-            elif o.action == "insert":
-                s["recreated" if o.recreated else "created"] += 1
-            elif o.action == "update":
-                s["updated"] += 1
-        return s
-
-    def owners(self) -> dict[str, int]:
-        """Records written with the owner the profile gives them (`set`), and without it."""
-        counts = Counter(o.record.owner for o in self.outcomes if o.result == "success" and o.record.owner)
-        return {what: counts.get(what, 0) for what in ("set", "not_found", "inactive")}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "summary": self.summary(), "stopped": self.stopped,
-                "unplanned_streams": self.unplanned, "owners": self.owners(),
-                "requests_sent": self.requests_sent, "associations": self.associations,
-                "notices": self.notices, "interrupted": self.interrupted, "stale": self.stale,
-                "input_findings": self.input_findings,
-                "warnings": self.warnings, "held_back": self.held_back,
-                "records": [o.as_dict() for o in self.outcomes]}
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -191,8 +123,9 @@ class Pending:
 NEW = ("create", "upsert")  # the write kinds that make new records
 Unidentified = dict[str, tuple[dict[str, Any], str]]  # ref -> (item, why): written as done, without an id
 UNSENT_LOGGED = ("error", "skipped", "restricted")  # results of records not sent that the log shows
-DELETED = "deleted_in_crm"  # the error code of an update whose linked record was deleted in the CRM
-BeforeStream = Callable[[str, list[PlannedRecord]], None]  # sees a stream's records once it is decided
+BeforeStream = Callable[[str, list[PlannedRecord]], None]  # may restrict a decided stream, a window at a time
+Handed = Callable[[str, Sequence[PlannedRecord]], None]  # sees a stream's records once it is decided
+IN_FLIGHT = 4  # windows of one stream written at once: enough batches to fill the client's concurrency
 
 
 class Pusher:
@@ -206,11 +139,11 @@ class Pusher:
         self.run_id = run_id
         self.triggered_by = triggered_by
         self.connection = connection
-        self.ids: dict[str, str] = {}  # ref -> crm id, as records are matched or created
-        self.outcomes: dict[str, Outcome] = {}
+        self.ids = IdIndex()  # ref -> crm id, as records are matched or created (on disk)
+        self.sent = OutcomeLog()  # ref -> what the CRM answered for it (on disk)
         self.association_counts = {"created": 0, "failed": 0}
         self.pending = Pending()
-        self.warnings: dict[str, list[str]] = {}
+        self.warnings: dict[str, list[str]] = {}  # of the records warned about only
         self.on_done: Callable[[str], None] | None = None
         self.on_outcome: Callable[[Outcome], None] | None = None  # each record the CRM answered for
         self.on_associations: Callable[[int, int, int], None] | None = None  # (more due, made, failed)
@@ -220,35 +153,45 @@ class Pusher:
         self.recreate_deleted = False  # a record deleted in the CRM behind its link is created again
         self.deleted: list[PlannedRecord] = []  # updates that found their record deleted, to create again
         self.recreating: set[str] = set()  # refs being created again
+        self.changed: dict[str, PlannedRecord] = {}  # records changed since planned (relinked, recreated)
 
     # ----- the run -----------------------------------------------------------------------------
     async def run(self, plan: Plan) -> PushResult:
         """Carry out a plan made beforehand (its look-ups all answered)."""
-        if not isinstance(plan.records, list):  # on disk, each reading gives new objects: one set of them
-            plan.records = list(plan.records)
         async def looked_up() -> None:
             return None
 
         async def replay(on_stream: StreamDecided) -> Plan:
             for stream in self.planner.stream_names():
-                on_stream(stream, [r for r in plan.records if r.stream == stream], looked_up)
+                records = RecordSpool()  # on disk, each reading gives new objects: one copy of them
+                records.extend(r for r in plan.records if r.stream == stream)
+                on_stream(stream, records, looked_up)
             return plan
 
         _, result = await self.carry_out(replay)
         return result
 
-    async def plan_and_run(self, source_dir: Path,
-                           before_stream: BeforeStream | None = None) -> tuple[Plan | None, PushResult]:
+    async def plan_and_run(self, source_dir: Path, before_stream: BeforeStream | None = None,
+                           on_handed: Handed | None = None) -> tuple[Plan | None, PushResult]:
         """Plan and send at once: a stream's writes start as soon as it is decided (its creates once its
-        blocking parents are created), while other streams' look-ups are still in flight.
-        `before_stream` sees (and may restrict) each stream's records as soon as it is decided, before
-        its children are decided and before any of its records is sent."""
+        blocking parents are created), while other streams' look-ups are still in flight. Each stream's
+        records are on disk (planned window by window) and read back a window at a time.
+        `before_stream` sees (and may restrict, in place) each stream's records a window at a time as
+        soon as the stream is decided, before its children are decided and before any of its records is
+        sent (the stream is written to disk again as restricted); `on_handed` sees the stream then."""
         async def make(on_stream: StreamDecided) -> Plan:
-            def decided(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
+            def decided(stream: str, records: Sequence[PlannedRecord],
+                        writable: Writable) -> Sequence[PlannedRecord]:
                 if before_stream is not None:
-                    before_stream(stream, records)
+                    records = restricted(stream, records, before_stream)
+                if on_handed is not None:
+                    on_handed(stream, records)
                 on_stream(stream, records, writable)
-            return await self.planner.run(source_dir, self.client, decided, render_writes=False)
+                return records
+            # with the cyclic collector running (not Planner.run): what a push holds is a few windows, and
+            # each answer the CRM gives (httpx's response and its stream refer to each other) is garbage
+            # only it finds; paused for the run, every request and answer of it stayed in memory
+            return await self.planner.make(source_dir, self.client, decided, render_writes=False, spill=True)
 
         return await self.carry_out(make)
 
@@ -260,22 +203,19 @@ class Pusher:
         raises."""
         result = PushResult(self.run_id, [])
         created = {stream: asyncio.Event() for stream in self.planner.stream_names()}
-        handed: list[PlannedRecord] = []
-        handed_streams: set[str] = set()
+        handed: dict[str, Sequence[PlannedRecord]] = {}
         plan: Plan | None = None
         failure: Exception | None = None
         async with asyncio.TaskGroup() as streams:
-            def hand_over(stream: str, records: list[PlannedRecord], writable: Writable) -> None:
-                handed.extend(records)
-                handed_streams.add(stream)
-                self.adopt(records)
+            def hand_over(stream: str, records: Sequence[PlannedRecord], writable: Writable) -> None:
+                handed[stream] = records
                 streams.create_task(self.until_stopped(self.write_stream(stream, records, created, writable)))
                 streams.create_task(self.until_stopped(self.associate_stream(stream, records, created)))
             self.planning = asyncio.ensure_future(make(hand_over))
             try:
                 plan = await self.planning
             except RunStopped as exc:  # while looking up: a stop like any other once some were handed
-                if handed_streams or isinstance(exc, Interrupted):
+                if handed or isinstance(exc, Interrupted):
                     self.stopped = self.stopped or exc
                 else:
                     failure = exc
@@ -283,7 +223,7 @@ class Pusher:
                 if self.stopped is None:  # not ended by a stop (below): a cancellation of the run itself
                     raise
             except CrmsyncError as exc:  # a look-up refused: once some streams were handed, a stop too
-                if handed_streams:
+                if handed:
                     self.stopped = self.stopped or RunStopped(str(exc))
                 else:
                     failure = exc
@@ -292,18 +232,21 @@ class Pusher:
         if failure is not None:
             raise failure
         result.stopped = str(self.stopped) if self.stopped else None
-        records = plan.records if plan is not None else handed  # streams may be handed over in any order
         if plan is None:  # stopped while other streams were still being looked up: none of them was sent
-            result.unplanned = [s for s in self.planner.stream_names() if s not in handed_streams]
-        for record in records:
-            if record.ref not in self.outcomes:
-                self.outcomes[record.ref] = self.unsent(record, result.stopped)
-        # a source id repeated in a stream is one ref: its repeats are skipped, not counted as written
-        result.outcomes = [o if (o := self.outcomes[r.ref]).record is r else self.unsent(r, result.stopped)
-                           for r in records]
-        self.log_unsent(result.outcomes)
+            result.unplanned = [s for s in self.planner.stream_names() if s not in handed]
+        stopped = result.stopped
+        outcomes = PushOutcomes([handed[s] for s in self.planner.stream_names() if s in handed], self.sent,
+                                self.warnings, lambda record: self.unsent(record, stopped))
+        result.outcomes = outcomes
+        result.counted = summary_of(self.logged(outcomes))
         result.associations = self.association_counts
         return plan, result
+
+    def logged(self, outcomes: PushOutcomes) -> Iterator[Outcome]:
+        """Every outcome, the unsent ones written to the activity log a window at a time as they go by."""
+        for window in outcomes.windows():
+            self.log_unsent(window)
+            yield from window
 
     def log_unsent(self, outcomes: list[Outcome]) -> None:
         """Records refused or held back before anything was sent (invalid, skipped, cut off by a stop) are
@@ -325,46 +268,53 @@ class Pusher:
             if self.planning is not None and not self.planning.done():
                 self.planning.cancel()
 
-    def adopt(self, records: list[PlannedRecord]) -> None:
-        """The CRM ids the plan found: known to children, and linked."""
-        matched = [r for r in records if r.crm_id]
-        for record in matched:
-            self.ids[record.ref] = record.crm_id  # type: ignore[assignment]
-        self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
-                                                  for r in matched])
+    async def adopt(self, records: Sequence[PlannedRecord]) -> None:
+        """The CRM ids the plan found: known to children, and linked (a window at a time)."""
+        for window in windows_of(records):
+            matched = [r for r in window if r.crm_id]
+            self.ids.update((r.ref, r.crm_id) for r in matched)  # type: ignore[misc]
+            self.store.save_links(self.profile.name, [Link(r.stream, r.source_id, r.object, r.crm_id)
+                                                      for r in matched])
+            await asyncio.sleep(0)
 
-    async def write_stream(self, stream: str, records: list[PlannedRecord], created: dict[str, asyncio.Event],
-                           writable: Writable) -> None:
+    async def write_stream(self, stream: str, records: Sequence[PlannedRecord],
+                           created: dict[str, asyncio.Event], writable: Writable) -> None:
         """Once `writable` (no look-up of the stream's object is still out): updates at once; creates
         once every blocking parent stream has created its records. Parents linked by a separate
         association, and not required, do not hold a stream back: the association is made once both
-        streams are written (associate_stream)."""
+        streams are written (associate_stream). The records are read a window at a time, a few windows
+        written at once."""
         try:
+            await self.adopt(records)
             await writable()
             if self.stopped is not None:  # stopped while it waited: nothing more is sent
                 return
             # an update that fills a parent field with a parent created in this run waits for it too
-            now: list[PlannedRecord] = []
-            waiting: list[PlannedRecord] = []
-            for record in (r for r in records if r.status == "update"):
-                (waiting if self.relinks_to_new_parent(record) else now).append(record)
-            updates = self.write(records, "update", now)
+            updates = in_flight(self.write(kind, chosen) for window in windows_of(records)
+                                for kind, chosen in self.updates_now(window))
 
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
-                new = [r for r in records if r.status == "net_new"]
-                await settled(*self.write_new(records, new), self.write(records, "update", waiting))
+                await in_flight(self.write(kind, chosen) for window in windows_of(records)
+                                for kind, chosen in self.creates_then(window))
             await settled(updates, creates())
             await self.recreate(stream)
         finally:
             created[stream].set()
 
-    def write_new(self, stream_records: list[PlannedRecord],
-                  new: list[PlannedRecord]) -> list[Awaitable[None]]:
-        """The creates and the upserts of new records (by native upsert where the record has its key)."""
-        return [self.write(stream_records, kind, [r for r in new if self.planner.write_kind(r) == kind])
-                for kind in NEW]
+    def updates_now(self, window: list[PlannedRecord]) -> list[tuple[str, list[PlannedRecord]]]:
+        return [("update", [r for r in window if r.status == "update" and not self.relinks_to_new_parent(r)])]
+
+    def creates_then(self, window: list[PlannedRecord]) -> list[tuple[str, list[PlannedRecord]]]:
+        """The window's creates and upserts of new records (by native upsert where the record has its
+        key), and its updates that set a parent created in this run."""
+        new = [r for r in window if r.status == "net_new"]
+        return [*self.new_by_kind(new),
+                ("update", [r for r in window if r.status == "update" and self.relinks_to_new_parent(r)])]
+
+    def new_by_kind(self, new: list[PlannedRecord]) -> list[tuple[str, list[PlannedRecord]]]:
+        return [(kind, [r for r in new if self.planner.write_kind(r) == kind]) for kind in NEW]
 
     async def recreate(self, stream: str) -> None:
         """The stream's records whose update found them deleted in the CRM. One the CRM holds again by
@@ -384,7 +334,8 @@ class Pusher:
             record.associate = [name for name, _, _ in record.parents
                                 if (record.object, name) in self.planner.associations]
             self.recreating.add(record.ref)
-        await settled(*self.write_new(gone, gone))
+            self.changed[record.ref] = record
+        await settled(*(self.write(kind, chosen) for kind, chosen in self.new_by_kind(gone)))
 
     async def relink_found(self, gone: list[PlannedRecord]) -> list[PlannedRecord]:
         """Link and update those of `gone` that the CRM holds by identity; returns the others."""
@@ -399,8 +350,9 @@ class Pusher:
                 f"again as {found[record.ref]} (found by identity): linked to that one")
             record.crm_id = found[record.ref]
             self.ids[record.ref] = record.crm_id
+            self.changed[record.ref] = record
         if again:
-            await self.write(again, "update", again)
+            await self.write("update", again)
         return [r for r in gone if r.ref not in found]
 
     def relinks_to_new_parent(self, record: PlannedRecord) -> bool:
@@ -434,8 +386,7 @@ class Pusher:
         return Outcome(record, None, "skipped", record.crm_id, error="; ".join(record.notes) or None)
 
     # ----- writes ------------------------------------------------------------------------------
-    async def write(self, stream_records: list[PlannedRecord], kind: str,
-                    records: list[PlannedRecord]) -> None:
+    async def write(self, kind: str, records: list[PlannedRecord]) -> None:
         if not records:
             return
         object_name = records[0].object
@@ -591,8 +542,7 @@ class Pusher:
             self.linked_despite_error(by_ref[ref], crm_id)
 
     def linked_despite_error(self, record: PlannedRecord, crm_id: str) -> None:
-        outcome = self.outcomes[record.ref]
-        outcome.crm_id, outcome.record_url = crm_id, self.record_url(record, crm_id)
+        self.sent.relink(record.ref, crm_id, self.record_url(record, crm_id))
         self.warnings.setdefault(record.ref, []).append(
             f"{self.connector.label} created it ({crm_id}) although it answered an error for it: linked, so "
             "the next push updates it with what was refused instead of creating another")
@@ -800,7 +750,7 @@ class Pusher:
         for request in requests:
             crm += await _fetch_all(self.connector, object_name, request, self.client)
         indexed = [(c, crm_identity(self.connector, object_name, c, key)) for c in crm]
-        owner = {crm_id: ref for ref, crm_id in self.ids.items()}
+        owner = self.ids.owners(c.id for c in crm)
         found = {}
         for record in records:
             hits = [c for c, theirs in indexed if all(set(v) & theirs[p] for p, v in record.identity.items())
@@ -832,15 +782,17 @@ class Pusher:
         action = "insert" if kind in NEW and created is not False else "update"
         ok = code is None and message is None and crm_id is not None
         url = self.record_url(record, crm_id) if ok else None
-        self.outcomes[record.ref] = Outcome(record, action, "success" if ok else "error", crm_id,
-                                            None if ok else (code or "no_id"),
-                                            None if ok else (message or "the CRM returned no id"), url,
-                                            self.warnings.setdefault(record.ref, []),
-                                            recreated=record.ref in self.recreating)
+        outcome = Outcome(record, action, "success" if ok else "error", crm_id,
+                          None if ok else (code or "no_id"),
+                          None if ok else (message or "the CRM returned no id"), url,
+                          self.warnings.get(record.ref, []), recreated=record.ref in self.recreating)
+        changed = pickle.dumps(record) if record.ref in self.changed else None  # else as planned
+        self.sent.put(record.ref, (outcome.action, outcome.result, crm_id, outcome.error_code, outcome.error,
+                                   url, outcome.recreated, changed))
         if self.on_done is not None:
             self.on_done(record.stream)
         if self.on_outcome is not None:
-            self.on_outcome(self.outcomes[record.ref])
+            self.on_outcome(outcome)
         if ok:
             self.ids[record.ref] = crm_id  # type: ignore[assignment]
             self.pending.links.append(Link(record.stream, record.source_id, record.object, crm_id))  # type: ignore[arg-type]
@@ -864,7 +816,7 @@ class Pusher:
         return view_url(self.connector, self.connection, record.object, crm_id)
 
     # ----- associations --------------------------------------------------------------------------
-    async def associate_stream(self, stream: str, records: list[PlannedRecord],
+    async def associate_stream(self, stream: str, records: Sequence[PlannedRecord],
                                created: dict[str, asyncio.Event]) -> None:
         """The stream's associations, once both ends exist: its own writes and its parents' are done."""
         spec = self.profile.streams[stream]
@@ -875,15 +827,17 @@ class Pusher:
             return
         for waited in (stream, *parents):
             await created[waited].wait()
-        await self.associate(records)
+        await in_flight(self.associate(window) for window in windows_of(records))
 
-    async def associate(self, records: list[PlannedRecord]) -> None:
+    async def associate(self, window: list[PlannedRecord]) -> None:
         """Each record's due associations (`PlannedRecord.associate`): a new record's once it is
         created, an existing record's at once; made ones are cleared from the store."""
         groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        records = [self.changed.get(r.ref, r) for r in window]  # a record created again: as it was sent
         by_ref = {record.ref: record for record in records}
+        own = self.created_ids([r.ref for r in records if r.status == "net_new"])
         for record in records:
-            crm_id = self.associable(record)
+            crm_id = self.associable(record, own)
             for relation_name, parent_ref, parent_id in record.parents:
                 if crm_id is None or relation_name not in record.associate:
                     continue
@@ -944,13 +898,46 @@ class Pusher:
         code, message = error_parts(self.connector.errors.body, body_of(answer.response))
         return code or str(answer.response.status_code), self.client.auth.hide(message)
 
-    def associable(self, record: PlannedRecord) -> str | None:
-        """The record's CRM id if it exists: created in this run, or found by the plan."""
+    def created_ids(self, refs: list[str]) -> dict[str, str]:
+        """ref -> CRM id of those of `refs` this run created."""
+        return {ref: row[2] for ref, row in self.sent.many(refs).items()
+                if row[0] == "insert" and row[1] == "success"}
+
+    @staticmethod
+    def associable(record: PlannedRecord, created: dict[str, str]) -> str | None:
+        """The record's CRM id if it exists: created in this run (`created`), or found by the plan."""
         if record.status == "net_new":
-            outcome = self.outcomes.get(record.ref)
-            ok = outcome is not None and outcome.action == "insert" and outcome.result == "success"
-            return outcome.crm_id if ok else None  # type: ignore[union-attr]
+            return created.get(record.ref)
         return record.crm_id if record.status in ("update", "synced") else None
+
+
+def restricted(stream: str, records: Sequence[PlannedRecord],
+               before_stream: BeforeStream) -> RecordSpool:
+    """The stream's records as `before_stream` restricts them (in place), a window at a time, on disk."""
+    kept = RecordSpool()
+    for window in windows_of(records):
+        before_stream(stream, window)
+        kept.extend(window)
+    return kept
+
+
+async def in_flight(work: Iterator[Awaitable[None]], limit: int = IN_FLIGHT) -> None:
+    """Each of `work` (taken as it is needed: a window read from disk), at most `limit` at once; after a
+    failure no more is started, those started run to their end (see settled), then it is raised."""
+    running: set[asyncio.Future[None]] = set()
+    failure: BaseException | None = None
+    for job in work:
+        running.add(asyncio.ensure_future(job))
+        if len(running) < limit:
+            continue
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        failure = next((t.exception() for t in done if not t.cancelled() and t.exception()), None)
+        if failure is not None:
+            break
+    for result in await asyncio.gather(*running, return_exceptions=True):
+        failure = failure or (result if isinstance(result, BaseException) else None)
+    if failure is not None:
+        raise failure
 
 
 async def settled(*work: Awaitable[Any]) -> list[Any]:
@@ -965,7 +952,7 @@ async def settled(*work: Awaitable[Any]) -> list[Any]:
 
 def cut_off(pusher: Pusher) -> str:
     """What a run cut off by a second Ctrl-C had written (and recorded) before it."""
-    done = Counter(o.action for o in pusher.outcomes.values() if o.result == "success")
+    done = Counter(pusher.sent.succeeded())
     return (f"{SECOND}. Written and recorded before it: {done['insert']} created, {done['update']} "
             f"updated (see crmsync log --run {pusher.run_id})")
 
@@ -995,6 +982,7 @@ def new_run_id() -> str:
 
 async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store, triggered_by: str,
                connection: dict[str, str], before_stream: BeforeStream | None = None,
+               on_handed: Handed | None = None,
                on_done: Callable[[str], None] | None = None,
                on_outcome: Callable[[Outcome], None] | None = None,
                on_associations: Callable[[int, int, int], None] | None = None,
@@ -1003,7 +991,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
                held_back: dict[str, int] | None = None) -> tuple[Plan | None, PushResult]:
     """Plan against the CRM and carry the plan out, stream by stream as each is decided. Runs left open
     by a crash are closed first: the new plan finds (by identity) what they created, so nothing is
-    created twice. `before_stream` sees each stream's decided records before any is sent. `details`:
+    created twice. `before_stream` may restrict each stream's decided records (a window at a time) before
+    any is sent, `on_handed` sees them then (see Pusher.plan_and_run). `details`:
     what the run was asked, recorded with it; `held_back`: counts `before_stream` fills as it holds
     records back (--limit, --only), in the result's summary."""
     profile = bundle.profile.model.name
@@ -1022,8 +1011,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     pusher.on_outcome, pusher.on_associations = on_outcome, on_associations
     pusher.recreate_deleted = recreate_deleted
     try:
-        with collector_paused():  # the writes run alongside the plan, and hold as many objects as it
-            plan, result = await pusher.plan_and_run(source_dir, before_stream)
+        plan, result = await pusher.plan_and_run(source_dir, before_stream, on_handed)
     except BaseException as exc:  # the run must not stay `running`: say how it ended
         cut = isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | Interrupted)
         store.finish_run(run_id, "interrupted" if cut else "failed", reason=ended_by(exc, cut))

@@ -176,16 +176,19 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
     stale: list[str] = []
 
     def before_stream(stream: str, records: list[PlannedRecord]) -> None:
+        """A window of a decided stream: what the saved plan did not say, or the batch does not send,
+        is held back."""
         if saved is not None:
             stale.extend(restrict_to_saved(records, saved))
         recorded.selection(stream, records)
-        progress.start(stream, records)
+    restricts = saved is not None or recorded.selection.active  # else the records are written as planned
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
         with stop_on_ctrl_c(client), shared_limits(store, base_url, client.limiter):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
-                                   connection=connection, before_stream=before_stream,
+                                   connection=connection, before_stream=before_stream if restricts else None,
+                                   on_handed=progress.start,
                                    on_outcome=progress.answered, on_associations=progress.associations,
                                    recreate_deleted=recreate_deleted, allow_missing=allow_missing,
                                    permissions=permissions, details=recorded.details,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from engine.plan import Plan
@@ -16,7 +17,7 @@ from engine.render import Request
 
 def shown_requests(plan: Plan, *, bodies: bool) -> Iterator[dict[str, Any]]:
     """One request at a time, in the order a push sends them (look-ups first)."""
-    for number, request in enumerate(plan.lookups + plan.writes, 1):
+    for number, request in enumerate(chain(plan.lookups, plan.writes), 1):  # on disk: read as they come
         yield shown_request(plan, request, number, bodies=bodies)
 
 

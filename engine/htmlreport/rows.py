@@ -15,7 +15,8 @@ A row: [name, stream, status, source id, CRM id, View-in-CRM URL, email, domain,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from engine.catalog import ProfileBundle, connection_settings
@@ -111,8 +112,9 @@ def _change(change: Change) -> Any:
     return [change.current, change.new]
 
 
-def record_chunks(writer: RowWriter, records: list[PlannedRecord], size: int = 500) -> Iterator[str]:
-    """The rows as the JSON array's text, a few hundred records a chunk."""
-    for start in range(0, len(records), size):
-        rows = (script_json(writer.row(r)) for r in records[start:start + size])
-        yield ("," if start else "") + ",\n".join(rows)
+def record_chunks(writer: RowWriter, records: Sequence[PlannedRecord], size: int = 500) -> Iterator[str]:
+    """The rows as the JSON array's text, a few hundred records a chunk, the records read as they come
+    (a plan's on disk: never all at once)."""
+    iterator = iter(records)
+    for number, window in enumerate(iter(lambda: list(islice(iterator, size)), [])):
+        yield ("," if number else "") + ",\n".join(script_json(writer.row(r)) for r in window)

@@ -4,10 +4,9 @@ from disk together before it is decided (`load`), and what it adds is written af
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
-BATCH = 500  # keys per SELECT ... IN (...)
+from engine.spool.tables import select_in, temporary
 
 
 class SeenMap:
@@ -15,20 +14,16 @@ class SeenMap:
     and `flush` a window's keys are answered from memory; a key not loaded is read on its own."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("")  # a private temporary database, on disk, gone when closed
-        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        self._db = temporary("CREATE TABLE seen (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
         self._near: dict[str, str] = {}  # loaded, or added since the last flush
         self._absent: set[str] = set()  # loaded and not on disk
         self._new: dict[str, str] = {}
 
     def load(self, keys: Iterable[str]) -> None:
-        wanted = sorted(set(keys) - self._near.keys() - self._absent)
-        for start in range(0, len(wanted), BATCH):
-            part = wanted[start:start + BATCH]
-            marks = ",".join("?" * len(part))
-            found = dict(self._db.execute(f"SELECT key, value FROM seen WHERE key IN ({marks})", part))
-            self._near.update(found)
-            self._absent.update(key for key in part if key not in found)
+        wanted = set(keys) - self._near.keys() - self._absent
+        found = dict(select_in(self._db, "SELECT key, value FROM seen WHERE key IN ({marks})", wanted))
+        self._near.update(found)
+        self._absent.update(wanted - found.keys())
 
     def get(self, key: str) -> str | None:
         if key in self._near:

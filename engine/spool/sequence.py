@@ -131,3 +131,17 @@ class Concatenation(Sequence[T], Generic[T]):
 
     def __radd__(self, other: Iterable[T]) -> list[T]:
         return [*other, *self]
+
+
+def windows_of(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """`items` a list at a time: a spool's chunks as written (each read from disk as it comes), else
+    slices of `size`; a concatenation part by part."""
+    if isinstance(items, Spool):
+        yield from items.chunks()
+    elif isinstance(items, Concatenation):
+        for part in items.parts:
+            yield from windows_of(part, size)
+    else:
+        iterator = iter(items)
+        while window := list(islice(iterator, size)):
+            yield window
