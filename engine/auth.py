@@ -21,6 +21,7 @@ import httpx
 from engine.connector import BEARER, AuthFlow, AuthSpec, ConnectorSpec, ErrorMatch, SendSpec
 from engine.credfile import CredentialsMissing, clean_value, read_credentials_file, write_private_json
 from engine.errors import CrmsyncError, RunStopped
+from engine.httpurl import on_origin
 from engine.render import read_one, read_path
 from engine.templating import TemplateContextError, fill
 from engine.tls import tls_context
@@ -286,7 +287,7 @@ class TokenAuth(httpx.Auth):
         url = request.url
         if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not instance.host:
             return
-        request.url = url.copy_with(scheme=instance.scheme, host=instance.host, port=instance.port)
+        request.url = on_origin(url, instance)  # its path and query not parsed again (engine.httpurl)
         request.headers["Host"] = request.url.netloc.decode("ascii")
 
     def secrets(self) -> list[str]:

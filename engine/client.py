@@ -40,6 +40,7 @@ from engine.auth import (  # noqa: F401
 from engine.connector import ConnectorSpec, LimitHeaders, LimitsSpec, RateLimit
 from engine.credfile import CredentialsMissing  # noqa: F401
 from engine.errors import RunStopped
+from engine.httpurl import crm_url
 from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
 from engine.transport import crm_transport
@@ -480,7 +481,8 @@ class CrmClient:
                 if self.halted is not None:  # halted while it waited for a place
                     raise type(self.halted)(str(self.halted))
                 self.sent += 1
-                response = await self.http.request(method, url, headers=json_headers(headers, body),
+                response = await self.http.request(method, crm_url(url),
+                                                   headers=json_headers(headers, body),
                                                    content=compact(body) if body is not None else None)
             self.limiter.observe(response)
             return response

@@ -574,23 +574,24 @@ class Pusher:
             paired = [(ref, item, results[i] if i < len(results) else None)
                       for i, (ref, item) in enumerate(items)]
         refused: dict[str, str | None] = {}
+        answer_errors = self.answer_errors(data, spec)  # `errors` below: a result's own
         for ref, item, result in paired:
             record = by_ref[ref]
             # an update answered without a body (204) is done; one the answer's errors name is not
             if (result is None and len(items) == 1 and kind == "update" and response.status_code < 300
-                    and self.error_naming(data, spec, ref, item) is None):
+                    and self.error_naming(answer_errors, ref, item) is None):
                 self.finish(record, kind, record.crm_id, None, None, item)
                 continue
             if result is None and spec.id_header and len(items) == 1:
                 self.finish(record, kind, self.id_from_header(response, spec), None, None, item)
                 continue
             if result is None:
-                code, message = self.batch_error_for(data, spec, ref, item)
+                code, message = self.batch_error_for(answer_errors, ref, item)
                 self.finish(record, kind, None, code, message, item,
                             deleted=self.deleted_in_crm(kind, response.status_code, None, code))
                 refused.update({ref: None} if kind == "create" else {})
                 continue
-            named = self.error_naming(data, spec, ref, item) if kind == "create" else None
+            named = self.error_naming(answer_errors, ref, item) if kind == "create" else None
             if named is not None and spec.order != "input":  # a result, and an error for it too
                 code, message = error_parts(self.connector.errors.item or self.connector.errors.body, named)
                 self.finish(record, kind, None, code, message, item)
@@ -688,23 +689,30 @@ class Pusher:
         found = re.search(spec.id_pattern, value)  # no match: it names the record otherwise (by a key)
         return found.group(1) if found else None
 
-    def batch_error_for(self, data: Any, spec: Any, ref: str, item: dict[str, Any]) -> tuple[str | None, str]:
-        error = self.error_naming(data, spec, ref, item)
+    def batch_error_for(self, errors: list[tuple[Any, str]], ref: str,
+                        item: dict[str, Any]) -> tuple[str | None, str]:
+        error = self.error_naming(errors, ref, item)
         if error is not None:
             return error_parts(self.connector.errors.item or self.connector.errors.body, error)
         return "no_result", "the CRM's answer had no result for this record"
 
     @staticmethod
-    def error_naming(data: Any, spec: Any, ref: str, item: dict[str, Any]) -> Any:
-        """The answer's per-record error that names this item (its ref or its CRM id, whole: employer/e1
-        is not named by an error about employer/e10), if any."""
+    def answer_errors(data: Any, spec: Any) -> list[tuple[Any, str]]:
+        """The answer's per-record errors, each with its JSON text: read once per answer, not once for
+        each record of the batch."""
         errors = read_path(data, spec.errors) if spec.errors and data is not None else []
+        return [(error, json.dumps(error, ensure_ascii=False)) for error in errors]
+
+    @staticmethod
+    def error_naming(errors: list[tuple[Any, str]], ref: str, item: dict[str, Any]) -> Any:
+        """The answer's per-record error (of `answer_errors`) that names this item (its ref or its CRM
+        id, whole: employer/e1 is not named by an error about employer/e10), if any."""
         if not errors:  # the common answer: no pattern to build for each of its records
             return None
         names = [ref, *([str(item["id"])] if item.get("id") else [])]
         whole = re.compile("|".join(rf"(?<![\w./-]){re.escape(name)}(?![\w./-])" for name in names))
-        for error in errors:
-            if whole.search(json.dumps(error, ensure_ascii=False)):
+        for error, text in errors:
+            if whole.search(text):
                 return error
         return None
 

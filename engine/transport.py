@@ -5,7 +5,8 @@ readable, and anyio builds a table of a stream's attributes for each question, a
 for each read and write. asyncio reads a socket into the stream's buffer as data comes, so whether a
 server closed an idle connection is a look at that buffer.
 
-`crm_transport(tls, limits)`: what CrmClient sends through when no transport is given.
+`crm_transport(tls, limits)`: what CrmClient sends through when no transport is given: httpx's
+transport on engine.pool's connection pool.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from engine.pool import ConnectionPool
 
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 
@@ -117,12 +120,12 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
 
 def crm_transport(tls: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport, its connection pool on AsyncioBackend. httpx builds its pool with httpcore's
-    default backend and has no argument for another, so the pool is built again here, as httpx builds
-    it (HTTP/1.1, the same limits and TLS context)."""
+    """httpx's transport on engine.pool's connection pool of httpcore's HTTP/1.1 connections, on
+    AsyncioBackend. httpx builds its pool itself and has no argument for another, so the pool is
+    replaced here, with the limits and TLS context httpx would give its own."""
     transport = httpx.AsyncHTTPTransport(verify=tls, limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(
+    transport._pool = ConnectionPool(  # type: ignore[assignment]
         ssl_context=tls, max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-        http1=True, http2=False, network_backend=AsyncioBackend())
+        network_backend=AsyncioBackend())
     return transport

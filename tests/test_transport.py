@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from engine import sandbox
 from engine.jsoncodec import compact
+from engine.pool import ConnectionPool
 from engine.sandbox.common import free_port, make_tls_files, running
 from engine.transport import AsyncioBackend, crm_transport
 
@@ -138,5 +139,6 @@ def test_the_crm_client_sends_through_the_asyncio_transport() -> None:
 
     client = CrmClient(load_connector("hubspot").model, "http://127.0.0.1:9", Credentials(access_token="x"))
     pool = client.http._transport._pool  # type: ignore[attr-defined]
+    assert isinstance(pool, ConnectionPool)
     assert isinstance(pool._network_backend, AsyncioBackend)
     asyncio.run(client.close())
