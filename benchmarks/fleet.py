@@ -7,13 +7,17 @@ customer-NN) against a sandbox of its own (its own org). First the same pushes o
 `crmsync push` (each its own process, state in PostgreSQL), timed and summed; then, against fresh
 sandboxes and a fresh schema, all of them enqueued with `crmsync enqueue` onto 2 `crmsync worker`
 processes, timed from the first enqueue to the last workflow's end. Prints both figures and whether
-every record landed once in every CRM. Starts its own Temporal dev server and PostgreSQL.
+every record landed once in every CRM, the fleet's time to enqueue (20 `crmsync enqueue` processes, one
+after the other, as a script would) and the pushes' own durations summed (`crmsync runs`: what the
+runs took, without process start-up), so that a ratio below 1 can be told apart: enqueueing, or pushes
+slowed by sharing the machine's cores. Starts its own Temporal dev server and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -51,6 +55,12 @@ def landed_once(crm: str, url: str, source: Path, profile: Path) -> bool:
             and len(companies) + len(people) == sum(expected_objects(crm, source, profile).values()))
 
 
+def run_seconds(url: str, home: Path) -> float:
+    """The pushes' durations recorded in the store, summed."""
+    listed = crmsync("runs", "--state-url", url, "--format", "json", home=home)
+    return sum(r["duration_s"] or 0 for r in json.loads(listed.stdout))
+
+
 async def wait_all(address: str, ids: list[str]) -> None:
     from temporalio.client import Client
 
@@ -79,10 +89,12 @@ def main() -> None:
                         "--credentials", str(creds), "--state-url", single_url, "--format", "json",
                         home=root / "home", timeout=600)
             single = time.perf_counter() - started
+            single_runs = run_seconds(single_url, root / "home")
             once_single = all(landed_once(crm, url, root / "source", p)
                               for (crm, p), url in zip(customers, urls, strict=True))
+        fleet_url = pg.fresh_schema()
         with ExitStack() as stack, temporal_running() as temporal, \
-                running_workers(temporal.address, pg.fresh_schema(), "bench", root / "fleet",
+                running_workers(temporal.address, fleet_url, "bench", root / "fleet",
                                 count=args.workers, max_pushes=4) as workers:
             urls = [stack.enter_context(served(crm))[1] for crm, _ in customers]
             started = time.perf_counter()
@@ -91,9 +103,11 @@ def main() -> None:
                 crmsync("enqueue", str(profile), "--source", str(root / "source"), "--base-url", url,
                         "--credentials", str(creds), "--temporal", workers.address, "--task-queue", "bench",
                         home=root / "fleet")
+            enqueued = time.perf_counter() - started
             asyncio.run(wait_all(workers.address, [workflow_id(p.stem, u) for (_, p), u
                                                    in zip(customers, urls, strict=True)]))
             fleet = time.perf_counter() - started
+            fleet_runs = run_seconds(fleet_url, root / "fleet")
             once_fleet = all(landed_once(crm, url, root / "source", p)
                              for (crm, p), url in zip(customers, urls, strict=True))
     finally:
@@ -102,6 +116,9 @@ def main() -> None:
     print(f"one by one (crmsync push):        {single:7.1f} s   every record once: {once_single}")
     print(f"{args.workers} workers on Temporal (enqueue): {fleet:7.1f} s   every record once: {once_fleet}")
     print(f"speed-up: {single / fleet:.2f}x")
+    print(f"  of which enqueueing all {args.customers}: {enqueued:.1f} s")
+    print(f"  the pushes' own durations summed: {single_runs:.1f} s one by one, {fleet_runs:.1f} s on the "
+          f"fleet ({fleet_runs / single_runs:.2f}x: each push slower when they share the machine)")
 
 
 if __name__ == "__main__":
