@@ -46,6 +46,7 @@ from engine.plan import Change, Plan, PlannedRecord, Planner, same
 from engine.planview import view_url
 from engine.plugins import hooks
 from engine.pushresult import DELETED, Outcome, PushOutcomes, PushResult, summary_of
+from engine.reconcile import reconcile
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.spool.ids import IdIndex
 from engine.spool.outcomes import OutcomeLog
@@ -150,6 +151,7 @@ class Pusher:
         self._relation_fields: dict[str, frozenset[str]] = {}
         self.stopped: RunStopped | None = None  # why the run stopped sending, once it has
         self.planning: asyncio.Future[Plan] | None = None
+        self.unanswered: dict[str, str] = {}  # ref -> the earlier run whose create of it went unanswered
         self.recreate_deleted = False  # a record deleted in the CRM behind its link is created again
         self.deleted: list[PlannedRecord] = []  # updates that found their record deleted, to create again
         self.recreating: set[str] = set()  # refs being created again
@@ -184,6 +186,8 @@ class Pusher:
                         writable: Writable) -> Sequence[PlannedRecord]:
                 if before_stream is not None:
                     records = restricted(stream, records, before_stream)
+                if self.unanswered:  # after a run cut off with creates at the CRM (rare: one pass more)
+                    reconcile(self.store, self.profile.name, self.unanswered, self.triggered_by, records)
                 if on_handed is not None:
                     on_handed(stream, records)
                 on_stream(stream, records, writable)
@@ -1006,6 +1010,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     profile = bundle.profile.model.name
     for stale in store.unfinished_runs(profile):
         store.finish_run(stale, "interrupted")
+    unanswered = store.unanswered_creates(profile)
     run_id = new_run_id()
     store.start_run(run_id, profile, triggered_by, details)
     from engine.metadata import fetch_live_fields
@@ -1018,6 +1023,7 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     pusher.on_done = on_done
     pusher.on_outcome, pusher.on_associations = on_outcome, on_associations
     pusher.recreate_deleted = recreate_deleted
+    pusher.unanswered = unanswered
     try:
         plan, result = await pusher.plan_and_run(source_dir, before_stream, on_handed)
     except BaseException as exc:  # the run must not stay `running`: say how it ended
