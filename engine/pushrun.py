@@ -185,7 +185,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        with stop_on_ctrl_c(client), shared_limits(store, base_url, client.limiter):
+        with stop_on_ctrl_c(client), shared_limits(store, org_of(base_url), client.limiter):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream if restricts else None,
                                    on_handed=progress.start,
