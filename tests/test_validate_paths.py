@@ -1,4 +1,4 @@
-"""`crmsync validate` checks each JSONPath with one jsonpath-ng parser made once (engine.validate.parse_path)
+"""`crmsync validate` checks each JSONPath with one jsonpath-ng parser made once (engine.paths.compiled,
 instead of jsonpath-ng's parse(), which builds a parser per call: the same verdicts, parsed or refused,
 whatever came before (a refused path leaves nothing behind in the parser)."""
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonpath_ng.ext import parse
 
-from engine.validate import parse_path
+from engine.paths import compiled as parse_path
 
 PIECES = ["$", ".", "..", "[", "]", "*", "name", "where", "`this`", "'a b'", "@", "?(", ")", "==", "1",
           "\"x\"", ",", "|", "&", " ", "[0]", "[*]", "[?(@.x > 1)]", "sorted", "len", "`len`", "a.b", "~"]
