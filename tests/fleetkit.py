@@ -176,19 +176,20 @@ def fresh_fleet(address: str, pg: Server, home: Path, count: int = 2,
         yield workers
 
 
-# Long enough for the slow HubSpot to apply the batches a killed worker left queued at it (0.6 s each,
-# one at a time) before another worker resumes the push: a resume that looks up while the CRM is still
-# applying the dead worker's creates finds them missing and its creates are refused as duplicates by the
-# CRM's unique key (failed, never written twice; docs/fleet.md "What it does not do").
-HEARTBEAT_TIMEOUT = 8
+# The kill test's heartbeat timeout: long enough for the slow HubSpot to apply the batches a killed
+# worker left queued at it (0.6 s each, one at a time) before another worker resumes the push. A resume
+# that looks up while the CRM is still applying the dead worker's creates finds them missing, and its
+# creates are refused as duplicates by the CRM's unique key (failed, never written twice; docs/fleet.md
+# "What it does not do"). Elsewhere 2 s: progress reaches Temporal every third of it.
+KILL_HEARTBEAT_TIMEOUT = 8
 
 
 def enqueue(fleet: Workers, crm: str, source: Path, url: str, *more: str,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None, heartbeat: float = 2) -> subprocess.CompletedProcess[str]:
     creds = credentials_file(crm, fleet.home / "creds")
     return crmsync("enqueue", str(PROFILES[crm]), "--source", str(source), "--base-url", url,
                    "--credentials", str(creds), "--temporal", fleet.address, "--task-queue", fleet.task_queue,
-                   "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT), *more, home=fleet.home, env=env)
+                   "--heartbeat-timeout", str(heartbeat), *more, home=fleet.home, env=env)
 
 
 def wid(crm: str, url: str) -> str:

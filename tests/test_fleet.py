@@ -20,6 +20,7 @@ import pytest
 
 from tests.fleetkit import (
     COUNTS,
+    KILL_HEARTBEAT_TIMEOUT,
     Workers,
     activity_log,
     crmsync,
@@ -93,7 +94,7 @@ def after_a_kill(temporal: TemporalServer, pg_server: Server, source: Path,
             served("dynamics") as (_, dyn):
         urls = {"salesforce": sf, "dynamics": dyn, "hubspot": hubspot}  # the one to follow, last
         for crm, url in urls.items():
-            started = enqueue(fleet, crm, source, url)
+            started = enqueue(fleet, crm, source, url, heartbeat=KILL_HEARTBEAT_TIMEOUT)
             assert started.returncode == 0, started.stderr
             assert f"enqueued {wid(crm, url)}" in started.stderr
         target = wid("hubspot", hubspot)
