@@ -71,8 +71,13 @@ def test_a_run_with_failures_its_rejected_rows_their_csv_and_retry_failed(page: 
     page.wait_for_function("document.querySelectorAll('#rejected tr[data-ref]').length == 1")
     assert page.locator("#rejected tr[data-ref]").get_attribute("data-ref") == "employer/b2"
     assert "q=b2" in page.url
+    # the link comes with the filtered table (an htmx swap): click the one that carries the filter, once
+    # the swap has settled, not the one being replaced
+    link = page.locator("a.download[href*='q=b2']")
+    link.wait_for(state="visible")
+    page.wait_for_load_state("networkidle")
     with page.expect_download() as download:
-        page.click("text=Download CSV")
+        link.click()
     assert download.value.suggested_filename == f"rejected-{refused['run']}.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert [(r["stream"], r["source_id"], r["error_code"]) for r in rows] == [("employer", "b2",
