@@ -596,9 +596,12 @@ class ResponseSpec(Strict):
     type_ids: JsonPath | None = Field(default=None, description="associations read: JSONPath, relative to "
                                       "one associated record, of the association type ids it is associated "
                                       "by")
-    next_kind: Literal["url", "cursor"] = "url"
-    cursor_param: str = Field(default="after", description="with next_kind cursor: the body key (POST) or "
-                              "query parameter (GET) that takes the cursor")
+    next_kind: Literal["url", "cursor", "page"] = Field(
+        default="url", description="what `next` holds: the next page's URL (url), a cursor sent in "
+        "`cursor_param` (cursor), or a flag that more pages follow, asked by number in `cursor_param` "
+        "(page)")
+    cursor_param: str = Field(default="after", description="with next_kind cursor or page: the body key "
+                              "(POST) or query parameter (GET) that takes the cursor or page number")
     carries: list[str] | None = Field(default=None, description="a look-up whose answer holds some fields "
                                       "only, whatever is asked: the fields it holds (default: every field "
                                       "asked for). A field it lacks is never known in the CRM, so with "

@@ -16,6 +16,7 @@ from engine.client import CrmClient, body_of
 from engine.connector import ConnectorSpec, IdentityKey, KeyPart
 from engine.errors import CrmsyncError
 from engine.mapping import MappedRecord
+from engine.paging import next_page
 from engine.plugins import HookCall, first_result
 from engine.render import Request, lookup_full, read_one, read_path, render_lookups
 from engine.store import Link
@@ -214,22 +215,11 @@ async def _fetch_all(connector: ConnectorSpec, object_name: str, request: Reques
         for item in read_path(data, spec.records):
             fields = read_one(item, spec.fields) if spec.fields else item
             found.append(crm_record(connector, object_name, str(read_one(item, spec.id)), dict(fields or {})))
-        nxt = read_one(data, spec.next) if spec.next else None
-        if not nxt:
+        following = next_page(spec, data, request.method, url, body, client.base_url_root)
+        if following is None:
             return found
-        if spec.next_kind == "url":
-            url = nxt if str(nxt).startswith("http") else client.base_url_root + str(nxt)
-        elif request.method == "GET":
-            url = _with_query(request.url, spec.cursor_param, str(nxt))
-        else:
-            body = {**(request.body or {}), spec.cursor_param: nxt}
+        url, body = following
     raise LookupFailed(f"look-up of {object_name} did not end after 10,000 pages")
-
-
-def _with_query(url: str, key: str, value: str) -> str:
-    import httpx
-
-    return str(httpx.URL(url).copy_set_param(key, value))
 
 
 class CandidateIndex:

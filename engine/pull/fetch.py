@@ -15,6 +15,7 @@ import httpx
 from engine.client import CrmClient, body_of
 from engine.connector import ConnectorSpec, Endpoint, ResponseSpec
 from engine.errors import CrmsyncError
+from engine.paging import next_page
 from engine.pull.state import Listing, finish_listing, listing_of, save_page
 from engine.render import base_context, build_request, endpoint_for, read_one, read_path
 from engine.store import Store
@@ -115,7 +116,7 @@ async def _pages(connector: ConnectorSpec, object_name: str, source: Source, cli
         listing = state.listing or _server_time(response)
         records = [_record(item, spec, object_name, position)
                    for position, item in enumerate(read_path(data, spec.records))]
-        nxt = _next(spec, source, data, client, body)
+        nxt = _next(spec, source.method, url, data, client, body)
         fetched.pages, fetched.records = fetched.pages + 1, fetched.records + len(records)
         state = Listing(state.since, listing, state.listing_since, nxt, state.pages + 1)
         if nxt is None:
@@ -154,18 +155,15 @@ def _record(item: Any, spec: ResponseSpec, object_name: str, position: int) -> t
     return str(crm_id), dict(fields or {})
 
 
-def _next(spec: ResponseSpec, source: Source, data: Any, client: CrmClient,
+def _next(spec: ResponseSpec, method: str, url: str, data: Any, client: CrmClient,
           body: Any) -> dict[str, Any] | None:
-    """The next page's request (url, body), or None on the last page."""
-    nxt = read_one(data, spec.next) if spec.next else None
-    if not nxt:
+    """The request (url, body) of the page after the one asked at (url, body), or None on the last."""
+    following = next_page(spec, data, method, url, body, client.base_url_root)
+    if following is None:
         return None
-    if spec.next_kind == "url":
-        text = str(nxt)
-        return {"url": text if text.startswith("http") else client.base_url_root + text}
-    if source.method == "GET":
-        return {"url": str(httpx.URL(source.url).copy_set_param(spec.cursor_param, str(nxt)))}
-    return {"url": source.url, "body": {**(body or {}), spec.cursor_param: nxt}}
+    if method == "GET":
+        return {"url": following.url}
+    return {"url": following.url, "body": following.body}
 
 
 def _server_time(response: httpx.Response) -> str:

@@ -5,12 +5,13 @@ through the client like any look-up (the CRM's rate limits, retries, auth)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from engine.client import CrmClient, body_of
 from engine.connector import ConnectorSpec, OwnerSpec, UserLookup
 from engine.match import LookupFailed
+from engine.paging import next_page
 from engine.render import Request, build_request, escape, read_one, read_path
 from engine.transforms import normalize_email
 
@@ -49,13 +50,26 @@ def user_request(connector: ConnectorSpec, email: str, base_url: str) -> Request
     return build_request(connector, "lookup", "", users.endpoint, context, base_url)
 
 
+MAX_USER_PAGES = 1_000  # 200,000 users at Zoho's 200 a page: far above any org's
+
+
+def by_email(users: UserLookup) -> bool:
+    """Whether the users request asks for one email (a filter on {email} or {literal}); if not, it lists
+    the CRM's users (Zoho's users API has no email filter), once per run for every email."""
+    endpoint = users.endpoint
+    texts = [endpoint.path, *endpoint.query.values(), *endpoint.headers.values(), repr(endpoint.body)]
+    return any("{email}" in text or "{literal}" in text for text in texts)
+
+
 class OwnerDirectory:
-    """CRM users by email, each looked up once per run (concurrent asks for one email share a request)."""
+    """CRM users by email, each looked up once per run (concurrent asks for one email share a request);
+    where the CRM cannot filter its users by email, every page of them is read once per run."""
 
     def __init__(self, connector: ConnectorSpec, client: CrmClient) -> None:
         self.connector = connector
         self.client = client
         self.known: dict[str, asyncio.Future[CrmUser]] = {}
+        self.listing: asyncio.Future[dict[str, CrmUser]] | None = None
         self.requests: list[Request] = []  # every look-up sent, listed with the plan's
 
     async def find(self, emails: set[str]) -> dict[str, CrmUser]:
@@ -69,23 +83,47 @@ class OwnerDirectory:
     async def look_up(self, email: str) -> CrmUser:
         users = self.connector.users
         assert users is not None
+        if not by_email(users):
+            if self.listing is None:
+                self.listing = asyncio.ensure_future(self.read(email))
+            return (await self.listing).get(email) or CrmUser(email, None)
+        return (await self.read(email)).get(email) or CrmUser(email, None)
+
+    async def read(self, email: str) -> dict[str, CrmUser]:
+        """Every user the request for `email` answers, page after page, by normalised email."""
+        users = self.connector.users
+        assert users is not None
         request = user_request(self.connector, email, self.client.base_url)
-        self.requests.append(request)
-        sent = await self.client.send(request.method, request.url, headers=request.headers, kind="lookup",
+        found: dict[str, CrmUser] = {}
+        url, body = request.url, request.body
+        for _ in range(MAX_USER_PAGES):
+            self.requests.append(replace(request, url=url, body=body))
+            data = await self.page(email, request, url, body)
+            for result in read_path(data, users.endpoint.response.records):
+                address = normalize_email(str(read_one(result, users.email) or ""))
+                if address and address not in found:
+                    found[address] = CrmUser(address, str(read_one(result, users.endpoint.response.id)),
+                                             active(users, result))
+            following = next_page(users.endpoint.response, data, request.method, url, body,
+                                  self.client.base_url_root)
+            if following is None:
+                return found
+            url, body = following
+        raise LookupFailed(f"look-up of the CRM users (a contact's owner) did not end after "
+                           f"{MAX_USER_PAGES:,} pages")
+
+    async def page(self, email: str, request: Request, url: str, body: Any) -> Any:
+        sent = await self.client.send(request.method, url, headers=request.headers, body=body, kind="lookup",
                                       safe_to_repeat=True)
         if sent.response is None:
             raise LookupFailed(f"look-up of the CRM user {email} (a contact's owner) failed: {sent.error}")
-        data = body_of(sent.response)
         if sent.response.status_code >= 400:
+            data = body_of(sent.response)
             message = read_one(data, self.connector.errors.body.message) or str(data)[:300]
             raise LookupFailed(f"look-up of the CRM user {email} (a contact's owner) refused "
                                f"({sent.response.status_code}): {message}; the integration user needs read "
                                "access to the CRM's users to set contact owners", sent.response.status_code)
-        for result in read_path(data, users.endpoint.response.records):
-            if normalize_email(str(read_one(result, users.email) or "")) == email:
-                user_id = str(read_one(result, users.endpoint.response.id))
-                return CrmUser(email, user_id, active(users, result))
-        return CrmUser(email, None)
+        return body_of(sent.response) if sent.response.content else None  # 204: no users
 
 
 def active(users: UserLookup, result: object) -> bool:
