@@ -73,7 +73,7 @@ from engine.spool.records import RecordSpool
 from engine.spool.seen import SeenMap
 from engine.spool.sequence import Concatenation, Spool
 from engine.store import Link
-from engine.team.owners import CrmUser, OwnerDirectory, owner_read, set_owner, user_request
+from engine.team.owners import CrmUser, OwnerDirectory, owner_read, planned_user_requests, set_owner
 from engine.team.permissions import Permissions
 from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
@@ -537,7 +537,7 @@ class Planner:
     def owner_lookups(self) -> list[Request]:
         if self.owner_directory is not None:
             return self.owner_directory.requests
-        return [user_request(self.connector, email, self.base_url) for email in sorted(self.owner_emails)]
+        return planned_user_requests(self.connector, self.owner_emails, self.base_url)
 
     def take_stock(self, stream: str, records: list[PlannedRecord] | RecordSpool) -> None:
         """Once a stream is read: what each mapped path matched. A stream whose source lost data is held

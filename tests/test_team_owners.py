@@ -187,3 +187,22 @@ def test_zoho_owners_are_found_on_every_page_of_its_users_listed_once(examples: 
         asked = [r["query"] for r in emulator.requests if r["path"].endswith(USERS_PATH["zoho"])]
         assert asked == ["type=ActiveUsers&per_page=200", "type=ActiveUsers&per_page=200&page=2",
                          "type=ActiveUsers&per_page=200&page=3"]
+
+
+@pytest.mark.parametrize(("crm", "listed"), [("hubspot", 3), ("zoho", 1)])
+def test_an_offline_plan_lists_the_users_look_ups_a_push_would_send(crm: str, listed: int, examples: Path,
+                                                                     tmp_path: Path) -> None:
+    """One per owner's email where the CRM filters users by email; Zoho's listing once for all."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    profile = owned_profile(crm, tmp_path / "profiles")
+    source = owned_source(examples, tmp_path / "source")
+    planned = CliRunner().invoke(app, ["plan", str(profile), "--source", str(source), "--format", "json",
+                                       "--state-dir", str(tmp_path / "state")])
+    assert planned.exit_code in (0, 1), planned.output  # 1: the example data has records refused
+    asked = [r["url"] for r in json.loads(planned.stdout)["requests"] if USERS_PATH[crm] in r["url"]]
+    assert len(asked) == listed
+    if crm == "zoho":
+        assert asked[0].endswith("/users?type=ActiveUsers&per_page=200")

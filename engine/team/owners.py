@@ -50,6 +50,18 @@ def user_request(connector: ConnectorSpec, email: str, base_url: str) -> Request
     return build_request(connector, "lookup", "", users.endpoint, context, base_url)
 
 
+def planned_user_requests(connector: ConnectorSpec, emails: set[str], base_url: str) -> list[Request]:
+    """The users look-ups a run would send for these owners (an offline plan lists them): one per
+    email, or the first page of the users' listing once when the request names no email."""
+    users = connector.users
+    assert users is not None
+    if not emails:
+        return []
+    if not by_email(users):
+        return [user_request(connector, min(emails), base_url)]
+    return [user_request(connector, email, base_url) for email in sorted(emails)]
+
+
 MAX_USER_PAGES = 1_000  # 200,000 users at Zoho's 200 a page: far above any org's
 
 
