@@ -376,6 +376,12 @@ class Result(StrEnum):
     error = "error"
     skipped = "skipped"  # held back before sending (its identity incomplete, a repeat, a parent missing)
     restricted = "restricted"  # the user who pushed may not write it (the team's permissions)
+    failed = "failed"  # the push summary's word for error: the same rows
+
+    @property
+    def logged(self) -> str:
+        """The result as the activity log writes it."""
+        return Result.error.value if self is Result.failed else self.value
 
 
 @app.command()
@@ -465,7 +471,7 @@ def log_command(
     notes: list[str] = []
     try:
         rows = query_log(state_dir, notes, since=since, until=until, by=by, object_name=object_name,
-                         action=action.value if action else None, result=result.value if result else None,
+                         action=action.value if action else None, result=result.logged if result else None,
                          run_id=run, profile=profile, stream=stream, source_id=source_id)
     except CrmsyncError as exc:
         raise fail(exc) from None

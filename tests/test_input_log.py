@@ -57,6 +57,8 @@ def test_records_refused_before_sending_are_in_the_log(pushed: tuple[Path, dict[
     assert {(r["stream"], r["source_id"]) for r in unsent} == {
         (r["stream"], r["source_id"]) for r in failed if r["action"] is None}
     assert all(r["error"] and r["error_code"] for r in unsent)  # the reason, with its code
+    # the summary says "failed": --result failed is a name for the same rows
+    assert log(state, "--result", "failed", "--run", result["run_id"])[1] == errors
 
     _, held, _ = log(state, "--result", "skipped", "--action", "none")
     assert {(r["stream"], r["source_id"]) for r in held} == {(r["stream"], r["source_id"]) for r in skipped}
