@@ -54,8 +54,7 @@ def planned_user_requests(connector: ConnectorSpec, emails: set[str], base_url: 
     """The users look-ups a run would send for these owners (an offline plan lists them): one per
     email, or the first page of the users' listing once when the request names no email."""
     users = connector.users
-    assert users is not None
-    if not emails:
+    if not emails or users is None:
         return []
     if not by_email(users):
         return [user_request(connector, min(emails), base_url)]
