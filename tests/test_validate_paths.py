@@ -17,9 +17,19 @@ PIECES = ["$", ".", "..", "[", "]", "*", "name", "where", "`this`", "'a b'", "@"
 PATHS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), st.text(max_size=12))
 
 
-def verdict(parser: Any, path: str) -> tuple[str, str]:
+def shape(node: Any) -> Any:
+    """A parsed path as its classes and attributes, all the way down (some jsonpath-ng nodes, such as
+    Where, have no repr but the default one, which names the object's address)."""
+    if isinstance(node, list | tuple):
+        return [shape(item) for item in node]
+    if hasattr(node, "__dict__"):
+        return type(node).__name__, {key: shape(value) for key, value in sorted(vars(node).items())}
+    return repr(node)
+
+
+def verdict(parser: Any, path: str) -> tuple[str, Any]:
     try:
-        return "parsed", repr(parser(path))
+        return "parsed", shape(parser(path))
     except Exception as exc:  # noqa: BLE001 - jsonpath-ng raises several kinds; the kind is compared
         return type(exc).__name__, str(exc)
 
