@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -29,8 +29,8 @@ from engine.terminal import visible
 
 if TYPE_CHECKING:  # each command imports what it needs: `crmsync --help` loads no connector language
     from engine.connector import ConnectorSpec
+    from engine.findings import Finding
     from engine.plan import Plan
-    from engine.validate import Finding
 
 app = LazyApp(cls=LazyGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
               help="crmsync: a declarative CRM integration engine.")
@@ -176,8 +176,7 @@ def validate_command(
                                        "fill")] = False,
 ) -> None:
     """Check a profile (and its connector) before any data is read."""
-    from engine.catalog import load_profile
-    from engine.validate import validate
+    from engine import validatecache
 
     if base_url and metadata:
         err.print("use --base-url or --metadata, not both")
@@ -185,20 +184,33 @@ def validate_command(
     if save_metadata and not base_url:
         err.print("--save-metadata needs --base-url: it saves what the CRM says")
         raise typer.Exit(2)
+    offline = not base_url and not metadata
+    kept = validatecache.recall(profile, pull) if offline else None
+    if kept is not None:  # the same files as a run before: its findings, without loading any model
+        _report_validation(profile, *kept, fmt)
+    from engine.catalog import load_profile
+    from engine.validate import validate
+
     try:
         bundle = load_profile(profile)
         live = _live_fields(bundle, base_url, metadata, credentials, state_dir)
         findings = validate(bundle, live, pull=pull)
     except CrmsyncError as exc:
         raise fail(exc) from None
+    if offline:
+        validatecache.keep(profile, pull, bundle, findings)
     if save_metadata:
         from engine.metadata import save
 
         save(live, save_metadata)
         err.print(f"saved the live metadata to {save_metadata}")
+    _report_validation(profile, bundle.connector.model.name, findings, fmt)
+
+
+def _report_validation(profile: Path, connector: str, findings: list[Finding], fmt: TableOrJson) -> NoReturn:
     errors = [f for f in findings if f.severity == "error"]
     if fmt is TableOrJson.json:
-        print_json({"profile": str(profile), "connector": bundle.connector.model.name, "valid": not errors,
+        print_json({"profile": str(profile), "connector": connector, "valid": not errors,
                     "findings": [f.as_dict() for f in findings]})
     else:
         _print_findings(profile, findings)

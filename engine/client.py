@@ -13,7 +13,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +44,14 @@ from engine.httpurl import crm_url
 from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
 from engine.transport import crm_transport
+
+SHARED_POLL_S = 0.05  # how soon to look again when only other processes' answers can free a shared place
+
+
+async def answer_or_timeout(answered: asyncio.Event, timeout: float) -> None:
+    """Until `answered` is set or `timeout` seconds have passed, whichever is first."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(answered.wait(), timeout)
 
 
 class BudgetStopped(RunStopped):
@@ -204,9 +212,13 @@ class RateLimiter:
                 continue
             wait = max([self.pause_until - now, *waits], default=0.0)  # type: ignore[type-var]
             if wait <= 0:
-                places, wait = self.take_shared(windows)
+                places, shared_wait = self.take_shared(windows)
                 if places is not None:
                     break
+                if shared_wait is None:  # only an answer frees a place: ours wakes it, others' are polled
+                    await answer_or_timeout(self._answered, SHARED_POLL_S)
+                    continue
+                wait = shared_wait
             await asyncio.sleep(wait)
         try:
             self.check_budget(credits)  # answers that came while it waited may have spent the budget
@@ -219,7 +231,7 @@ class RateLimiter:
         self.unanswered_credits += credits
         return Slot(windows, credits, places)
 
-    def take_shared(self, windows: list[RateWindow]) -> tuple[list[int] | None, float]:
+    def take_shared(self, windows: list[RateWindow]) -> tuple[list[int] | None, float | None]:
         """Places in the org's limits that other processes share, where a store shares them."""
         if self.shared is None or not windows:
             return [], 0.0

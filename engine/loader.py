@@ -92,6 +92,7 @@ def load_model(path: Path, model: type[M],
     """Load `path` into `model`; raise LoadErrors listing every problem with its position. A file loaded
     before, byte for byte, comes from the cache (engine/speccache.py), checked as it was then."""
     raw = read_file(path)
+    speccache.note_loaded(path, raw)
     text = decoded(path, raw)
     cached = speccache.recall(raw, model, extra_checks)
     if cached is not None:

@@ -25,7 +25,8 @@ from typing import Any
 
 import httpx
 
-from engine.associations import association_item, render_associate
+from engine.associations import association_item, relation_endpoint, render_associate
+from engine.batching import full_batches
 from engine.client import AuthStopped, CrmClient, Interrupted, RunStopped, Sent, body_of
 from engine.connector import (
     AssociationRelation,
@@ -125,6 +126,8 @@ NEW = ("create", "upsert")  # the write kinds that make new records
 Unidentified = dict[str, tuple[dict[str, Any], str]]  # ref -> (item, why): written as done, without an id
 UNSENT_LOGGED = ("error", "skipped", "restricted")  # results of records not sent that the log shows
 BeforeStream = Callable[[str, list[PlannedRecord]], None]  # may restrict a decided stream, a window at a time
+Group = tuple[str, str]  # an object and one of its relations: the associations one request may make
+Due = tuple[PlannedRecord, dict[str, Any]]  # a record and one association of it to make
 Handed = Callable[[str, Sequence[PlannedRecord]], None]  # sees a stream's records once it is decided
 IN_FLIGHT = 4  # windows of one stream written at once: enough batches to fill the client's concurrency
 
@@ -294,18 +297,28 @@ class Pusher:
             if self.stopped is not None:  # stopped while it waited: nothing more is sent
                 return
             # an update that fills a parent field with a parent created in this run waits for it too
-            updates = in_flight(self.write(kind, chosen) for window in windows_of(records)
-                                for kind, chosen in self.updates_now(window))
+            size = self.batch_size(stream)
+            updates = in_flight(self.write(kind, chosen) for kind, chosen
+                                in full_batches((self.updates_now(w) for w in windows_of(records)), size))
 
             async def creates() -> None:
                 for parent in self.blocking_parents(stream):
                     await created[parent].wait()
-                await in_flight(self.write(kind, chosen) for window in windows_of(records)
-                                for kind, chosen in self.creates_then(window))
+                await in_flight(self.write(kind, chosen) for kind, chosen
+                                in full_batches((self.creates_then(w) for w in windows_of(records)), size))
             await settled(updates, creates())
             await self.recreate(stream)
         finally:
             created[stream].set()
+
+    def batch_size(self, stream: str) -> Callable[[str], int]:
+        """The most records one request of a kind of write takes, for the stream's object."""
+        object_name = self.profile.streams[stream].object
+
+        def size(kind: str) -> int:
+            endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
+            return endpoint.batch.max if endpoint is not None and endpoint.batch else 1
+        return size
 
     def updates_now(self, window: list[PlannedRecord]) -> list[tuple[str, list[PlannedRecord]]]:
         return [("update", [r for r in window if r.status == "update" and not self.relinks_to_new_parent(r)])]
@@ -839,14 +852,14 @@ class Pusher:
             return
         for waited in (stream, *parents):
             await created[waited].wait()
-        await in_flight(self.associate(window) for window in windows_of(records))
+        await in_flight(self.associate(group, items) for group, items in full_batches(
+            (self.associations_due(window) for window in windows_of(records)), self.association_batch))
 
-    async def associate(self, window: list[PlannedRecord]) -> None:
-        """Each record's due associations (`PlannedRecord.associate`): a new record's once it is
-        created, an existing record's at once; made ones are cleared from the store."""
-        groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    def associations_due(self, window: list[PlannedRecord]) -> list[tuple[Group, list[Due]]]:
+        """Each record's due associations (`PlannedRecord.associate`) by object and relation: a new
+        record's once it is created, an existing record's at once."""
+        groups: dict[Group, list[Due]] = {}
         records = [self.changed.get(r.ref, r) for r in window]  # a record created again: as it was sent
-        by_ref = {record.ref: record for record in records}
         own = self.created_ids([r.ref for r in records if r.status == "net_new"])
         for record in records:
             crm_id = self.associable(record, own)
@@ -861,22 +874,35 @@ class Pusher:
                                           f"not associated ({relation_name})", relation)
                     continue
                 item = association_item(self.connector, relation, crm_id, to_id, record.ref)
-                groups.setdefault((record.object, relation_name), []).append((record.ref, item))
+                groups.setdefault((record.object, relation_name), []).append((record, item))
         if self.on_associations is not None and groups:
             self.on_associations(sum(len(items) for items in groups.values()), 0, 0)
-        for (object_name, relation_name), items in groups.items():
-            requests = render_associate(self.connector, object_name, relation_name, items,
-                                        self.client.base_url)
-            sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
-                                                           kind="associate", safe_to_repeat=True)
-                                          for r in requests), return_exceptions=True)
-            stop = next((answer for answer in sent if isinstance(answer, BaseException)), None)
-            item_of = dict(items)
-            for request, answer in zip(requests, sent, strict=True):
-                if not isinstance(answer, BaseException):  # answered before the stop: recorded
-                    self.associated(request, answer, relation_name, by_ref, item_of)
-            if stop is not None:
-                raise stop
+        return list(groups.items())
+
+    def association_batch(self, group: Group) -> int:
+        object_name, relation_name = group
+        relation = self.connector.objects[object_name].relations[relation_name]
+        assert isinstance(relation, AssociationRelation)
+        endpoint = relation_endpoint(self.connector, object_name, relation, "associate")
+        return endpoint.batch.max if endpoint.batch else 1
+
+    async def associate(self, group: Group, due: list[Due]) -> None:
+        """One relation's due associations (whole batches, carried over windows), made ones cleared from
+        the store."""
+        object_name, relation_name = group
+        by_ref = {record.ref: record for record, _ in due}
+        items = [(record.ref, item) for record, item in due]
+        requests = render_associate(self.connector, object_name, relation_name, items, self.client.base_url)
+        sent = await asyncio.gather(*(self.client.send(r.method, r.url, headers=r.headers, body=r.body,
+                                                       kind="associate", safe_to_repeat=True)
+                                      for r in requests), return_exceptions=True)
+        stop = next((answer for answer in sent if isinstance(answer, BaseException)), None)
+        item_of = dict(items)
+        for request, answer in zip(requests, sent, strict=True):
+            if not isinstance(answer, BaseException):  # answered before the stop: recorded
+                self.associated(request, answer, relation_name, by_ref, item_of)
+        if stop is not None:
+            raise stop
 
     def associated(self, request: Request, answer: Sent, relation_name: str,
                    by_ref: dict[str, PlannedRecord], items: dict[str, dict[str, Any]]) -> None:

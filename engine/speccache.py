@@ -33,6 +33,18 @@ MAX_ENTRIES = 64  # the oldest entries beyond this are removed when one is added
 SUFFIX = ".pickle"
 
 
+_loaded: dict[Path, bytes] = {}  # the bytes each file was loaded from in this process, by its path as given
+
+
+def note_loaded(path: Path, raw: bytes) -> None:
+    _loaded[path] = raw
+
+
+def bytes_loaded(path: Path) -> bytes | None:
+    """The bytes `path` was last loaded from in this process (what its model, and a finding, came from)."""
+    return _loaded.get(path)
+
+
 def cache_dir() -> Path | None:
     """Where entries live, or None when the cache is turned off."""
     chosen = os.environ.get("CRMSYNC_CACHE_DIR")
@@ -79,21 +91,9 @@ def code_fingerprint() -> bytes:
 
 def recall(raw: bytes, model: type, checks: Callable[..., Any] | None) -> Any | None:
     """The model cached for these bytes, or None (no entry, the cache off, or an entry not to trust)."""
-    folder = cache_dir()
-    if folder is None or not owned_and_private(folder, stat.S_ISDIR):
+    data = read_private(entry_name(raw, model, checks))
+    if data is None:
         return None
-    path = folder / entry_name(raw, model, checks)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        if not owned_and_private_fd(fd, stat.S_ISREG):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read()
-    finally:
-        os.close(fd)
     try:
         found = pickle.loads(data)
     except Exception:  # noqa: BLE001 - a truncated or stale entry: load the file as without a cache
@@ -102,24 +102,51 @@ def recall(raw: bytes, model: type, checks: Callable[..., Any] | None) -> Any | 
 
 
 def keep(raw: bytes, model: type, checks: Callable[..., Any] | None, checked: Any) -> None:
-    """Store `checked` for these bytes, written beside and moved in place (a reader never sees half an
-    entry). A cache that cannot be written is no error: the next run loads the file again."""
+    """Store `checked` for these bytes. A model that does not pickle is not kept."""
+    try:
+        data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return
+    write_private(entry_name(raw, model, checks), data)
+
+
+def read_private(name: str) -> bytes | None:
+    """The bytes of the entry `name`, or None: no entry, the cache off, or a folder or file that is not
+    the user's own and private."""
+    folder = cache_dir()
+    if folder is None or not owned_and_private(folder, stat.S_ISDIR):
+        return None
+    try:
+        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if not owned_and_private_fd(fd, stat.S_ISREG):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+def write_private(name: str, data: bytes) -> None:
+    """Store the entry `name`, written beside and moved in place (a reader never sees half an entry). A
+    cache that cannot be written is no error: the next run does the work again."""
     folder = cache_dir()
     if folder is None:
         return
     try:
-        data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
         make_private_dir(folder)
         if not owned_and_private(folder, stat.S_ISDIR):
             return
-        path = folder / entry_name(raw, model, checks)
+        path = folder / name
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(partial, path)
-        prune(folder)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        prune(folder, "*" + Path(name).suffix)
+    except OSError:
         return
 
 
@@ -130,9 +157,9 @@ def make_private_dir(folder: Path) -> None:
         private_dir(folder)
 
 
-def prune(folder: Path) -> None:
-    """Remove the oldest entries past MAX_ENTRIES (an edited profile leaves one per version)."""
-    entries = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+def prune(folder: Path, pattern: str = f"*{SUFFIX}") -> None:
+    """Remove the oldest entries of a kind past MAX_ENTRIES (an edited profile leaves one per version)."""
+    entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in entries[MAX_ENTRIES:]:
         old.unlink(missing_ok=True)
 

@@ -10,10 +10,9 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from functools import partial
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Literal
+from typing import Any
 
 from jinja2 import meta
 from jsonpath_ng.exceptions import JsonPathParserError
@@ -21,6 +20,7 @@ from jsonpath_ng.exceptions import JsonPathParserError
 from engine.catalog import ProfileBundle
 from engine.connector import AssociationRelation, ConnectorSpec, FieldSpec, ObjectSpec, compile_regex
 from engine.errors import CrmsyncError
+from engine.findings import Finding
 from engine.loader import Loc
 from engine.paths import compiled as parse_jsonpath  # one shared parser, each path parsed once
 from engine.profile import ConstantMapping, Mapping, SourceMapping, StreamSpec, TemplateMapping
@@ -29,22 +29,6 @@ from engine.render import endpoint_for
 from engine.sources import unsafe_fields
 from engine.team.permissions import object_kind
 from engine.transforms import TRANSFORMS, TransformError
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    message: str
-    where: str  # file:line:col
-    stream: str | None = None
-    field: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 # What kind of value each transform produces; a kind fits the field types listed in FITS.
 TRANSFORM_OUTPUT: dict[str, str] = {

@@ -24,6 +24,7 @@ from engine.spool.outcomes import OutcomeLog
 from tests.pushkit import push, records, served
 
 WINDOW = 50
+SALESFORCE_BATCH = 200  # sObject Collections: records a request
 SAMPLED = 10  # outcomes written between two counts of the live objects
 
 
@@ -66,7 +67,10 @@ def test_a_push_holds_a_bounded_number_of_records_whatever_its_size(
     # five streams, planned at once (a window or two each) and written a few windows at a time
     bound = 5 * 6 * WINDOW  # measured: 340 planned records at most at 600 records, 480 at 1,800
     assert max(large) <= bound < 1_800
-    assert large[0] <= small[0] + 4 * WINDOW and large[1] <= small[1] + 4 * WINDOW  # not 3x
+    # not 3x: a few writes at once, each a window or, since batches are carried across windows
+    # (engine/batching.py), a full batch when the window is smaller (here; never with the plan's 2,000)
+    step = 4 * max(WINDOW, SALESFORCE_BATCH)
+    assert large[0] <= small[0] + step and large[1] <= small[1] + step
 
 
 text = st.text(alphabet="abc/", max_size=4)

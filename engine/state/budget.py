@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from engine.state.base import StateStore
 
 UNANSWERED_S = 600.0  # a place whose request was never answered (its process died) frees after this
-POLL_S = 0.05  # how soon to look again when only other processes' answers can free a place
+MIN_WAIT_S = 0.001  # a place that frees in less than this is waited for this long (never a busy loop)
 
 
 class Rule(Protocol):
@@ -38,13 +38,16 @@ class SharedBudget:
     def close(self) -> None:
         self.store.close()
 
-    def take(self, rules: Sequence[Rule], now: float) -> tuple[list[int] | None, float]:
-        """(the places taken, 0) when every limit has room now; else (None, seconds to wait)."""
+    def take(self, rules: Sequence[Rule], now: float) -> tuple[list[int] | None, float | None]:
+        """(the places taken, 0) when every limit has room now; else (None, seconds to wait), the wait
+        None when only an answer can free a place (the caller's own answers, or another process's)."""
         by_key = {rule.describe(): rule for rule in rules}
         with self.store.transaction():
             waits = [self.wait(key, by_key[key], now) for key in sorted(by_key)]  # in order: no deadlock
+            if None in waits:
+                return None, None
             if any(w != 0 for w in waits):
-                return None, max(POLL_S if w is None else w for w in waits)
+                return None, max(w for w in waits if w is not None)
             return [self.hold(key, now) for key in sorted(by_key)], 0.0
 
     def wait(self, key: str, rule: Rule, now: float) -> float | None:
@@ -62,7 +65,10 @@ class SharedBudget:
         if over < 0:
             return 0.0
         answered = sorted(a for a in held if a is not None)
-        return max(answered[over] + rule.per_seconds - now, POLL_S) if over < len(answered) else None
+        # the exact time, not rounded up to a poll: a place this process freed a moment ago in its own
+        # limiter (monotonic clock) frees here microseconds later (wall clock), and a push that slept a
+        # poll for it each time left the CRM idle
+        return max(answered[over] + rule.per_seconds - now, MIN_WAIT_S) if over < len(answered) else None
 
     def hold(self, key: str, now: float) -> int:
         return int(self.store.db.execute("INSERT INTO org_requests (org, rule, sent_at) VALUES (?, ?, ?) "
