@@ -557,9 +557,7 @@ class Planner:
                 record.notes.append(note)
         if isinstance(records, RecordSpool):  # on disk: changed as read back, and so for its children
             records.amend(hold_back)
-            for state in (self.planned.get(r) for r in self.planned if r.startswith(f"{stream}/")):
-                if state is not None and state.status in ("net_new", "update", "synced"):
-                    state.status = "skipped"
+            self.planned.hold_back(stream)
             return
         for record in records:
             hold_back(record)
