@@ -11,7 +11,7 @@ import datetime as dt
 import gc
 from collections import Counter, deque
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -374,7 +374,9 @@ class Planner:
     async def run(self, source_dir: Path, client: CrmClient | None,
                   on_stream: StreamDecided | None = None, *, render_writes: bool = True,
                   spill: bool | None = None) -> Plan:
-        with collector_paused():
+        # offline only: with a CRM, each look-up's answer (httpx's response and its stream refer to each
+        # other) is garbage only the collector finds; paused, every answer of the plan stayed in memory
+        with collector_paused() if client is None else nullcontext():
             return await self.make(source_dir, client, on_stream, render_writes=render_writes, spill=spill)
 
     async def make(self, source_dir: Path, client: CrmClient | None,
@@ -557,9 +559,7 @@ class Planner:
                 record.notes.append(note)
         if isinstance(records, RecordSpool):  # on disk: changed as read back, and so for its children
             records.amend(hold_back)
-            for state in (self.planned.get(r) for r in self.planned if r.startswith(f"{stream}/")):
-                if state is not None and state.status in ("net_new", "update", "synced"):
-                    state.status = "skipped"
+            self.planned.hold_back(stream)
             return
         for record in records:
             hold_back(record)

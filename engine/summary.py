@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -170,9 +170,8 @@ def plan_failure(record: PlannedRecord) -> Failure:
     return Failure(record.ref, "", None, without_prefix(reason, who))  # the heading says the status
 
 
-def warnings_of(result: PushResult) -> list[Failure]:
-    return [Failure(o.record.ref, "warning", None, w)
-            for o in result.outcomes for w in o.warnings]
+def warnings_of(result: PushResult) -> Iterator[Failure]:
+    return (Failure(o.record.ref, "warning", None, w) for o in result.outcomes for w in o.warnings)
 
 
 def print_push_summary(result: PushResult, console: Console, *, verbose: bool = False) -> None:
@@ -184,18 +183,18 @@ def print_push_summary(result: PushResult, console: Console, *, verbose: bool = 
     if result.unplanned:
         say(console, "[red]not planned[/] (the run stopped before deciding them; nothing of them was "
                      f"sent): {visible(', '.join(result.unplanned))}")
-    by_result = {kind: [failure_of(o) for o in result.outcomes if o.result == kind]
-                 for kind in ("error", "restricted", "skipped")}
-    print_causes(console, f"[red]Failed[/]: {s['failed']:,} record(s), by cause:", causes(by_result["error"]))
-    print_causes(console, f"[yellow]Restricted[/]: {s['restricted']:,} record(s), by reason:",
-                 causes(by_result["restricted"]))
-    print_causes(console, f"Skipped: {s['skipped']:,} record(s), by reason:", causes(by_result["skipped"]),
-                 top=3)
-    warned = warnings_of(result)
-    print_causes(console, f"[yellow]Warnings[/]: {len(warned):,}, by cause:", causes(warned), top=3)
+    # grouped as the outcomes are read back from disk: a million records' Failures are never all held
+    failed, refused, skipped = (causes(failure_of(o) for o in result.outcomes if o.result == kind)
+                                 for kind in ("error", "restricted", "skipped"))
+    print_causes(console, f"[red]Failed[/]: {s['failed']:,} record(s), by cause:", failed)
+    print_causes(console, f"[yellow]Restricted[/]: {s['restricted']:,} record(s), by reason:", refused)
+    print_causes(console, f"Skipped: {s['skipped']:,} record(s), by reason:", skipped, top=3)
+    warned = causes(warnings_of(result))
+    warnings = sum(len(cause.refs) for cause in warned)
+    print_causes(console, f"[yellow]Warnings[/]: {warnings:,}, by cause:", warned, top=3)
     run = visible(result.run_id)
     if s["failed"]:
         say(console, f"See the failed ones: crmsync log --run {run} --result error")
     say(console, f"See every operation with: crmsync log --run {run}")
-    if not verbose and (s["failed"] or s["restricted"] or warned):
+    if not verbose and (s["failed"] or s["restricted"] or warnings):
         say(console, "[dim](push --verbose lists them record by record)[/]")
