@@ -3,6 +3,7 @@ temporary file and read back lazily, in order, a chunk at a time."""
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -36,7 +37,7 @@ class Spool(Sequence[T], Generic[T]):
             self._append_chunk(chunk)
 
     def _append_chunk(self, chunk: list[T]) -> None:
-        data = zlib.compress(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        data = zlib.compress(dumped(chunk), 1)
         os.pwrite(self._file.fileno(), data, self._end)
         self._chunks.append((self._end, len(data), len(chunk)))
         self._end += len(data)
@@ -98,6 +99,17 @@ class Spool(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._count} items, {self._end:,} bytes on disk)"
+
+
+def dumped(chunk: list[Any]) -> bytes:
+    """The chunk pickled without pickle's memo (Pickler.fast): half the CPU of pickle.dumps on planned
+    records. An object met twice is then written twice (read back as two equal objects), which zlib
+    makes up for; a chunk holds no reference cycle (fast mode would recurse forever on one)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(chunk)
+    return out.getvalue()
 
 
 class Concatenation(Sequence[T], Generic[T]):
