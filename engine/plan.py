@@ -57,7 +57,6 @@ from engine.match import (
     hold_back,
     lookups_for,
     normalize,
-    record_identity,
     ref,
     run_lookups,
     same,
@@ -65,6 +64,7 @@ from engine.match import (
 from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
 from engine.plan_writes import StreamWrites
+from engine.plugins import first_result
 from engine.profile import StreamSpec
 from engine.read import read_stream
 from engine.render import Request, endpoint_for, render_batches
@@ -589,9 +589,8 @@ class Planner:
             where = (absent or {})[name]
             record.problems.append(Problem(name, "not_in_crm", f"{record.stream} {record.source_id}: "
                                            f"{not_in_crm_message(record.object, name)} ({where})"))
-        planned.identity = record_identity(self.connector, record, key)
+        planned.identity, current = identity_and_current(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
-        current = self.current_values(record, key.parts[0])
         return Pending(planned, record.problems, skip, record.parents, overwrite, current, record.owner_email)
 
     def own_current(self, prepared: list[Pending], part: KeyPart) -> None:
@@ -952,6 +951,23 @@ class Planner:
         size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
         return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
                                                           self.base_url), size, spill=self.spill)
+
+
+def identity_and_current(connector: ConnectorSpec, record: MappedRecord,
+                         key: IdentityKey) -> tuple[dict[str, list[str]], set[str] | None]:
+    """(match.record_identity, Planner.current_values of the key's first part) in one pass: each raw
+    value normalised once, where the two normalised the current ones twice."""
+    call = first_result("crmsync_normalize_identity", connector.name)
+    identity: dict[str, list[str]] = {}
+    current = None
+    for part in key.parts:
+        raws = record.identity.get(part.name, [])
+        each = [normalize(connector, record.object, part, raw, call) for raw in raws]
+        identity[part.name] = [n for forms in each for n in forms]
+        count = record.identity_current.get(part.name)
+        if part is key.parts[0] and count is not None:
+            current = {n for forms in each[:count] for n in forms}
+    return identity, current
 
 
 def identity_text(parts: list[Any]) -> str:
