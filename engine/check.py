@@ -8,6 +8,7 @@ while the rest of its batch is unaffected.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -54,7 +55,9 @@ class Checker:
         for name, value in values.items():  # only existing keys are set: the dict does not change size
             spec = fields.get(name)
             if spec is None or value is None:
-                if value is not None and value != "":
+                if type(value) not in _PLAIN and _holds_non_finite(value):
+                    record.problems.append(_non_finite(record, name, value))
+                elif value is not None and value != "":
                     wired[name] = value
                 continue
             if adjust is not None:
@@ -77,6 +80,9 @@ class Checker:
             if serialize is not None:
                 out = serialize(connector, record.object, name, spec, value)
                 value = value if out is None else out
+                if type(value) not in _PLAIN and _holds_non_finite(value):  # a hook's own number
+                    record.problems.append(_non_finite(record, name, value))
+                    continue
             wired[name] = value
         for name in self.required:
             if name in values and values[name] in (None, ""):
@@ -84,6 +90,25 @@ class Checker:
                                                f"{record.stream} {record.source_id}: {name} "
                                                "is required and the source has no value"))
         return wired
+
+
+def _non_finite(record: MappedRecord, name: str, value: Any) -> Problem:
+    return Problem(name, "not_finite", f"{record.stream} {record.source_id}: {name}: {_show(value)} is not a "
+                                       "finite number (NaN and infinity cannot be sent)")
+
+
+_PLAIN = frozenset({str, int, bool})  # values that cannot hold a float (most of a record's)
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether a NaN or an infinity is in `value` (a float, or inside lists and dicts)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_non_finite(item) for item in value)
+    return False
 
 
 def check_record(record: MappedRecord, connector: ConnectorSpec, fields: dict[str, FieldSpec],
@@ -202,14 +227,19 @@ def _state(value: Any, spec: FieldSpec) -> str:
 def _number(value: Any, spec: FieldSpec) -> int | float:
     if isinstance(value, bool):
         raise Refused("not_a_number", "is a boolean, not a number")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return value
-    text = _text(value, spec).replace(",", "")
+    number = value if isinstance(value, float) else _parsed_number(_text(value, spec))
+    if not math.isfinite(number):  # JSON has no NaN nor infinity: a body would carry null or fail
+        raise Refused("not_finite", "is not a finite number (NaN and infinity cannot be sent)")
+    return number if value is number or not number.is_integer() else int(number)
+
+
+def _parsed_number(text: str) -> float:
     try:
-        number = float(text)
+        return float(text.replace(",", ""))
     except ValueError:
         raise Refused("not_a_number", "is not a number") from None
-    return int(number) if number.is_integer() else number
 
 
 def _integer(value: Any, spec: FieldSpec) -> int:

@@ -57,13 +57,14 @@ from engine.match import (
     hold_back,
     lookups_for,
     normalize,
-    record_identity,
     ref,
     run_lookups,
     same,
 )
 from engine.metadata import LiveFields, absent_from_crm
 from engine.pipeline import StreamDecided, Turn
+from engine.plan_writes import StreamWrites
+from engine.plugins import first_result
 from engine.profile import StreamSpec
 from engine.read import read_stream
 from engine.render import Request, endpoint_for, render_batches
@@ -79,6 +80,7 @@ from engine.templating import fill
 from engine.transforms import normalize_domain, normalize_email, normalize_state
 from engine.validate import effective_fields, not_in_crm_message, refuse_unplannable
 
+AssociationItem = tuple[tuple[str, str], str, dict[str, Any]]  # (object, relation), ref, item
 STATUSES = ("net_new", "update", "synced", "invalid", "skipped", "restricted", "ambiguous")
 
 
@@ -337,6 +339,8 @@ class Planner:
             self._live_fetch = asyncio.ensure_future(live_fields)
         self.planned = ParentIndex()  # what children need of the records of parent streams
         self.spill = False  # planned records, look-ups and writes go to disk as decided (see make)
+        self.writes_as_decided = False  # writes rendered from each window once decided (see make)
+        self.stream_writes: dict[str, StreamWrites] = {}  # of the streams not held back, when so
         self.parent_streams = {p.stream for spec in self.profile.streams.values() for p in spec.parents}
         # (object, relation) of the relations made by a request of their own, after both records exist
         self.associations = {(name, relation) for name, obj in self.connector.objects.items()
@@ -395,6 +399,11 @@ class Planner:
         # a plan no one is handed stream by stream (a dry-run) keeps its records on disk, not in memory
         self.spill = on_stream is None if spill is None else spill
         order = stream_order(self.profile)
+        # a dry-run's writes are rendered from each window as it is decided (no second read of its
+        # records from disk); records someone is handed may change after, so theirs are rendered at the end
+        self.writes_as_decided = self.spill and on_stream is None and render_writes
+        self.stream_writes = {stream: StreamWrites(self, stream) for stream in order} \
+            if self.writes_as_decided else {}
         looked_up = {stream: asyncio.Event() for stream in order}
         decided = {stream: asyncio.Event() for stream in order}
         turns, tasks = [], []
@@ -424,7 +433,8 @@ class Planner:
                                       if self.spill else
                                       [*self.lookups, *(r for t in turns for r in t.lookups),
                                        *self.owner_lookups()])
-        writes = self.render_writes(records) if render_writes else []
+        writes = (self.gathered_writes(order) if self.writes_as_decided else
+                  self.render_writes(records) if render_writes else [])
         plan = Plan(self.profile.name, self.connector.name, self.base_url, self.consult,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), records, lookups, writes, {})
         plan.cost = estimate_cost(self.connector, plan)
@@ -513,6 +523,8 @@ class Planner:
             if stream in self.parent_streams:  # what its children's parent resolution needs
                 self.planned.remember(decided)
             out.extend(decided)  # on disk when spilled: nothing changes a record after it is decided
+            if stream in self.stream_writes:
+                self.stream_writes[stream].take(decided)
         if waiting:
             raise RuntimeError(f"{stream}: {len(waiting)} records left undecided at the end of the stream")
         self.take_stock(stream, out)
@@ -559,6 +571,8 @@ class Planner:
                 record.notes.append(note)
         if isinstance(records, RecordSpool):  # on disk: changed as read back, and so for its children
             records.amend(hold_back)
+            # each record left with a write is skipped now, without associations: the stream writes nothing
+            self.stream_writes.pop(stream, None)
             self.planned.hold_back(stream)
             return
         for record in records:
@@ -575,9 +589,8 @@ class Planner:
             where = (absent or {})[name]
             record.problems.append(Problem(name, "not_in_crm", f"{record.stream} {record.source_id}: "
                                            f"{not_in_crm_message(record.object, name)} ({where})"))
-        planned.identity = record_identity(self.connector, record, key)
+        planned.identity, current = identity_and_current(self.connector, record, key)
         skip = None if record.problems else self.skip_reason(record, key.parts)
-        current = self.current_values(record, key.parts[0])
         return Pending(planned, record.problems, skip, record.parents, overwrite, current, record.owner_email)
 
     def own_current(self, prepared: list[Pending], part: KeyPart) -> None:
@@ -864,6 +877,17 @@ class Planner:
         parts += [writer.done() for writer in associations.values()]
         return Concatenation(parts) if self.spill else [request for part in parts for request in part]
 
+    def gathered_writes(self, order: list[str]) -> Sequence[Request]:
+        """The writes rendered as each stream's windows were decided, as `render_writes` lists them: a
+        stream held back (taken out of `stream_writes`) writes nothing."""
+        parts: list[Sequence[Request]] = []
+        associations: dict[tuple[str, str], BatchWriter] = {}
+        for stream in order:
+            if stream in self.stream_writes:
+                parts += self.stream_writes[stream].done(associations)
+        parts += [writer.done() for writer in associations.values()]
+        return Concatenation(parts)
+
     def records_of(self, records: Sequence[PlannedRecord], stream: str) -> Iterable[PlannedRecord]:
         """A stream's records: its own part of a spilled plan (streams are in stream order)."""
         if isinstance(records, Concatenation):
@@ -901,19 +925,24 @@ class Planner:
         return {"fields": {c.field: c.new for c in record.changes}, "id": record.crm_id, "ref": record.ref}
 
     def add_associations(self, record: PlannedRecord, writers: dict[tuple[str, str], BatchWriter]) -> None:
-        """The associations `record` is to make (`PlannedRecord.associate`), batched per object and
-        relation (in the order the groups first come)."""
+        """The associations `record` is to make, batched per object and relation (in the order the
+        groups first come)."""
+        for group, record_ref, item in self.association_items(record):
+            if group not in writers:
+                writers[group] = self.association_writer(*group)
+            writers[group].add(record_ref, item)
+
+    def association_items(self, record: PlannedRecord) -> Iterator[AssociationItem]:
+        """The associations `record` is to make (`PlannedRecord.associate`): (object and relation, ref,
+        item), batched per object and relation in the order the groups first come."""
         for relation_name, parent_ref, parent_id in record.parents:
             if relation_name not in record.associate:
                 continue
-            group = (record.object, relation_name)
-            if group not in writers:
-                writers[group] = self.association_writer(*group)
             relation = self.connector.objects[record.object].relations[relation_name]
             assert isinstance(relation, AssociationRelation)
-            writers[group].add(record.ref, association_item(
+            yield (record.object, relation_name), record.ref, association_item(
                 self.connector, relation, record.crm_id or f"<id of {record.ref}>",
-                parent_id or f"<id of {parent_ref}>", record.ref))
+                parent_id or f"<id of {parent_ref}>", record.ref)
 
     def association_writer(self, object_name: str, relation_name: str) -> BatchWriter:
         relation = self.connector.objects[object_name].relations[relation_name]
@@ -922,6 +951,23 @@ class Planner:
         size = endpoint.batch.max if endpoint is not None and endpoint.batch else 1
         return BatchWriter(lambda items: render_associate(self.connector, object_name, relation_name, items,
                                                           self.base_url), size, spill=self.spill)
+
+
+def identity_and_current(connector: ConnectorSpec, record: MappedRecord,
+                         key: IdentityKey) -> tuple[dict[str, list[str]], set[str] | None]:
+    """(match.record_identity, Planner.current_values of the key's first part) in one pass: each raw
+    value normalised once, where the two normalised the current ones twice."""
+    call = first_result("crmsync_normalize_identity", connector.name)
+    identity: dict[str, list[str]] = {}
+    current = None
+    for part in key.parts:
+        raws = record.identity.get(part.name, [])
+        each = [normalize(connector, record.object, part, raw, call) for raw in raws]
+        identity[part.name] = [n for forms in each for n in forms]
+        count = record.identity_current.get(part.name)
+        if part is key.parts[0] and count is not None:
+            current = {n for forms in each[:count] for n in forms}
+    return identity, current
 
 
 def identity_text(parts: list[Any]) -> str:

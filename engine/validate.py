@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from collections.abc import Iterator
 from functools import partial
@@ -398,7 +399,10 @@ class _Checker:
                                   at(), stream, target)
             return
         kind = _constant_kind(value)
-        if spec.pattern and isinstance(value, str) and not compile_regex(spec.pattern).fullmatch(value):
+        if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan, .inf
+            yield Finding("error", "constant_not_finite", f"the constant {value!r} is not a finite number: "
+                          f"JSON has no NaN nor infinity, so {where} cannot be sent it", at(), stream, target)
+        elif spec.pattern and isinstance(value, str) and not compile_regex(spec.pattern).fullmatch(value):
             rule = spec.pattern_message or f"it must match {spec.pattern}"
             yield Finding("error", "constant_breaks_rule", f"the constant {value!r} breaks the rule of "
                           f"{where}: {rule}; every record would be refused", at(), stream, target)

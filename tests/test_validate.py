@@ -163,6 +163,14 @@ def test_too_long(tmp_path: Path) -> None:
           "the constant is 24 characters; account.accountnumber takes at most 20")
 
 
+@pytest.mark.parametrize(("constant", "shown"), [(".nan", "nan"), (".inf", "inf"), ("-.Inf", "-inf")])
+def test_constant_not_finite(tmp_path: Path, constant: str, shown: str) -> None:
+    check(tmp_path, profile(f"numberofemployees: {{value: {constant}}}"), "constant_not_finite", "error",
+          "8:34", "employer", "numberofemployees",
+          f"the constant {shown} is not a finite number: JSON has no NaN nor infinity, so "
+          "companies.numberofemployees cannot be sent it")
+
+
 @pytest.mark.parametrize(("line", "col", "name", "reason"), [  # located at the source it reads
     ("covered_lives: $.covered_lives", "22", "covered_lives", "covered lives is policy-level data"),
     ("carrier_name: {template: 'via {{ carrier }}'}", "21", "carrier", "the carrier is policy-level data"),

@@ -3,13 +3,15 @@ temporary file and read back lazily, in order, a chunk at a time."""
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, Generic, TypeVar, overload
+
+import lz4.block
 
 T = TypeVar("T")
 CHUNK = 2_000  # items pickled together: one window of a stream
@@ -19,8 +21,10 @@ Amendment = Callable[[Any], None]  # applied in place to each item as it is read
 class Spool(Sequence[T], Generic[T]):
     """Append-only; iterating reads each chunk from the file (nothing is cached), so only the chunk being
     read is in memory. The file is anonymous (unlinked at once): it goes when the spool does, or with
-    the process. Chunks are compressed (zlib level 1): planned records repeat their keys and texts, and
-    a million of them would otherwise take gigabytes of temporary disk."""
+    the process. Chunks are compressed (LZ4): planned records repeat their keys and texts, and a million
+    of them would otherwise take gigabytes of temporary disk. LZ4 rather than zlib level 1: a quarter of
+    the CPU to compress and a seventh to decompress (3.4 -> 0.9 and 1.6 -> 0.2 µs per planned record),
+    for a quarter more disk (117 -> 149 bytes per record)."""
 
     def __init__(self, items: Iterable[T] = ()) -> None:
         self._file = tempfile.TemporaryFile(prefix="crmsync-spool-")  # noqa: SIM115 - lives with the spool
@@ -36,7 +40,7 @@ class Spool(Sequence[T], Generic[T]):
             self._append_chunk(chunk)
 
     def _append_chunk(self, chunk: list[T]) -> None:
-        data = zlib.compress(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        data = lz4.block.compress(dumped(chunk), store_size=True)
         os.pwrite(self._file.fileno(), data, self._end)
         self._chunks.append((self._end, len(data), len(chunk)))
         self._end += len(data)
@@ -62,7 +66,7 @@ class Spool(Sequence[T], Generic[T]):
 
     def chunks(self) -> Iterator[list[T]]:
         for offset, size, _ in self._chunks:
-            chunk: list[T] = pickle.loads(zlib.decompress(os.pread(self._file.fileno(), size, offset)))
+            chunk: list[T] = pickle.loads(lz4.block.decompress(os.pread(self._file.fileno(), size, offset)))
             for amendment in self._amendments:
                 for item in chunk:
                     amendment(item)
@@ -98,6 +102,17 @@ class Spool(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._count} items, {self._end:,} bytes on disk)"
+
+
+def dumped(chunk: list[Any]) -> bytes:
+    """The chunk pickled without pickle's memo (Pickler.fast): half the CPU of pickle.dumps on planned
+    records. An object met twice is then written twice (read back as two equal objects), which the
+    compression makes up for; a chunk holds no reference cycle (fast mode would recurse forever on one)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(chunk)
+    return out.getvalue()
 
 
 class Concatenation(Sequence[T], Generic[T]):
