@@ -117,11 +117,16 @@ async def received_whole(receive: Receive) -> Receive:
 class OneWriteAtATime(HubSpotSandbox):
     """HubSpot answering batch writes one at a time, each after `pause` seconds (a CRM that throttles):
     a push of a few hundred records sends for seconds, long enough to kill its worker in the middle. A
-    batch received is applied even when its sender died waiting for the answer."""
+    batch received is applied even when its sender died waiting for the answer. `unique_ids=False`: the
+    BenefitFlow id property without hasUniqueValue (a custom property as a portal may have made it),
+    so that, with duplicate_rules=False as well, nothing at the CRM refuses a record created twice."""
 
-    def __init__(self, pause: float, **options: Any) -> None:
+    def __init__(self, pause: float, unique_ids: bool = True, **options: Any) -> None:
         super().__init__(**options)
         self.pause = pause
+        for properties in self.schema.values():
+            if "benefitflow_id" in properties:
+                properties["benefitflow_id"]["hasUniqueValue"] = unique_ids
         self.gate: asyncio.Lock | None = None
         self.creating = 0  # batch creates of records received whole and not answered yet
 
@@ -147,8 +152,10 @@ class OneWriteAtATime(HubSpotSandbox):
 
 
 @contextmanager
-def served_slow_hubspot(pause: float) -> Iterator[tuple[OneWriteAtATime, str]]:
-    sandbox = OneWriteAtATime(pause)
+def served_slow_hubspot(pause: float, **options: Any) -> Iterator[tuple[OneWriteAtATime, str]]:
+    """`options`: OneWriteAtATime's and HubSpotSandbox's (unique_ids=False, duplicate_rules=False: a
+    HubSpot without a unique identity, where a record created twice is held twice)."""
+    sandbox = OneWriteAtATime(pause, **options)
     with running(sandbox) as url:
         yield sandbox, url
 
