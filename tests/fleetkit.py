@@ -30,8 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")  # a push summary's, as runs shows them
 
 
+# A push resumed after a kill holds back the creates the dead attempt sent unanswered until its requests
+# must have ended (engine/reconcile.py): a request timeout after it. 30 s, above the slow HubSpot's
+# slowest answer (batches queued one at a time), keeps that wait short of the default 60 s.
+REQUEST_TIMEOUT = "30"
+
+
 def env_for(home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "CRMSYNC_HOME": str(home), "CRMSYNC_NO_ENTRY_POINTS": "1"}
+    return {**os.environ, "PYTHONPATH": str(ROOT), "CRMSYNC_HOME": str(home), "CRMSYNC_NO_ENTRY_POINTS": "1",
+            "CRMSYNC_REQUEST_TIMEOUT": REQUEST_TIMEOUT}
 
 
 def crmsync(*args: str, home: Path, timeout: float = 120,
@@ -181,14 +188,6 @@ def fresh_fleet(address: str, pg: Server, home: Path, count: int = 2,
         url = url.replace("://crmsync@", f"://crmsync:{password}@", 1)
     with running_workers(address, url, f"crmsync-{home.name}", home, count) as workers:
         yield workers
-
-
-# The kill test's heartbeat timeout: long enough for the slow HubSpot to apply the batches a killed
-# worker left queued at it (0.6 s each, one at a time) before another worker resumes the push. A resume
-# that looks up while the CRM is still applying the dead worker's creates finds them missing, and its
-# creates are refused as duplicates by the CRM's unique key (failed, never written twice; docs/fleet.md
-# "What it does not do"). Elsewhere 2 s: progress reaches Temporal every third of it.
-KILL_HEARTBEAT_TIMEOUT = 8
 
 
 def enqueue(fleet: Workers, crm: str, source: Path, url: str, *more: str,
