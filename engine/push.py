@@ -564,9 +564,13 @@ class Pusher:
         # a chunk never exceeds the batch limit, so it renders as one request
         [request] = render_batches(self.connector, kind, object_name, items, self.client.base_url)  # type: ignore[arg-type]
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
-        sent = await self.client.send(request.method, request.url, headers=request.headers, body=request.body,
-                                      kind=kind, safe_to_repeat=kind != "create",
-                                      credits=endpoint.credits(len(items)) if endpoint else None)
+        try:
+            sent = await self.client.send(request.method, request.url, headers=request.headers,
+                                          body=request.body, kind=kind, safe_to_repeat=kind != "create",
+                                          credits=endpoint.credits(len(items)) if endpoint else None)
+        except RunStopped:  # a stop before the CRM applied it (halted, the reserve, a token, a 429)
+            self.not_sent(kind, items)
+            raise
         try:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
@@ -583,6 +587,13 @@ class Pusher:
                 await self.identify(kind, object_name, unidentified, by_ref)
         finally:
             self.flush()
+
+    def not_sent(self, kind: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Creates journaled but stopped before the CRM applied them: not `pending` (their answer is not
+        unknown), so the next run creates them without holding them back (engine/reconcile.py)."""
+        if kind in NEW:
+            self.store.record_outcomes(self.profile.name, self.run_id, [],
+                                       [(ref, "insert", "not_sent") for ref, _ in items], [])
 
     async def refused(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                       by_ref: dict[str, PlannedRecord], attempt: int, response: httpx.Response,

@@ -30,15 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")  # a push summary's, as runs shows them
 
 
-# A push resumed after a kill holds back the creates the dead attempt sent unanswered until its requests
-# must have ended (engine/reconcile.py): a request timeout after it. 30 s, above the slow HubSpot's
-# slowest answer (batches queued one at a time), keeps that wait short of the default 60 s.
-REQUEST_TIMEOUT = "30"
-
-
 def env_for(home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "CRMSYNC_HOME": str(home), "CRMSYNC_NO_ENTRY_POINTS": "1",
-            "CRMSYNC_REQUEST_TIMEOUT": REQUEST_TIMEOUT}
+    return {**os.environ, "PYTHONPATH": str(ROOT), "CRMSYNC_HOME": str(home), "CRMSYNC_NO_ENTRY_POINTS": "1"}
 
 
 def crmsync(*args: str, home: Path, timeout: float = 120,

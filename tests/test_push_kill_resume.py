@@ -26,7 +26,7 @@ from tests.fleetkit import (
 from tests.pushkit import PROFILES, credentials_file, push
 from tests.statekit import store_at
 
-REQUEST_TIMEOUT = "30"  # above the slow CRM's slowest answer to the resumed run (its batches queue too)
+REQUEST_TIMEOUT = "45"  # above the slow CRM's slowest answer to the resumed run (its batches queue too)
 
 
 def successful_writes(state: Path) -> Counter[str]:
