@@ -39,7 +39,7 @@ from engine.auth import (  # noqa: F401
 )
 from engine.connector import ConnectorSpec, LimitHeaders, LimitsSpec, RateLimit
 from engine.credfile import CredentialsMissing  # noqa: F401
-from engine.errors import RunStopped
+from engine.errors import RunStopped, UsageError
 from engine.httpurl import crm_url
 from engine.jsoncodec import compact
 from engine.tls import tls_context  # noqa: F401 - re-exported: callers import it from here
@@ -388,6 +388,26 @@ DEFAULT_DAILY_RESERVE = 0.1  # of the CRM's daily API allocation, left to the or
 DEFAULT_MAX_THROTTLE_WAIT_S = 1800.0
 
 
+REQUEST_TIMEOUT_S = 60.0
+
+
+def request_timeout_s() -> float:
+    """How long a request waits for each part of its answer: CRMSYNC_REQUEST_TIMEOUT (seconds), else 60.
+    A resumed push waits as long for the creates a dead run may still have had at the CRM."""
+    import os
+
+    said = os.environ.get("CRMSYNC_REQUEST_TIMEOUT")
+    if not said:
+        return REQUEST_TIMEOUT_S
+    try:
+        seconds = float(said)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86400:
+        raise UsageError(f"CRMSYNC_REQUEST_TIMEOUT={said!r}: expected a number of seconds above 0")
+    return seconds
+
+
 class CrmClient:
     """Sends requests with auth, limits, retries and bounded concurrency."""
 
@@ -411,7 +431,9 @@ class CrmClient:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         limits = httpx.Limits(max_connections=bound * 2)
-        self.http = httpx.AsyncClient(auth=self.auth, timeout=httpx.Timeout(60, connect=10),
+        self.request_timeout_s = request_timeout_s()
+        timeout = httpx.Timeout(self.request_timeout_s, connect=10)
+        self.http = httpx.AsyncClient(auth=self.auth, timeout=timeout,
                                       verify=tls_context(), limits=limits,
                                       transport=transport or crm_transport(tls_context(), limits))
         self.sent = 0

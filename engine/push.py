@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import pickle
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -47,7 +49,7 @@ from engine.plan import Change, Plan, PlannedRecord, Planner, same
 from engine.planview import view_url
 from engine.plugins import hooks
 from engine.pushresult import DELETED, Outcome, PushOutcomes, PushResult, summary_of
-from engine.reconcile import reconcile
+from engine.reconcile import Held, Unanswered, reconcile, settled_held
 from engine.render import Request, endpoint_for, read_one, read_path, render_batches, render_lookups
 from engine.spool.ids import IdIndex
 from engine.spool.outcomes import OutcomeLog
@@ -56,6 +58,8 @@ from engine.spool.sequence import windows_of
 from engine.store import Link, Store, now
 from engine.team.permissions import Permissions
 from engine.templating import fill
+
+log = logging.getLogger("crmsync.push")
 
 
 def classify(connector: ConnectorSpec, status: int, body: Any, code: str | None) -> str:
@@ -130,6 +134,7 @@ Group = tuple[str, str]  # an object and one of its relations: the associations 
 Due = tuple[PlannedRecord, dict[str, Any]]  # a record and one association of it to make
 Handed = Callable[[str, Sequence[PlannedRecord]], None]  # sees a stream's records once it is decided
 IN_FLIGHT = 4  # windows of one stream written at once: enough batches to fill the client's concurrency
+HELD_POLL_S = 2.0  # how often held creates are looked up again while their dead run's request may live
 
 
 class Pusher:
@@ -154,7 +159,10 @@ class Pusher:
         self._relation_fields: dict[str, frozenset[str]] = {}
         self.stopped: RunStopped | None = None  # why the run stopped sending, once it has
         self.planning: asyncio.Future[Plan] | None = None
-        self.unanswered: dict[str, str] = {}  # ref -> the earlier run whose create of it went unanswered
+        self.unanswered: Unanswered = {}  # ref -> the earlier run whose create of it went unanswered
+        self.held: dict[str, list[Held]] = {}  # by stream: creates held back until their old answer is due
+        self.held_refs: set[str] = set()
+        self.held_counts: Counter[str] = Counter()  # settled held creates: found, created
         self.recreate_deleted = False  # a record deleted in the CRM behind its link is created again
         self.deleted: list[PlannedRecord] = []  # updates that found their record deleted, to create again
         self.recreating: set[str] = set()  # refs being created again
@@ -190,7 +198,9 @@ class Pusher:
                 if before_stream is not None:
                     records = restricted(stream, records, before_stream)
                 if self.unanswered:  # after a run cut off with creates at the CRM (rare: one pass more)
-                    reconcile(self.store, self.profile.name, self.unanswered, self.triggered_by, records)
+                    self.hold(stream, reconcile(self.store, self.profile.name, self.unanswered,
+                                                self.triggered_by, records, self.may_hold,
+                                                self.client.request_timeout_s))
                 if on_handed is not None:
                     on_handed(stream, records)
                 on_stream(stream, records, writable)
@@ -307,6 +317,7 @@ class Pusher:
                 await in_flight(self.write(kind, chosen) for kind, chosen
                                 in full_batches((self.creates_then(w) for w in windows_of(records)), size))
             await settled(updates, creates())
+            await self.settle_held(stream)
             await self.recreate(stream)
         finally:
             created[stream].set()
@@ -326,7 +337,7 @@ class Pusher:
     def creates_then(self, window: list[PlannedRecord]) -> list[tuple[str, list[PlannedRecord]]]:
         """The window's creates and upserts of new records (by native upsert where the record has its
         key), and its updates that set a parent created in this run."""
-        new = [r for r in window if r.status == "net_new"]
+        new = [r for r in window if r.status == "net_new" and r.ref not in self.held_refs]
         return [*self.new_by_kind(new),
                 ("update", [r for r in window if r.status == "update" and self.relinks_to_new_parent(r)])]
 
@@ -401,6 +412,75 @@ class Pusher:
         if record.status in ("net_new", "update") and stopped:
             return Outcome(record, None, "error", record.crm_id, "stopped", stopped)
         return Outcome(record, None, "skipped", record.crm_id, error="; ".join(record.notes) or None)
+
+    # ----- creates a dead run left unanswered (engine/reconcile.py) ------------------------------
+    def may_hold(self, record: PlannedRecord) -> bool:
+        return self.planner.write_kind(record) == "create"  # an upsert sent again makes nothing twice
+
+    def hold(self, stream: str, held: list[Held]) -> None:
+        if held:
+            self.held.setdefault(stream, []).extend(held)
+            self.held_refs.update(h.record.ref for h in held)
+
+    async def settle_held(self, stream: str) -> None:
+        """The stream's held creates, once its other writes are done: looked up again until all are
+        found or their dead run's requests must have ended; the found linked, only the missing created."""
+        held = self.held.pop(stream, [])
+        while held and self.stopped is None and self.client.halted is None:
+            looked_at = time.time()
+            try:
+                found = await self.find_existing(held[0].record.object, [h.record for h in held])
+            except LookupFailed:
+                found = {}
+            self.found_held([h for h in held if h.record.ref in found], found)
+            held = [h for h in held if h.record.ref not in found]
+            due = max((h.answer_by for h in held), default=0.0)
+            if looked_at >= due:
+                await self.create_held(held)
+                return
+            await asyncio.sleep(min(due - looked_at, HELD_POLL_S))
+
+    def found_held(self, held: list[Held], found: dict[str, str]) -> None:
+        """Made by the dead run after all: linked, its create logged under that run; unchanged here."""
+        for h in held:
+            record = h.record
+            record.status, record.crm_id, record.changes = "synced", found[record.ref], []
+            self.changed[record.ref] = record
+            self.ids[record.ref] = record.crm_id
+            self.warnings.setdefault(record.ref, []).append(
+                f"created by run {h.run_id}, which ended before hearing the answer: found by identity once "
+                f"{self.connector.label} had applied it ({record.crm_id}), and linked")
+            url = self.record_url(record, record.crm_id)
+            self.sent.put(record.ref, (None, "unchanged", record.crm_id, None, None, url, False,
+                                       pickle.dumps(record)))
+            if self.on_done is not None:
+                self.on_done(record.stream)
+        if held:
+            links = [Link(r.stream, r.source_id, r.object, r.crm_id) for r in (h.record for h in held)]
+            self.store.save_links(self.profile.name, links)  # type: ignore[arg-type]
+            settled_held(self.store, self.profile.name, self.triggered_by, held)
+            self.held_counts["found"] += len(held)
+
+    async def create_held(self, held: list[Held]) -> None:
+        """Still missing once the dead run's requests must have ended: it never made them."""
+        if not held:
+            return
+        settled_held(self.store, self.profile.name, self.triggered_by, held)
+        for h in held:
+            self.warnings.setdefault(h.record.ref, []).append(
+                f"its create by run {h.run_id} went unanswered, and {self.connector.label} did not hold it "
+                "once that request must have ended: created by this run")
+        self.held_counts["created"] += len(held)
+        await self.write("create", [h.record for h in held])
+
+    def held_notice(self) -> str | None:
+        found, created = self.held_counts["found"], self.held_counts["created"]
+        if not found and not created:
+            return None
+        return (f"{found + created} record(s) whose create an earlier run sent without hearing the answer "
+                f"were held back until that request must have ended (request timeout "
+                f"{self.client.request_timeout_s:g} s), then looked up again: {found} found and linked "
+                f"(unchanged), {created} created")
 
     # ----- writes ------------------------------------------------------------------------------
     async def write(self, kind: str, records: list[PlannedRecord]) -> None:
@@ -497,9 +577,13 @@ class Pusher:
         # a chunk never exceeds the batch limit, so it renders as one request
         [request] = render_batches(self.connector, kind, object_name, items, self.client.base_url)  # type: ignore[arg-type]
         endpoint = endpoint_for(self.connector, object_name, kind)  # type: ignore[arg-type]
-        sent = await self.client.send(request.method, request.url, headers=request.headers, body=request.body,
-                                      kind=kind, safe_to_repeat=kind != "create",
-                                      credits=endpoint.credits(len(items)) if endpoint else None)
+        try:
+            sent = await self.client.send(request.method, request.url, headers=request.headers,
+                                          body=request.body, kind=kind, safe_to_repeat=kind != "create",
+                                          credits=endpoint.credits(len(items)) if endpoint else None)
+        except RunStopped:  # a stop before the CRM applied it (halted, the reserve, a token, a 429)
+            self.not_sent(kind, items)
+            raise
         try:
             if sent.response is None or (sent.maybe_applied and kind == "create"):
                 await self.reconcile(kind, object_name, items, by_ref, attempt,
@@ -516,6 +600,13 @@ class Pusher:
                 await self.identify(kind, object_name, unidentified, by_ref)
         finally:
             self.flush()
+
+    def not_sent(self, kind: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Creates journaled but stopped before the CRM applied them: not `pending` (their answer is not
+        unknown), so the next run creates them without holding them back (engine/reconcile.py)."""
+        if kind in NEW:
+            self.store.record_outcomes(self.profile.name, self.run_id, [],
+                                       [(ref, "insert", "not_sent") for ref, _ in items], [])
 
     async def refused(self, kind: str, object_name: str, items: list[tuple[str, dict[str, Any]]],
                       by_ref: dict[str, PlannedRecord], attempt: int, response: httpx.Response,
@@ -1065,5 +1156,8 @@ async def push(bundle: Any, source_dir: Any, *, client: CrmClient, store: Store,
     result.input_findings = [f for stream in planner.sources.values() for f in stream.findings()]
     result.warnings = planner.warnings
     result.held_back = held_back if held_back is not None else {}
+    if (notice := pusher.held_notice()) is not None:
+        result.notices.append(notice)
+        log.warning("run %s: %s", run_id, notice)
     store.finish_run(run_id, ended, reason=result.stopped, summary=result.summary())
     return plan, result

@@ -117,11 +117,16 @@ async def received_whole(receive: Receive) -> Receive:
 class OneWriteAtATime(HubSpotSandbox):
     """HubSpot answering batch writes one at a time, each after `pause` seconds (a CRM that throttles):
     a push of a few hundred records sends for seconds, long enough to kill its worker in the middle. A
-    batch received is applied even when its sender died waiting for the answer."""
+    batch received is applied even when its sender died waiting for the answer. `unique_ids=False`: the
+    BenefitFlow id property without hasUniqueValue (a custom property as a portal may have made it),
+    so that, with duplicate_rules=False as well, nothing at the CRM refuses a record created twice."""
 
-    def __init__(self, pause: float, **options: Any) -> None:
+    def __init__(self, pause: float, unique_ids: bool = True, **options: Any) -> None:
         super().__init__(**options)
         self.pause = pause
+        for properties in self.schema.values():
+            if "benefitflow_id" in properties:
+                properties["benefitflow_id"]["hasUniqueValue"] = unique_ids
         self.gate: asyncio.Lock | None = None
         self.creating = 0  # batch creates of records received whole and not answered yet
 
@@ -147,8 +152,10 @@ class OneWriteAtATime(HubSpotSandbox):
 
 
 @contextmanager
-def served_slow_hubspot(pause: float) -> Iterator[tuple[OneWriteAtATime, str]]:
-    sandbox = OneWriteAtATime(pause)
+def served_slow_hubspot(pause: float, **options: Any) -> Iterator[tuple[OneWriteAtATime, str]]:
+    """`options`: OneWriteAtATime's and HubSpotSandbox's (unique_ids=False, duplicate_rules=False: a
+    HubSpot without a unique identity, where a record created twice is held twice)."""
+    sandbox = OneWriteAtATime(pause, **options)
     with running(sandbox) as url:
         yield sandbox, url
 
@@ -174,14 +181,6 @@ def fresh_fleet(address: str, pg: Server, home: Path, count: int = 2,
         url = url.replace("://crmsync@", f"://crmsync:{password}@", 1)
     with running_workers(address, url, f"crmsync-{home.name}", home, count) as workers:
         yield workers
-
-
-# The kill test's heartbeat timeout: long enough for the slow HubSpot to apply the batches a killed
-# worker left queued at it (0.6 s each, one at a time) before another worker resumes the push. A resume
-# that looks up while the CRM is still applying the dead worker's creates finds them missing, and its
-# creates are refused as duplicates by the CRM's unique key (failed, never written twice; docs/fleet.md
-# "What it does not do"). Elsewhere 2 s: progress reaches Temporal every third of it.
-KILL_HEARTBEAT_TIMEOUT = 8
 
 
 def enqueue(fleet: Workers, crm: str, source: Path, url: str, *more: str,

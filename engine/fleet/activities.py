@@ -6,6 +6,12 @@
   each batch in the state store before sending it, so when a worker dies (kill -9 too) the next attempt,
   on any worker, finds what the dead one wrote and links it instead of creating it again.
 
+A worker stopped (SIGTERM, Ctrl-C: the worker's shutdown) or an activity cancelled (the workflow
+cancelled, or Temporal taking the worker for dead) stops its push as a first Ctrl-C does: nothing more
+is sent, the batches in flight are answered and journaled, the run is recorded `interrupted`; the
+activity then fails (a shutdown: retryable, type WorkerStopped) or reports cancelled, and the next
+attempt, on any worker, resumes from the journal.
+
 Errors a retry cannot mend (exit code 2 of the CLI: bad input) are non-retryable; the push lock being
 held (another push of this profile and org, e.g. a dead attempt whose lock the server has not dropped
 yet) and an unreachable state store are retried."""
@@ -23,10 +29,15 @@ from temporalio.exceptions import ApplicationError
 from engine.errors import CrmsyncError
 from engine.fleet.model import Progress, PushJob, PushSummary
 from engine.fleet.watch import Watch, quiet_console
+from engine.interrupt import Halt, halted_by
 from engine.state import PushRunning
 
 log = logging.getLogger("crmsync.fleet")
 BAD_INPUT = "BadInput"
+WORKER_STOPPED = "WorkerStopped"
+ANSWERED = "the requests in flight were answered and recorded; the next attempt resumes from the journal"
+STOPPED = f"interrupted: the worker was stopped (SIGTERM or Ctrl-C); {ANSWERED}"
+CANCELLED = f"interrupted: Temporal cancelled the activity; {ANSWERED}"
 
 
 def refused(exc: CrmsyncError) -> ApplicationError:
@@ -57,7 +68,7 @@ def prepare(job: PushJob) -> int:
     return len(bundle.profile.model.streams)
 
 
-def push_blocking(job: PushJob, watch: Watch) -> PushSummary:
+def push_blocking(job: PushJob, watch: Watch, halt: Halt) -> PushSummary:
     from engine.pushrun import PushRequest, run_push
 
     optional = {"credentials_file": job.credentials_file, "team_file": job.team_file}
@@ -65,7 +76,8 @@ def push_blocking(job: PushJob, watch: Watch) -> PushSummary:
                           progress=False, daily_reserve=job.daily_reserve, watch=watch,
                           **{k: Path(v) for k, v in optional.items() if v})
     try:
-        result = run_push(request, quiet_console())
+        with halted_by(halt):
+            result = run_push(request, quiet_console())
     except CrmsyncError as exc:
         raise refused(exc) from None
     return PushSummary(run_id=result.run_id, summary=result.summary(), stopped=result.stopped,
@@ -87,23 +99,61 @@ def resumed_note(info: activity.Info) -> str:
 @activity.defn(name="crmsync.push")
 async def push(job: PushJob) -> PushSummary:
     """The push in a thread; a heartbeat with its progress every third of the heartbeat timeout, and
-    the same progress, when it changed, signalled to the workflow for its `progress` query."""
+    the same progress, when it changed, signalled to the workflow for its `progress` query. Stopped at
+    the next batch boundary when the worker stops or the activity is cancelled."""
     info = activity.info()
     watch = Watch(info.attempt, resumed_note(info))
     if watch.now.note:
         log.info("%s %s", info.workflow_id, watch.now.note)
-    loop = asyncio.get_running_loop()
-    pushing = loop.run_in_executor(None, push_blocking, job, watch)
+    halt = Halt()
+    pushing = asyncio.get_running_loop().run_in_executor(None, push_blocking, job, watch, halt)
+    try:
+        summary = await heartbeating(info, job, watch, pushing, halt)
+    except asyncio.CancelledError:
+        halt.request(CANCELLED)
+        log.warning("%s: activity cancelled; stopping its push at the next batch boundary", info.workflow_id)
+        await ended(pushing)
+        raise
+    if halt.why is not None and summary.interrupted:
+        log.warning("%s: push stopped, run %s recorded interrupted", info.workflow_id, summary.run_id)
+        raise ApplicationError(f"{halt.why} (run {summary.run_id})", type=WORKER_STOPPED)
+    return summary
+
+
+async def heartbeating(info: activity.Info, job: PushJob, watch: Watch, pushing: asyncio.Future[PushSummary],
+                       halt: Halt) -> PushSummary:
+    """The push's summary once its thread ends; its progress heartbeated and reported meanwhile; a stop
+    asked of it once the worker begins to shut down."""
+    shutdown = asyncio.ensure_future(activity.wait_for_worker_shutdown())
     reported: Progress | None = None
-    while True:
-        done, _ = await asyncio.wait({pushing}, timeout=max(job.heartbeat_seconds / 3, 0.2))
-        progress = watch.snapshot()
-        activity.heartbeat(asdict(progress))
-        if progress != reported:
-            await report(info, progress)
-            reported = progress
-        if done:
-            return pushing.result()
+    try:
+        while True:
+            done, _ = await asyncio.wait({pushing, shutdown}, timeout=max(job.heartbeat_seconds / 3, 0.2),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if shutdown in done and halt.why is None:
+                halt.request(STOPPED)
+                log.warning("%s: worker stopping; stopping its push at the next batch boundary",
+                            info.workflow_id)
+            progress = watch.snapshot()
+            activity.heartbeat(asdict(progress))
+            if progress != reported:
+                await report(info, progress)
+                reported = progress
+            if pushing in done:
+                return pushing.result()
+    finally:
+        shutdown.cancel()
+
+
+async def ended(pushing: asyncio.Future[PushSummary]) -> None:
+    """Wait for the push's thread to end (its in-flight batches answered), whatever else is cancelled."""
+    while not pushing.done():
+        try:
+            await asyncio.shield(pushing)
+        except asyncio.CancelledError:
+            continue
+        except Exception:  # noqa: BLE001 - the activity is cancelled: how the push ended is in its run
+            return
 
 
 async def report(info: activity.Info, progress: Progress) -> None:

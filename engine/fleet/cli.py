@@ -24,13 +24,24 @@ from engine.fleet.model import DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE, PushJob
 if TYPE_CHECKING:
     from temporalio.client import Client
 
+    from engine.fleet.connection import TemporalConnection
     from engine.fleet.model import PushSummary
 
 T = TypeVar("T")
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 Temporal = Annotated[str, typer.Option("--temporal", envvar="CRMSYNC_TEMPORAL", show_envvar=True,
                                        help="the Temporal frontend, HOST:PORT")]
-Namespace = Annotated[str, typer.Option("--namespace", help="the Temporal namespace")]
+Namespace = Annotated[str, typer.Option("--namespace", "--temporal-namespace", help="the Temporal namespace")]
+Tls = Annotated[bool, typer.Option("--temporal-tls", help="reach Temporal over TLS (the system's CAs unless "
+                                   "--temporal-tls-ca); implied by the certificate options and by an API key "
+                                   "(Temporal Cloud), which is read from $CRMSYNC_TEMPORAL_API_KEY only")]
+TlsCa = Annotated[Path | None, typer.Option("--temporal-tls-ca", metavar="FILE", help="PEM file of the CA "
+                                            "that signed the Temporal server's certificate")]
+TlsCert = Annotated[Path | None, typer.Option("--temporal-tls-cert", metavar="FILE", help="PEM client "
+                                              "certificate, for a server that requires mTLS (with "
+                                              "--temporal-tls-key)")]
+TlsKey = Annotated[Path | None, typer.Option("--temporal-tls-key", metavar="FILE", help="PEM private key of "
+                                             "--temporal-tls-cert")]
 TaskQueue = Annotated[str, typer.Option("--task-queue", help="the task queue the workers poll")]
 Source = Annotated[Path | None, typer.Option("--source", help="folder of source files (the same path on "
                                              "every worker)")]
@@ -76,17 +87,55 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 
     try:
         needs_temporal()
-        return asyncio.run(work())  # type: ignore[arg-type]
+        return asyncio.run(refusals_told(work))
     except CrmsyncError as exc:
         fail(exc)
         raise leave(exc.exit_code) from None
 
 
-async def client_for(temporal: str, namespace: str) -> Client:
-    from engine.fleet.client import connect
+async def refusals_told(work: Callable[[], Awaitable[T]]) -> T:
+    """A request Temporal refuses (a namespace it does not have, a permission the API key lacks): bad
+    usage, saying what Temporal said, not a traceback."""
+    from temporalio.service import RPCError
 
+    from engine.fleet.connection import API_KEY_ENV, TemporalConnection
+
+    try:
+        return await work()
+    except RPCError as exc:
+        key = TemporalConnection.api_key()
+        said = str(exc).replace(key, "***") if key else str(exc)
+        raise UsageError(f"Temporal refused the request: {said} (check --namespace, and the rights of the "
+                         f"API key in {API_KEY_ENV} if one is set)") from None
+
+
+def connection(temporal: str, namespace: str, tls: bool, ca: Path | None, cert: Path | None,
+               key: Path | None) -> TemporalConnection:
+    from engine.fleet.connection import TemporalConnection
+
+    if not temporal:
+        raise UsageError("give --temporal HOST:PORT (or CRMSYNC_TEMPORAL)")
+    return TemporalConnection(temporal, namespace, tls, ca, cert, key)
+
+
+async def client_for(temporal: TemporalConnection) -> Client:
+    from engine.fleet.connection import connect
+
+    temporal.tls_config()  # the certificate files read (or refused) before the SDK's runtime starts
     CONNECTED.append(True)  # a failed connection starts the SDK's runtime too, and aborts the same way
-    return await connect(temporal, namespace)
+    return await connect(temporal)
+
+
+async def connected_job(temporal: TemporalConnection, profile: Path, source: Path | None,
+                        base_url: str | None, credentials: Path | None, team: Path | None,
+                        **options: Any) -> tuple[Client, PushJob]:
+    """A client of Temporal, and the push job (told whether the server has crmsync's search attributes)."""
+    from engine.fleet.client import has_search_attributes
+
+    client = await client_for(temporal)
+    job = job_from(profile, source, base_url, credentials, team_file=str(team.resolve()) if team else None,
+                   search_attributes=await has_search_attributes(client, temporal.namespace), **options)
+    return client, job
 
 
 def job_from(profile: Path, source: Path | None, base_url: str | None, credentials: Path | None,
@@ -104,11 +153,17 @@ def worker(
     task_queue: TaskQueue = DEFAULT_TASK_QUEUE,
     namespace: Namespace = DEFAULT_NAMESPACE,
     max_pushes: Annotated[int, typer.Option("--max-pushes", min=1, help="pushes carried at once")] = 4,
+    tls: Tls = False,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Run a Temporal worker that carries out crmsync pushes (until SIGTERM or Ctrl-C)."""
     from engine.state import state_url as chosen_url
 
     def body() -> Awaitable[None]:
+        temporal_at = connection(temporal, namespace, tls, tls_ca, tls_cert, tls_key)
+        temporal_at.tls_config()  # the certificate files read (or refused) before anything else
         if chosen_url() is None:
             raise UsageError("a worker needs --state-url postgresql://… (or CRMSYNC_STATE_URL): the state "
                              "store every worker shares (links, journal, activity log)")
@@ -117,7 +172,7 @@ def worker(
 
         open_store().close()  # reachable, migrations applied, before the worker takes any work
         CONNECTED.append(True)
-        return serve(WorkerOptions(temporal, namespace, task_queue, max_pushes))
+        return serve(WorkerOptions(temporal_at, task_queue, max_pushes))
 
     run(body)
     raise leave(0)
@@ -137,17 +192,19 @@ def enqueue(
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     heartbeat: Heartbeat = 30.0,
     daily_reserve: Reserve = 10,
+    tls: Tls = False,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Start a push of PROFILE on Temporal (one per profile and CRM org at a time)."""
     async def body() -> PushSummary | None:
         from engine.fleet.client import enqueue as start
-        from engine.fleet.client import has_search_attributes
 
-        client = await client_for(temporal, namespace)
-        job = job_from(profile, source, base_url, credentials, as_user=as_user,
-                       team_file=str(team.resolve()) if team else None, heartbeat_seconds=heartbeat,
-                       daily_reserve=daily_reserve / 100,
-                       search_attributes=await has_search_attributes(client, namespace))
+        temporal_at = connection(temporal, namespace, tls, tls_ca, tls_cert, tls_key)
+        client, job = await connected_job(temporal_at, profile, source, base_url, credentials, team,
+                                          as_user=as_user, heartbeat_seconds=heartbeat,
+                                          daily_reserve=daily_reserve / 100)
         handle = await start(client, job, task_queue)
         consoles()[1].print(f"enqueued {handle.id} (run {handle.result_run_id}) on task queue {task_queue}",
                             markup=False, highlight=False)
@@ -203,12 +260,18 @@ def schedule(
     namespace: Namespace = DEFAULT_NAMESPACE,
     heartbeat: Heartbeat = 30.0,
     daily_reserve: Reserve = 10,
+    tls: Tls = False,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Push PROFILE on a Temporal Schedule (`--every`), or --delete / --trigger it, or --list them all."""
-    if not temporal:
-        raise fail(UsageError("give --temporal HOST:PORT (or CRMSYNC_TEMPORAL)"))
+    try:
+        temporal_at = connection(temporal, namespace, tls, tls_ca, tls_cert, tls_key)
+    except UsageError as exc:
+        raise fail(exc) from None
     if list_them:
-        return list_schedules(temporal, namespace)
+        return list_schedules(temporal_at)
     if profile is None or sum([every is not None, delete, trigger]) != 1:
         raise fail(UsageError("give PROFILE with one of --every INTERVAL, --delete or --trigger (or --list)"))
 
@@ -218,18 +281,16 @@ def schedule(
 
         if every is None:  # --delete or --trigger: the profile and org name the schedule
             job = make_job(profile, source or Path.cwd(), base_url, credentials)
-            client = await client_for(temporal, namespace)
+            client = await client_for(temporal_at)
             if delete:
                 await fleet.delete_schedule(client, job.profile_name, job.org)
                 return f"deleted the schedule of {job.profile_name} to {job.org}"
             await fleet.trigger_schedule(client, job.profile_name, job.org)
             return f"triggered the schedule of {job.profile_name} to {job.org}"
         period = interval(every)
-        client = await client_for(temporal, namespace)
-        job = job_from(profile, source, base_url, credentials, as_user=as_user,
-                       team_file=str(team.resolve()) if team else None, heartbeat_seconds=heartbeat,
-                       daily_reserve=daily_reserve / 100,
-                       search_attributes=await fleet.has_search_attributes(client, namespace))
+        client, job = await connected_job(temporal_at, profile, source, base_url, credentials, team,
+                                          as_user=as_user, heartbeat_seconds=heartbeat,
+                                          daily_reserve=daily_reserve / 100)
         done = await fleet.create_schedule(client, job, period, task_queue)
         return (f"{done} the schedule {fleet.schedule_id(job.profile_name, job.org)}: a push every {period} "
                 "(skipped while one of this profile and org runs)")
@@ -238,11 +299,11 @@ def schedule(
     raise leave(0)
 
 
-def list_schedules(temporal: str, namespace: str) -> None:
+def list_schedules(temporal: TemporalConnection) -> None:
     async def body() -> list[Any]:
         from engine.fleet.client import list_schedules as listed
 
-        return await listed(await client_for(temporal, namespace))
+        return await listed(await client_for(temporal))
 
     rows = run(body)
     if not rows:

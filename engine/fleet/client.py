@@ -42,22 +42,8 @@ from engine.fleet.workflows import PushWorkflow, ScheduledPushWorkflow, search_a
 log = logging.getLogger("crmsync.fleet")
 
 
-class TemporalUnavailable(CrmsyncError):
-    """The Temporal server cannot be reached (bad usage: the address, or the server down)."""
-
-    exit_code = 2
-
-
 class AlreadyRunning(CrmsyncError):
     """A push of this profile to this CRM org is running on Temporal: a second is refused."""
-
-
-async def connect(address: str, namespace: str) -> Client:
-    try:
-        return await Client.connect(address, namespace=namespace)
-    except (RuntimeError, RPCError) as exc:
-        raise TemporalUnavailable(f"--temporal {address}: cannot reach a Temporal server there "
-                                  f"(namespace {namespace}): {exc}") from None
 
 
 async def has_search_attributes(client: Client, namespace: str) -> bool:

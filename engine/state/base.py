@@ -196,13 +196,15 @@ class StateStore(ABC):
                                "ORDER BY started_at", (profile,))
         return [r["run_id"] for r in rows]
 
-    def unanswered_creates(self, profile: str) -> dict[str, str]:
-        """ref -> run id of the creates the profile's runs journaled and never heard the answer of
-        (still `pending`: the run was killed or cut off with the batch at the CRM)."""
-        rows = self.db.execute("SELECT j.ref, j.run_id FROM journal j JOIN runs r ON r.run_id = j.run_id "
+    def unanswered_creates(self, profile: str) -> dict[str, tuple[str, str]]:
+        """ref -> (run id, when that run ended) of the creates the profile's ended runs journaled and never
+        heard the answer of (still `pending`: the run was killed or cut off with the batch at the CRM).
+        A run sends nothing after it ended, so its requests end at the latest a request timeout later."""
+        rows = self.db.execute("SELECT j.ref, j.run_id, r.finished_at FROM journal j "
+                               "JOIN runs r ON r.run_id = j.run_id "
                                "WHERE r.profile = ? AND r.status <> 'running' AND j.action = 'insert' "
                                "AND j.state = 'pending' ORDER BY j.written_at", (profile,))
-        return {row["ref"]: row["run_id"] for row in rows}
+        return {row["ref"]: (row["run_id"], row["finished_at"] or now()) for row in rows}
 
     def log(self, entries: Iterable[dict[str, Any]]) -> None:
         with self.transaction():
