@@ -58,7 +58,7 @@ PG_SUITE = ("test_associations.py", "test_auth_placement.py", "test_auth_token_e
             "test_hostile_templates.py", "test_hubspot_associations.py", "test_hubspot_auth.py",
             "test_hubspot_orphans.py", "test_input_kept.py", "test_input_log.py",
             "test_input_missing.py", "test_input_reading.py", "test_input_terminal.py",
-            "test_jsonpath_checks.py", "test_jsonpath_no_id.py", "test_limits_published.py",
+            "test_account_orgs.py", "test_jsonpath_checks.py", "test_jsonpath_no_id.py", "test_limits_published.py",
             "test_list_endpoint_optional.py", "test_log_filters.py", "test_matching.py",
             "test_plan_and_apply.py", "test_plan_metadata.py", "test_plan_stale.py",
             "test_plugins_connector_file.py", "test_pull_decisions.py", "test_pull_listing.py",

@@ -18,7 +18,7 @@ from tests.runskit import Refusing, cli, creds, employer_profile, employers
 from tests.statekit import store_at
 
 REFUSED = re.compile(r"profile prefixes: its state in .* belongs to the CRM org (?:at )?(\S+), not to "
-                     r"(?:at )?(\S+?)(?: \(at \S+\))?(?: \(.*\))?; nothing was sent")
+                     r"(?:the org at )?(\S+?)(?: \(at \S+\))?(?: \(.*\))?; nothing was sent")
 
 
 def companies(url: str) -> list[str]:

@@ -114,7 +114,7 @@ def check_org(store: StateStore, profile: str, org: Org | str) -> None:
 
 
 def mismatch(store: StateStore, profile: str, held: str | None, org: Org) -> OrgMismatch:
-    this = f"at {org.address}" if org.key == org.address else f"{org.key} (at {org.address})"
+    this = f"the org at {org.address}" if org.key == org.address else f"{org.key} (at {org.address})"
     other = f"at {held}" if held is None or not is_account_key(held) else str(held)
     moved = (f"if {org.address} is the same org at a new address, push once with --org-moved"
              if org.account_id is None or not is_account_key(str(held)) else
