@@ -75,6 +75,8 @@ class PushSummary:
 def org_key(org: str) -> str:
     """The org as a workflow id shows it: `<crm>:<account id>` as it is, a base URL without scheme,
     user info or query."""
+    if re.fullmatch(r"[a-z][a-z0-9_]*:[^/\s]+", org):  # an account id keeps its case (Salesforce's ids)
+        return re.sub(r"[^A-Za-z0-9._:-]", "_", org)
     parts = urlsplit(org if "://" in org else f"//{org}")
     host = parts.netloc.rpartition("@")[2].lower()
     return re.sub(r"[^A-Za-z0-9._:/-]", "_", host + parts.path.rstrip("/"))
