@@ -17,10 +17,10 @@ import pytest
 
 from engine.sandbox.common import AuthConfig, running
 from engine.state.locks import PushRunning
-from engine.state.orgs import bound_org
 from tests.pushkit import ROOT, credentials_file, push, served
 from tests.runskit import Counting, cli, employer_profile, employers
 from tests.statekit import rows, store_at
+from tests.test_state_orgs import bound
 
 PORTAL_A, PORTAL_B = 11_111_111, 22_222_222
 TOKEN_B = "portal-b-private-app-token"
@@ -35,12 +35,13 @@ def two_portals() -> Iterator[tuple[Counting, str]]:
         yield emulator, url
 
 
-def bound(state: Path, profile: str) -> str | None:
-    store = store_at(state)
-    try:
-        return bound_org(store, profile)
-    finally:
-        store.close()
+def refused_push(profile: Path, source: Path, url: str, state: Path, creds: Path) -> str:
+    """What a push refused before sending anything (exit 2) says, on one line."""
+    refused = cli("push", profile, "--source", source, "--base-url", url, "--state-dir", state,
+                  "--credentials", creds)
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 2, said
+    return said
 
 
 def account_requests(url: str, path: str) -> int:
@@ -64,10 +65,7 @@ def test_a_profile_bound_to_one_portal_is_refused_with_another_portals_token_at_
             "created"] == 2
         assert bound(state, "prefixes") == f"hubspot:{PORTAL_A}"
         emulator.writes.clear()
-        refused = cli("push", profile, "--source", source, "--base-url", url, "--state-dir", state,
-                      "--credentials", creds_b)
-        said = " ".join(refused.stderr.split())
-        assert refused.returncode == 2, said
+        said = refused_push(profile, source, url, state, creds_b)
         assert f"belongs to the CRM org hubspot:{PORTAL_A}, not to hubspot:{PORTAL_B} (at {url})" in said
         assert "nothing was sent" in said and "--org-moved does not apply" in said
         assert emulator.writes == []  # the other customer's portal got nothing
@@ -150,10 +148,7 @@ def test_a_profile_bound_to_a_portal_is_refused_when_the_account_request_is(tmp_
         assert first.summary()["created"] == 2
     emulator = Counting(account_id=PORTAL_A, missing_scopes={"oauth"})  # the token lost its scope
     with running(emulator) as url:
-        refused = cli("push", profile, "--source", source, "--base-url", url, "--state-dir", state,
-                      "--credentials", creds)
-        said = " ".join(refused.stderr.split())
-        assert refused.returncode == 2, said
+        said = refused_push(profile, source, url, state, creds)
         assert f"belongs to the CRM org hubspot:{PORTAL_A}, not to the org at {url} (" in said
         assert "refused (403)" in said and "nothing was sent" in said
         assert emulator.writes == []
