@@ -44,7 +44,7 @@ async def learn_org(client: CrmClient, base_url: str) -> Org:
     """One request, authenticated: the org's key. A refusal (4xx) keys by the address, with a warning;
     a CRM that cannot answer (5xx after retries, no connection) or an answer without the id stops."""
     connector = client.connector
-    url, spec = account_url(connector, base_url), connector.account
+    url, spec = account_url(connector, client.base_url), connector.account
     if url is None or spec is None:
         return by_address(base_url)
     sent = await client.send(spec.request.method, url, headers=spec.request.headers or None,
