@@ -112,7 +112,7 @@ def print_run(r: RunSummary, out: Console) -> None:
              f"records: {counts_cell(r.counts)}",
              f"associations: {r.associations['made']:,} made, {r.associations['failed']:,} failed"]
     asked = (("source", r.source_dir), ("profile file", r.profile_path), ("base url", r.base_url),
-             ("plan", r.plan_file))
+             ("CRM org", r.org), ("org warning", r.org_warning), ("plan", r.plan_file))
     lines += [f"{what}: {value}" for what, value in asked if value]
     if r.options:
         lines.append("options: " + ", ".join(f"{k}={v}" for k, v in r.options.items() if k != "only")

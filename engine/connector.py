@@ -898,6 +898,44 @@ class AddressSpec(Strict):
         return {h.lower(): what for h, what in self.other_hosts.items()}.get(host.lower())
 
 
+class AccountRequest(Strict):
+    """The request that answers which account the credentials are for: a GET, sent once authenticated."""
+
+    method: Literal["GET"] = "GET"
+    path: str = Field(description="relative to the base URL, with its query; may use {api_version}")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> AccountRequest:
+        if not self.path.startswith("/"):
+            raise ValueError("an account request path starts with /")
+        unknown = set(re.findall(r"\{([a-z_][a-z0-9_.]*)\}", self.path)) - {"api_version"}
+        if unknown:
+            raise ValueError(f"an account request path may use {{api_version}} only, not "
+                             f"{', '.join(sorted('{' + u + '}' for u in unknown))}")
+        return self
+
+
+class AccountSpec(Strict):
+    """How to learn which account (org, portal) of the CRM the credentials are for: the org a profile's
+    state, its push lock and its shared rate budget are keyed by (`<connector>:<id>`). Without it the
+    org is known by its address, which many accounts may share."""
+
+    request: AccountRequest
+    id: JsonPath = Field(description="JSONPath, in the answer, of the account id")
+    pattern: str | None = Field(default=None, description="a regex with one group taking the id out of the "
+                                "value at `id` (an identity URL)")
+    facts: dict[str, JsonPath] = Field(default_factory=dict, description="more values shown with the id "
+                                       "(a data hosting location), name -> JSONPath in the answer")
+    source: str | None = Field(default=None, description="the CRM documentation the request comes from")
+
+    @model_validator(mode="after")
+    def _check(self) -> AccountSpec:
+        if self.pattern is not None and compile_regex(self.pattern).groups != 1:
+            raise ValueError("`pattern` takes the id out with exactly one group: (...)")
+        return self
+
+
 class ConnectorSpec(Strict):
     """One CRM."""
 
@@ -919,6 +957,8 @@ class ConnectorSpec(Strict):
     endpoints: EndpointsSpec
     metadata: MetadataMap
     errors: ErrorsSpec
+    account: AccountSpec | None = Field(default=None, description="how to learn the account id once "
+                                        "authenticated; without it the org is known by its address")
     plugin: str | None = Field(default=None, description="a Python file of pluggy hook implementations for "
                                "what YAML cannot say, relative to this file (./tinycrm_quirks.py); loaded "
                                "with the connector, it serves this connector only")

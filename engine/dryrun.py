@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from engine.account import account_request, learn_org
 from engine.address import Given, resolve_address
 from engine.auth import Redactor
 from engine.catalog import ProfileBundle, connection_settings, load_profile
@@ -15,8 +16,9 @@ from engine.errors import CrmsyncError
 from engine.pipeline import StreamDecided
 from engine.plan import Plan, daily_budget, make_plan
 from engine.runs.selection import batch_selection
+from engine.spool.sequence import Concatenation
 from engine.state import Link, default_state_dir, open_store
-from engine.state.orgs import check_org
+from engine.state.orgs import Org, check_org
 from engine.team.gate import admit_plan
 from engine.team.permissions import Permissions
 
@@ -49,8 +51,8 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
     if base_url is not None:
         credentials = Credentials.load(credentials_file, state_dir=state_dir, names=bundle.credential_names)
         base_url = resolve_address(bundle, credentials, Given(base_url, "--base-url"))
-    links, due = state_of(bundle, state_dir, base_url)
     if base_url is None:
+        links, due = state_of(bundle, state_dir, None)
         from engine.metadata import load
 
         live = load(metadata_file) if metadata_file is not None else None
@@ -68,11 +70,14 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
         # reads only: the reserve is a push's to keep; the dry-run says whether the push would reach it
         async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                                daily_reserve=0.0) as client:
+            org = await learn_org(client, base_url)
+            links, due = state_of(bundle, state_dir, org)
             plan = await make_plan(bundle, source_dir, base_url=base_url, client=client, links=links,
                                    live_fields=fetch_live_fields(bundle, client),  # read while mapping
                                    associations_due=due, allow_missing=allow_missing,
                                    permissions=permissions, on_stream=on_stream)
             plan.redactor = Redactor.of(bundle.connector.model.auth, client.auth.secrets(), client.auth.flow)
+            told(plan, bundle, base_url, org)
             if client.limiter.daily is not None:  # the CRM said how much of its daily allocation is used
                 cost = plan.cost
                 cost["daily_allocation"] = daily_budget(client.limiter.daily, cost["total_requests"],
@@ -82,14 +87,24 @@ def _dry_run(bundle: ProfileBundle, source_dir: Path, base_url: str | None, stat
     return asyncio.run(consult())
 
 
-def state_of(bundle: ProfileBundle, state_dir: Path, base_url: str | None) -> tuple[dict[Any, Link],
+def told(plan: Plan, bundle: ProfileBundle, base_url: str, org: Org) -> None:
+    """The account request first in the plan's requests, and the org it found in the plan."""
+    if (asked := account_request(bundle.connector.model, base_url)) is not None:
+        plan.lookups = Concatenation([[asked], plan.lookups])
+    plan.org = org.details()
+    if org.warning:
+        plan.warnings.append({"where": org.address, "stream": None, "field": None, "message": org.warning,
+                              "code": "org_by_address"})
+
+
+def state_of(bundle: ProfileBundle, state_dir: Path, org: Org | None) -> tuple[dict[Any, Link],
                                                                                    set[tuple[str, str]]]:
     """The profile's links and associations due; against a CRM, refused (OrgMismatch) when the profile's
     state is another org's."""
     store = open_store(state_dir)
     try:
-        if base_url is not None:
-            check_org(store, bundle.profile.model.name, base_url)
+        if org is not None:
+            check_org(store, bundle.profile.model.name, org)
         return store.links(bundle.profile.model.name), store.associations_due(bundle.profile.model.name)
     finally:
         store.close()

@@ -191,6 +191,7 @@ class Plan:
     redactor: Redactor = field(default_factory=Redactor, compare=False)  # hides the run's credentials
     held_back: dict[str, int] = field(default_factory=dict)  # --limit / --only: not in this batch, by why
     held_notice: str | None = None  # what the batch held back, said
+    org: dict[str, Any] | None = None  # the CRM org the plan was made against (engine/account.py)
 
     def __repr__(self) -> str:
         return (f"Plan(profile={self.profile!r}, records={len(self.records)}, lookups={len(self.lookups)}, "
@@ -229,7 +230,8 @@ class Plan:
                 "input_findings": self.input_findings(), "warnings": self.warnings, "owners": self.owners(),
                 "records": (r.as_dict() for r in self.records),
                 "requests": (self.redactor.planned(r.as_dict()) for r in chain(self.lookups, self.writes)),
-                **({"held_back": self.held_back} if self.held_notice else {})}
+                **({"held_back": self.held_back} if self.held_notice else {}),
+                **({"org": self.org} if self.org else {})}
 
     def as_dict(self) -> dict[str, Any]:
         return {key: list(value) if key in ("records", "requests") else value

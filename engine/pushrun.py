@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from engine.account import learn_org
 from engine.address import Given, resolve_address, saved_address
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import DEFAULT_DAILY_RESERVE, Credentials, Interrupted, open_client
@@ -27,7 +28,7 @@ from engine.runs.selection import BatchSelection, batch_selection
 from engine.spool.jsonin import SavedRecords, read_saved_plan
 from engine.state import StateStore, default_state_dir, open_store
 from engine.state.budget import shared_limits
-from engine.state.orgs import bind_org, org_of
+from engine.state.orgs import Org, bind_org
 from engine.summary import print_push_summary, say
 from engine.team.gate import admit_push
 from engine.team.permissions import Permissions
@@ -147,22 +148,48 @@ def run_push(request: PushRequest, console: Console) -> PushResult:
     base_url = resolve_address(bundle, credentials, given)  # before any credential is sent
     triggered_by = permissions.actor.name
     store = open_store(state_dir)
-    with closing(store), store.push_lock(bundle.profile.model.name, base_url):
-        moved_from = bind_org(store, bundle.profile.model.name, base_url, moved=request.org_moved)
+    binding = Binding(store, bundle.profile.model.name, request.org_moved)
+    with closing(store):
         progress = request.watch or PushProgress(console, request.progress)
         try:
-            result = asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
+            return asyncio.run(_push(bundle, source, base_url, credentials, store, triggered_by, saved,  # type: ignore[arg-type]
                                      progress, request.daily_reserve, request.recreate_deleted,
                                      request.allow_missing, permissions,
-                                     Recorded(run_details(request, bundle, source, base_url), selection)))
+                                     Recorded(run_details(request, bundle, source, base_url), selection),
+                                     binding))
         except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C twice, or before the run began
             raise Interrupted(SECOND) from None
         finally:
             progress.stop()
-    if moved_from is not None:
-        result.notices.append(f"the state of {bundle.profile.model.name} in {store.location} now belongs to "
-                              f"the CRM org at {org_of(base_url)} (moved from {moved_from})")
-    return result
+
+
+@dataclass
+class Binding:
+    """The profile's state, bound to the org the push learns once authenticated (engine/account.py)."""
+
+    store: StateStore
+    profile: str
+    moved: bool = False
+    org: Org | None = None
+    notice: str | None = None
+
+    @contextmanager
+    def held(self, org: Org, details: dict[str, Any]) -> Iterator[None]:
+        """The push lock of the profile and org, then the binding (OrgMismatch before anything is
+        sent), recorded in the run's details."""
+        with self.store.push_lock(self.profile, org.key):
+            self.org, self.notice = org, bind_org(self.store, self.profile, org, moved=self.moved)
+            details.update(org.details())
+            if self.notice:
+                details["org_rebound"] = self.notice
+            yield
+
+    def tell(self, result: PushResult) -> None:
+        if self.notice:
+            result.notices.append(self.notice)
+        if self.org is not None and self.org.warning:
+            result.warnings.append({"where": self.org.address, "stream": None, "field": None,
+                                    "message": self.org.warning, "code": "org_by_address"})
 
 
 async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials: Credentials,
@@ -170,7 +197,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                 triggered_by: str, saved: dict[str, Any] | None, progress: PushProgress,
                 daily_reserve: float, recreate_deleted: bool = False,
                 allow_missing: bool = False, permissions: Permissions | None = None,
-                recorded: Recorded | None = None) -> PushResult:
+                recorded: Recorded | None = None, binding: Binding | None = None) -> PushResult:
     connection = connection_settings(bundle.connector.model, bundle.profile.model.connection, base_url)
     recorded = recorded or Recorded({}, BatchSelection())
     stale: list[str] = []
@@ -185,7 +212,10 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
 
     async with open_client(bundle.connector.model, base_url, credentials, connection=connection,
                            daily_reserve=daily_reserve) as client:
-        with stop_on_ctrl_c(client), shared_limits(store, org_of(base_url), client.limiter):
+        org = await learn_org(client, base_url)
+        binding = binding or Binding(store, bundle.profile.model.name)
+        with binding.held(org, recorded.details), stop_on_ctrl_c(client), \
+                shared_limits(store, org.key, client.limiter):
             _, result = await push(bundle, source, client=client, store=store, triggered_by=triggered_by,
                                    connection=connection, before_stream=before_stream if restricts else None,
                                    on_handed=progress.start,
@@ -193,6 +223,7 @@ async def _push(bundle: ProfileBundle, source: Path, base_url: str, credentials:
                                    recreate_deleted=recreate_deleted, allow_missing=allow_missing,
                                    permissions=permissions, details=recorded.details,
                                    held_back=recorded.selection.held_back)
+    binding.tell(result)
     if (held := recorded.selection.notice()) is not None:
         result.notices.append(held)
     if permissions is not None:

@@ -9,10 +9,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,10 +193,20 @@ def enqueue(fleet: Workers, crm: str, source: Path, url: str, *more: str,
                    "--heartbeat-timeout", str(heartbeat), *more, home=fleet.home, env=env)
 
 
+@cache
 def wid(crm: str, url: str) -> str:
+    """The workflow id of the profile's push to the emulator at `url`: its org is the account id the
+    emulator answers (`<crm>:<id>`), as `enqueue` learns it with the profile's credentials."""
+    from engine.auth import Credentials
+    from engine.catalog import load_profile
+    from engine.fleet.jobs import _learn
     from engine.fleet.model import workflow_id
 
-    return workflow_id(PROFILES[crm].stem, url)
+    bundle = load_profile(PROFILES[crm])
+    creds = Credentials.read(credentials_file(crm, Path(tempfile.mkdtemp()) / "wid"))
+    org = asyncio.run(_learn(bundle, creds, url))
+    assert org.account_id is not None and org.key.startswith(f"{crm}:"), org
+    return workflow_id(bundle.profile.model.name, org.key)
 
 
 async def progress_of(address: str, workflow: str) -> Any:

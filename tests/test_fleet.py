@@ -268,7 +268,8 @@ def test_a_schedule_fires_its_push_and_skips_while_one_of_the_profile_and_org_ru
         assert fired.skipped is None and fired.summary["created"] == 0 and fired.summary["unchanged"] > 0
         holds_each_record_once("hubspot", url, source)
         listed = crmsync("schedule", "--list", "--temporal", fleet.address, home=fleet.home)
-        assert f"crmsync-schedule/hubspot-benefitflow/{url.split('://')[1]}  every 1:00:00" in listed.stdout
+        schedule = wid("hubspot", url).replace("crmsync-push/", "crmsync-schedule/", 1)  # its org: the portal
+        assert f"{schedule}  every 1:00:00" in listed.stdout
         assert crmsync("schedule", *common, "--delete", home=fleet.home).returncode == 0
         listed = crmsync("schedule", "--list", "--temporal", fleet.address, home=fleet.home)
         assert "crmsync-schedule/hubspot-benefitflow/" not in listed.stdout

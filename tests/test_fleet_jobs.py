@@ -6,6 +6,7 @@ with os._exit (temporalio/sdk-python#300), which would end the test process too.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -41,3 +42,20 @@ def test_a_worker_without_a_shared_state_store_is_bad_usage() -> None:
     result = CliRunner().invoke(app, ["worker", "--temporal", f"127.0.0.1:{free_port()}"])
     assert result.exit_code == 2
     assert "a worker needs --state-url" in result.output
+
+
+def test_an_enqueued_jobs_org_is_the_account_id_its_credentials_are_for(tmp_path: Path) -> None:
+    from engine.fleet.jobs import make_job
+    from tests.pushkit import PROFILES, credentials_file, served
+
+    source = tmp_path / "src"
+    source.mkdir()
+    good = credentials_file("hubspot", tmp_path / "good")
+    unknown = credentials_file("hubspot", tmp_path / "bad", access_token="a-token-of-no-portal")
+    with served("hubspot", account_id=31_415_926) as (_, url), pytest.MonkeyPatch.context() as env:
+        env.delenv("CRMSYNC_STATE_URL", raising=False)  # no fleet store to read a binding from
+        job = make_job(PROFILES["hubspot"], source, url, good)
+        assert (job.org, job.org_known_by) == ("hubspot:31415926", "account")
+        assert workflow_id(job.profile_name, job.org) == "crmsync-push/hubspot-benefitflow/hubspot:31415926"
+        fallback = make_job(PROFILES["hubspot"], source, url, unknown)  # refused: known by its address
+        assert (fallback.org, fallback.org_known_by) == (url, "address")

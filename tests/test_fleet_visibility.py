@@ -78,7 +78,9 @@ def test_progress_grows_mid_push_then_the_summary_is_in_temporal_runs_and_the_lo
         assert early.attempt == 1 and "pid" in early.worker
         summary, seen = finished(fleet.address, wid("hubspot", url))
         assert summary.summary["created"] > last
-        assert seen.search_attributes == {"CrmsyncProfile": PROFILE, "CrmsyncOrg": url,
+        portal = wid("hubspot", url).rsplit("/", 1)[1]  # the org: the portal its token is for
+        assert portal.startswith("hubspot:")
+        assert seen.search_attributes == {"CrmsyncProfile": PROFILE, "CrmsyncOrg": portal,
                                           "CrmsyncState": "finished"}
         assert seen.memo["state"] == "finished" and seen.memo["run_id"] == summary.run_id
         assert seen.memo["summary"] == summary.summary and seen.memo["attempts"] == 1
@@ -87,6 +89,7 @@ def test_progress_grows_mid_push_then_the_summary_is_in_temporal_runs_and_the_lo
         assert sum(s.sent for s in ended.streams.values()) == summary.summary["created"]
         [run] = [r for r in runs_of(fleet, PROFILE) if r["run_id"] == summary.run_id]
         assert run["state"] in ("succeeded", "with_failures") and run["base_url"] == url
+        assert run["org"] == portal
         assert {k: run["counts"][k] for k in COUNTS} == {k: summary.summary[k] for k in COUNTS}
         logged = Counter((r["action"], r["result"]) for r in activity_log(fleet, PROFILE)
                          if r["run_id"] == summary.run_id and r["action"] in ("insert", "update"))

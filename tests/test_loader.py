@@ -172,6 +172,7 @@ def test_profile_load_error_is_located(tmp_path: Path, text: str, where: str, fr
     assert_error_at(errors_of(path), path, where, fragment)
 
 
+META = 'metadata: {name: $.name, type: $.type, type_map: {text: string}}\n'
 CONNECTOR_CASES = [  # (line of TINY to replace, its replacement, line:col, message fragment)
     P(24, '      employer: {kind: field, to: company, feild: company_id}',
       "24:44", "unknown key 'feild' (kind: field); did you mean 'field'?", id='relation-branch-unknown-key'),
@@ -225,6 +226,21 @@ CONNECTOR_CASES = [  # (line of TINY to replace, its replacement, line:col, mess
       "31:51", "unknown placeholder 'feilds'", id='endpoint-unknown-whole-placeholder'),
     P(30, '  lookup: {method: GET, path: "/{vars.set}", query: {q: "{match}"}}',
       "30:31", '{vars.set} is not set in the vars of companies, people', id='endpoint-unset-var'),
+    # the account request (how the org is known): after the metadata line
+    P(35, META + 'account: {request: {path: /me}, id: $.id, sorce: doc}',
+      "36:43", "unknown key 'sorce'; did you mean 'source'?", id='account-unknown-key'),
+    P(35, META + 'account: {request: {path: /me}}',
+      "36:10", "missing required key 'id' in account", id='account-without-id'),
+    P(35, META + 'account: {request: {method: POST, path: /me}, id: $.id}',
+      "36:29", "account.request.method: Input should be 'GET' (got a string: 'POST')",
+      id='account-not-a-get'),
+    P(35, META + 'account: {request: {path: /me}, id: $.id, pattern: "00D.*"}',
+      "36:10", "account: `pattern` takes the id out with exactly one group: (...)",
+      id='account-pattern-no-group'),
+    P(35, META + 'account: {request: {path: "/me/{org}"}, id: $.id}',
+      "36:20", "an account request path may use {api_version} only, not {org}", id='account-placeholder'),
+    P(35, META + 'account: {request: {path: /me}, id: "$.[["}',
+      "36:37", "'$.[[' is not a valid JSONPath", id='account-bad-jsonpath'),
 ]
 
 

@@ -36,8 +36,9 @@ def push_lock(state: Path, profile: str, org: str = ORG) -> Iterator[None]:
 
 def test_a_second_push_of_the_profile_is_refused_while_one_runs(examples: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
-    with served("hubspot") as (_, url):
-        with push_lock(state, "hubspot-benefitflow", url):  # as a push in progress holds it
+    with served("hubspot") as (emulator, url):
+        portal = f"hubspot:{emulator.account_id}"  # type: ignore[attr-defined]  # the org a push locks
+        with push_lock(state, "hubspot-benefitflow", portal):  # as a push in progress holds it
             with pytest.raises(PushRunning, match=rf"another push of hubspot-benefitflow is running \(.*pid "
                                                   rf"{os.getpid()}\b.*, since .*\); nothing was sent"):
                 push("hubspot", examples, url, state)

@@ -1,8 +1,9 @@
 """A profile's state (links, journal, pulls) belongs to one CRM org: the same profile pushed, planned,
 retried or pulled against a second org with the same store is refused before anything is sent (exit 2),
-naming the profile, the org its state belongs to, this one and what to do; the same org at a new address
-is bound there with `push --org-moved`. Two served emulators are two orgs. With either store (this file
-is in PG_SUITE)."""
+naming the profile, the org its state belongs to, this one and what to do. A HubSpot org is known by its
+portal id (`hubspot:<portalId>`, the account information API): two served emulators are two portals, and
+one portal at a second address is the same org (no `push --org-moved`); a store bound by an address is
+moved to a new one with `push --org-moved`. With either store (this file is in PG_SUITE)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from tests.pushkit import push, records
 from tests.runskit import Refusing, cli, creds, employer_profile, employers
 from tests.statekit import store_at
 
-REFUSED = re.compile(r"profile prefixes: its state in .* belongs to the CRM org at (\S+), not to "
-                     r"(\S+); nothing was sent")
+REFUSED = re.compile(r"profile prefixes: its state in .* belongs to the CRM org (?:at )?(\S+), not to "
+                     r"(?:the org at )?(\S+?)(?: \(at \S+\))?(?: \(.*\))?; nothing was sent")
 
 
 def companies(url: str) -> list[str]:
@@ -29,8 +30,12 @@ def refused_for(answer: object, held: str, other: str) -> None:
     said = " ".join(answer.stderr.split())  # type: ignore[attr-defined]
     found = REFUSED.search(said)
     assert found is not None, said
-    assert found.groups() == (held, other + ";") or found.groups() == (held, other), said
+    assert found.groups() == (held, other), said
     assert "--org-moved" in said and "--state-dir" in said
+
+
+def portal(emulator: object) -> str:
+    return f"hubspot:{emulator.account_id}"  # type: ignore[attr-defined]
 
 
 def test_a_profile_of_one_org_is_refused_against_another_for_push_plan_retry_and_pull(tmp_path: Path) -> None:
@@ -42,16 +47,17 @@ def test_a_profile_of_one_org_is_refused_against_another_for_push_plan_retry_and
         first = push("hubspot", source, url_a, state, profile=profile, credentials=credentials)
         assert first.summary()["created"] == 2 and first.summary()["failed"] == 1
         org_b.writes.clear()
-        refused_for(cli("push", profile, "--source", source, "--base-url", url_b, *common), url_a, url_b)
-        refused_for(cli("plan", profile, "--source", source, "--base-url", url_b, *common), url_a, url_b)
-        refused_for(cli("retry", first.run_id, "--base-url", url_b, *common), url_a, url_b)
-        refused_for(cli("pull", profile, "--source", source, "--base-url", url_b, *common), url_a, url_b)
+        a, b = portal(org_a), portal(org_b)
+        refused_for(cli("push", profile, "--source", source, "--base-url", url_b, *common), a, b)
+        refused_for(cli("plan", profile, "--source", source, "--base-url", url_b, *common), a, b)
+        refused_for(cli("retry", first.run_id, "--base-url", url_b, *common), a, b)
+        refused_for(cli("pull", profile, "--source", source, "--base-url", url_b, *common), a, b)
         assert org_b.writes == [] and companies(url_b) == []  # the second org got nothing
         again = cli("push", profile, "--source", source, "--base-url", url_a, "--format", "json", *common)
         assert again.returncode == 1, again.stderr  # its own org: the bad record fails again, nothing else
         assert json.loads(again.stdout)["summary"]["unchanged"] == 2
         assert companies(url_a) == ["e1", "e2"]
-    assert bound(state, "prefixes") == url_a
+    assert bound(state, "prefixes") == portal(org_a)
 
 
 def test_the_same_profile_of_another_name_pushes_to_the_second_org(tmp_path: Path) -> None:
@@ -61,30 +67,78 @@ def test_the_same_profile_of_another_name_pushes_to_the_second_org(tmp_path: Pat
     production.parent.mkdir()
     text = profile.read_text(encoding="utf-8")
     production.write_text(text.replace("name: prefixes", "name: prefixes-prod"), encoding="utf-8")
-    with running(Refusing()) as url_a, running(Refusing()) as url_b:
+    org_a, org_b = Refusing(), Refusing()
+    with running(org_a) as url_a, running(org_b) as url_b:
         assert push("hubspot", source, url_a, state, profile=profile).summary()["created"] == 2
         assert push("hubspot", source, url_b, state, profile=production).summary()["created"] == 2
         assert companies(url_a) == companies(url_b) == ["e1", "e2"]
-    assert (bound(state, "prefixes"), bound(state, "prefixes-prod")) == (url_a, url_b)
+    assert (bound(state, "prefixes"), bound(state, "prefixes-prod")) == (portal(org_a), portal(org_b))
 
 
-def test_the_same_org_at_a_new_address_is_bound_there_with_org_moved(tmp_path: Path) -> None:
+def test_the_same_portal_at_a_new_address_is_the_same_org_without_org_moved(tmp_path: Path) -> None:
     source, state = employers(tmp_path / "src", good=2, bad=0), tmp_path / "state"
     profile, credentials = employer_profile(tmp_path), creds(tmp_path)
     common = ["--source", source, "--state-dir", state, "--credentials", credentials, "--format", "json"]
-    with running(Refusing()) as old:
-        new = old.replace("127.0.0.1", "localhost")  # one org, answering at a second address
+    emulator = Refusing()
+    with running(emulator) as old:
+        new = old.replace("127.0.0.1", "localhost")  # one portal, answering at a second address
         assert push("hubspot", source, old, state, profile=profile, credentials=credentials).summary()[
             "created"] == 2
-        refused_for(cli("push", profile, "--base-url", new, *common), old, new)
-        moved = cli("push", profile, "--base-url", new, "--org-moved", *common)
+        again = cli("push", profile, "--base-url", new, *common)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["summary"]["unchanged"] == 2  # its links stood: nothing created twice
+        assert companies(old) == ["e1", "e2"]
+    assert bound(state, "prefixes") == portal(emulator)
+
+
+def test_a_profile_bound_by_another_address_moves_to_this_org_with_org_moved(tmp_path: Path) -> None:
+    source, state = employers(tmp_path / "src", good=2, bad=0), tmp_path / "state"
+    profile, credentials = employer_profile(tmp_path), creds(tmp_path)
+    common = ["--source", source, "--state-dir", state, "--credentials", credentials, "--format", "json"]
+    emulator = Refusing()
+    with running(emulator) as url:
+        assert push("hubspot", source, url, state, profile=profile, credentials=credentials).summary()[
+            "created"] == 2
+        rebind(state, "prefixes", "https://old-proxy.example")  # bound, before account ids, by an address
+        refused_for(cli("push", profile, "--base-url", url, *common), "https://old-proxy.example",
+                    portal(emulator))
+        moved = cli("push", profile, "--base-url", url, "--org-moved", *common)
         assert moved.returncode == 0, moved.stderr
         said = json.loads(moved.stdout)
         assert said["summary"]["unchanged"] == 2  # its links stood: nothing created twice
-        assert any(f"now belongs to the CRM org at {new} (moved from {old})" in n for n in said["notices"])
-        refused_for(cli("push", profile, "--base-url", old, *common), new, old)
-        assert companies(old) == ["e1", "e2"]
-    assert bound(state, "prefixes") == new
+        assert any(f"now belongs to the CRM org at {portal(emulator)} (moved from https://old-proxy.example)"
+                   in n for n in said["notices"]), said["notices"]
+        assert companies(url) == ["e1", "e2"]
+    assert bound(state, "prefixes") == portal(emulator)
+
+
+def test_a_profile_bound_by_this_address_is_rebound_to_its_account_id_at_next_push(tmp_path: Path) -> None:
+    source, state = employers(tmp_path / "src", good=2, bad=0), tmp_path / "state"
+    profile, credentials = employer_profile(tmp_path), creds(tmp_path)
+    emulator = Refusing()
+    with running(emulator) as url:
+        assert push("hubspot", source, url, state, profile=profile, credentials=credentials).summary()[
+            "created"] == 2
+        rebind(state, "prefixes", url)  # as a store of before account ids left it
+        again = cli("push", profile, "--source", source, "--base-url", url, "--state-dir", state,
+                    "--credentials", credentials, "--format", "json")
+        assert again.returncode == 0, again.stderr
+        said = json.loads(again.stdout)
+        assert said["summary"]["unchanged"] == 2
+        notice = f"was bound to the CRM org at {url} by its address; it is now bound to its account id: " \
+                 f"{portal(emulator)}"
+        assert any(notice in n for n in said["notices"]), said["notices"]
+        shown = json.loads(cli("runs", said["run_id"], "--state-dir", state, "--format", "json").stdout)
+        assert shown["org"] == portal(emulator) and shown["account_id"] == str(emulator.account_id)
+    assert bound(state, "prefixes") == portal(emulator)
+
+
+def rebind(state: Path, profile: str, org: str) -> None:
+    store = store_at(state)
+    try:
+        store.db.execute("UPDATE profile_orgs SET org = ? WHERE profile = ?", (org, profile))
+    finally:
+        store.close()
 
 
 def test_a_store_made_before_profiles_had_an_org_binds_each_to_its_newest_runs_org(tmp_path: Path) -> None:

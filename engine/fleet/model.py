@@ -26,7 +26,7 @@ class PushJob:
     profile: str  # the profile YAML file
     source: str  # the folder of source files
     profile_name: str  # the profile's own name (what the push lock and the workflow id say)
-    org: str  # the CRM's base URL the push sends to: the org
+    org: str  # the CRM org: `<crm>:<account id>`, else its base URL (engine/fleet/jobs.py fleet_org)
     base_url: str | None = None  # as given with --base-url (else found by the worker as `push` finds it)
     as_user: str | None = None
     credentials_file: str | None = None
@@ -36,6 +36,7 @@ class PushJob:
     push_timeout_minutes: float = 360.0  # one attempt of the push, at most
     attempts: int = 20  # of the push activity, before the workflow gives up
     search_attributes: bool = False  # the namespace has SEARCH_ATTRIBUTES: the workflow keeps State there
+    org_known_by: str = "address"  # binding (the store's), account (learned at enqueue) or address
 
 
 @dataclass
@@ -72,7 +73,10 @@ class PushSummary:
 
 
 def org_key(org: str) -> str:
-    """The org as a workflow id shows it: the base URL without scheme, user info or query."""
+    """The org as a workflow id shows it: `<crm>:<account id>` as it is, a base URL without scheme,
+    user info or query."""
+    if re.fullmatch(r"[a-z][a-z0-9_]*:[^/\s]+", org):  # an account id keeps its case (Salesforce's ids)
+        return re.sub(r"[^A-Za-z0-9._:-]", "_", org)
     parts = urlsplit(org if "://" in org else f"//{org}")
     host = parts.netloc.rpartition("@")[2].lower()
     return re.sub(r"[^A-Za-z0-9._:/-]", "_", host + parts.path.rstrip("/"))

@@ -5,10 +5,12 @@ record against the local records: linked (a link ties it to a local record, the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.account import learn_org
 from engine.address import Given, resolve_address
 from engine.catalog import ProfileBundle, connection_settings, load_profile
 from engine.client import Credentials, open_client
@@ -22,7 +24,7 @@ from engine.pull.local import indexed, local_records, streams_of
 from engine.pull.reverse import local_shape, stream_back
 from engine.pull.state import forget_pulls, pulled, save_matches
 from engine.state import StateStore, default_state_dir, open_store
-from engine.state.orgs import bind_org
+from engine.state.orgs import Org, bind_org
 from engine.templating import fill
 
 STATUSES = ("match_found", "new", "linked")
@@ -90,10 +92,11 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
     address = resolve_address(bundle, credentials, Given(base_url, "--base-url") if base_url else None)
     store = open_store(state_dir)
     try:
-        bind_org(store, bundle.profile.model.name, address)  # before anything is pulled into its state
-        if full:
-            forget_pulls(store, bundle.profile.model.name)
-        fetched, requests = asyncio.run(_fetch(bundle, objects, address, credentials, store))
+        def bind(org: Org) -> None:  # once the org is known, before anything is pulled into its state
+            bind_org(store, bundle.profile.model.name, org)
+            if full:
+                forget_pulls(store, bundle.profile.model.name)
+        fetched, requests = asyncio.run(_fetch(bundle, objects, address, credentials, store, bind))
         records = [r for o in objects for r in match_object(bundle, store, source_dir, o, address)]
     finally:
         store.close()
@@ -101,11 +104,12 @@ def run_pull(profile_path: Path, source_dir: Path, *, base_url: str | None = Non
 
 
 async def _fetch(bundle: ProfileBundle, objects: list[str], address: str, credentials: Credentials,
-                 store: StateStore) -> tuple[list[Fetched], int]:
+                 store: StateStore, bind: Callable[[Org], None]) -> tuple[list[Fetched], int]:
     connector = bundle.connector.model
     connection = connection_settings(connector, bundle.profile.model.connection, address)
     async with open_client(connector, address, credentials, connection=connection,
                            daily_reserve=0.0) as client:
+        bind(await learn_org(client, address))
         fetched = await asyncio.gather(*(fetch_object(connector, o, selected(bundle, o), client, store,
                                                       bundle.profile.model.name) for o in objects))
         return list(fetched), client.sent

@@ -120,7 +120,8 @@ def summarise(store: StateStore, row: sqlite3.Row) -> RunSummary:
         profile_path=details.get("profile_path"), source_dir=details.get("source_dir"),
         base_url=details.get("base_url"), as_user=details.get("as_user"), plan_file=details.get("plan_file"),
         team_file=details.get("team_file"), credentials_file=details.get("credentials_file"),
-        options=details.get("options", {}))
+        options=details.get("options", {}), org=details.get("org"), account_id=details.get("account_id"),
+        org_warning=details.get("org_warning"))
 
 
 def counted(last: list[sqlite3.Row]) -> dict[str, int]:
@@ -137,9 +138,10 @@ def counted(last: list[sqlite3.Row]) -> dict[str, int]:
 
 
 def org_of(run: Any) -> str | None:
-    """The CRM address a run pushed to (its push lock is per profile and org), if it was recorded."""
+    """The CRM org a run pushed to (its push lock is per profile and org), if it was recorded: its key
+    (`<crm>:<account id>`, else the address), or the address of a run recorded before it had one."""
     details = json.loads(run["details"]) if run["details"] else {}
-    return details.get("base_url")
+    return details.get("org") or details.get("base_url")
 
 
 def state_of(store: StateStore, row: sqlite3.Row, counts: dict[str, Any]) -> str:

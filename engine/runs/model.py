@@ -40,6 +40,9 @@ class RunSummary:
     team_file: str | None = None
     credentials_file: str | None = None  # the path it was given, never what the file holds
     options: dict[str, Any] = field(default_factory=dict)  # --limit, --only, --recreate-deleted...
+    org: str | None = None  # the CRM org it pushed to: `<crm>:<account id>`, else the address
+    account_id: str | None = None  # what the CRM answered for whose account the credentials are (no secret)
+    org_warning: str | None = None  # why the org was known by its address although the connector says how
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -102,7 +102,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, UsersMixin, San
         tenant_id: str = "8a2b6c1d-5e4f-4a3b-9c2d-1e0f0a0b0c0d",
         token_ttl_s: float = 3599.0,
         user_id: str = "b1e4d2c3-0000-4000-8000-00000000a001",
-        organization_id: str = "c0ffee00-0000-4000-8000-00000000a002",
+        organization_id: str | None = None,
         application_user_disabled: bool = False,
         missing_read_privileges: Collection[str] = (),
         revoked_refresh_tokens: Collection[str] = (),
@@ -124,7 +124,7 @@ class DynamicsSandbox(EntitySetMixin, MetadataMixin, BatchMixin, UsersMixin, San
         self.tenant_id = tenant_id
         self.token_ttl_s = token_ttl_s
         self.user_id = user_id.lower()
-        self.organization_id = organization_id
+        self.organization_id = organization_id or str(uuid.uuid4())  # each emulator an org of its own
         self.application_user_disabled = application_user_disabled
         self.missing_read_privileges = set(missing_read_privileges)
         self.entra_options = EntraOptions(tenant_id, set(revoked_refresh_tokens), set(expired_refresh_tokens))

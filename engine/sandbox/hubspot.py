@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,10 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
     """HubSpot CRM API emulator. Options (all keyword):
 
     portal_id: hub id in record URLs and token responses (123456).
+    account_id: the portalId the account information API answers (GET /account-info/v3/details); by
+      default a number of this emulator's own, so two emulators are two portals.
+    portals: access token -> portalId, for tokens of other portals served at the same address (two
+      customers' private apps on api.hubapi.com); a token not listed is of `account_id`.
     token_ttl_s: access token lifetime, HubSpot's `expires_in` (1800).
     duplicate_rules: 409 CONFLICT on a second contact with the same email (True, as HubSpot always does).
     company_domain_unique: refuse a second company with the same domain (False: HubSpot's API does not).
@@ -96,6 +101,8 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
         clock: Callable[[], float] = time.monotonic,
         base_url: str = "http://127.0.0.1",
         portal_id: int = 123456,
+        account_id: int | None = None,
+        portals: dict[str, int] | None = None,
         token_ttl_s: float = 1800.0,
         duplicate_rules: bool = True,
         company_domain_unique: bool = False,
@@ -109,6 +116,8 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
         server_error_status: int = 503,
     ) -> None:
         self.portal_id = portal_id
+        self.account_id = account_id if account_id is not None else 10_000_000 + secrets.randbelow(89_999_999)
+        self.portals = dict(portals or {})
         self.token_ttl_s = token_ttl_s
         self.duplicate_rules = duplicate_rules
         self.company_domain_unique = company_domain_unique
@@ -573,6 +582,19 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
             f"<table>{rows}</table></body></html>"
         )
 
+    def account_details(self, request: Request, _: Any) -> Response:
+        """GET /account-info/v3/details (Account information API; every token has its `oauth` scope
+        unless the emulator is told it lacks it)."""
+        denied = self._scope_failure("oauth")
+        if denied:
+            return denied
+        portal = self.portals.get(self.bearer(request) or "", self.account_id)
+        return JSONResponse({
+            "portalId": portal, "accountType": "STANDARD", "timeZone": "US/Eastern", "companyCurrency": "USD",
+            "additionalCurrencies": [], "utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000,
+            "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1",
+        })
+
     def record_url(self, kind: str, record_id: str) -> str:
         return f"{self.base_url}/contacts/{self.portal_id}/record/{TYPE_IDS[kind]}/{record_id}"
 
@@ -584,6 +606,7 @@ class HubSpotSandbox(RecordsMixin, AssociationsMixin, OwnersMixin, Sandbox):
             *self._association_routes(),
             *self._property_routes(),
             *self._owners_routes(),
+            Route("/account-info/v3/details", self.api(self.account_details, None), methods=["GET"]),
             Route("/contacts/{portal_id}/record/{type_id}/{record_id}", self.record_page, methods=["GET"]),
         ]
 

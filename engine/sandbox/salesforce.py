@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp
 from engine.sandbox.common import AuthConfig, FaultSpec, Sandbox, SandboxConfigError
 from engine.sandbox.salesforce_collections import CollectionsMixin, all_or_none
 from engine.sandbox.salesforce_composite import CompositeMixin
-from engine.sandbox.salesforce_ids import normalize, object_of
+from engine.sandbox.salesforce_ids import make_id, normalize, object_of
 from engine.sandbox.salesforce_org import ConcurrencyLimit, OrgMixin
 from engine.sandbox.salesforce_query import QueryMixin
 from engine.sandbox.salesforce_records import USER_ID, RecordsMixin, WriteOptions
@@ -77,6 +78,8 @@ class SalesforceSandbox(
     unreadable_objects: objects the user's profile has no Read permission on (e.g. {"Contact"}): SOQL
       on them answers 400 INVALID_TYPE "sObject type 'Contact' is not supported", as for an object the
       user cannot see ({"User"}: an integration user without read access to users).
+    org_id: the org's id (00D...), in the token answer's identity URL and the UserInfo endpoint's
+      organization_id; by default an id of this emulator's own, so two emulators are two orgs.
     A seed's `User` records are the org's users (Email, IsActive...): see salesforce_users.
     """
 
@@ -105,7 +108,9 @@ class SalesforceSandbox(
         open_query_cursors: int = 10,
         client_credentials_user: str = "integration@sandbox",
         unreadable_objects: Collection[str] = (),
+        org_id: str | None = None,
     ) -> None:
+        self.org_id = org_id or make_id("Organization", 1 + secrets.randbelow(62**6))
         self.token_ttl_s = token_ttl_s
         self.api_versions = (float(api_versions[0]), float(api_versions[1]))
         self.api_enabled = api_enabled
@@ -346,6 +351,7 @@ class SalesforceSandbox(
         methods = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
         return [
             Route("/services/oauth2/token", self.token_endpoint, methods=["POST"]),
+            Route("/services/oauth2/userinfo", self.userinfo_endpoint, methods=["GET", "POST"]),
             Route("/services/data", self.data_endpoint, methods=methods),
             Route("/services/data/{rest:path}", self.data_endpoint, methods=methods),
             Route("/lightning/r/{object_name}/{record_id}/view", self.record_page, methods=["GET"]),

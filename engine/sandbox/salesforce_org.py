@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine.sandbox.salesforce_records import ORG_ID, USER_ID
+from engine.sandbox.salesforce_records import USER_ID
 from engine.sandbox.salesforce_rules import not_found
 
 SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -51,6 +51,8 @@ class OrgMixin:
     daily_used: int
     current_version: str
     client_credentials_user: str
+    org_id: str
+    bearer: Any
 
     # ----- OAuth 2.0 token endpoint ------------------------------------------------------------------
     def client_credentials(self, request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
@@ -64,6 +66,25 @@ class OrgMixin:
             user, _, password = pair.partition(":")
             client_id, secret = client_id or unquote(user), secret or unquote(password)
         return client_id, secret
+
+    async def userinfo_endpoint(self, request: Request) -> Response:
+        """The OpenID Connect UserInfo endpoint on the org's host (Salesforce Help, "Query for User
+        Information"): the token's user and its org; a bad token answers 403 Bad_OAuth_Token."""
+        token = self.bearer(request)
+        # the identity service, not the data API: the `expire_every` fault (sessions of /services/data)
+        # does not apply to it
+        if self.tokens.check(token) != "ok":
+            return Response("Bad_OAuth_Token", status_code=403, media_type="text/plain")
+        user = self.tokens.tokens[token].user  # type: ignore[index]
+        base = f"{self.base_url}/id/{self.org_id}/{USER_ID}"
+        return JSONResponse({
+            "sub": base, "user_id": USER_ID, "organization_id": self.org_id,
+            "preferred_username": user, "nickname": user.partition("@")[0], "name": user,
+            "email": user, "email_verified": True, "zoneinfo": "America/Los_Angeles", "locale": "en_US",
+            "user_type": "STANDARD", "active": True, "is_app_installed": True,
+            "urls": {"rest": f"{self.base_url}/services/data/v{{version}}/",
+                     "sobjects": f"{self.base_url}/services/data/v{{version}}/sobjects/"},
+        })
 
     async def token_endpoint(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
@@ -91,7 +112,7 @@ class OrgMixin:
             self.auth.refresh_tokens[rotated] = self.auth.refresh_tokens.pop(refresh)
         token = self.tokens.issue(user, rotated or refresh)
         issued_at = str(int(time.time() * 1000))
-        identity = f"{self.base_url}/id/{ORG_ID}/{USER_ID}"
+        identity = f"{self.base_url}/id/{self.org_id}/{USER_ID}"
         signature = base64.b64encode(
             hmac.new(
                 self.auth.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256

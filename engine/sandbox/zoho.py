@@ -17,6 +17,7 @@ import base64
 import itertools
 import json
 import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Collection
@@ -74,6 +75,8 @@ class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
       {"error": ...} bodies with 200).
     missing_scopes: OAuth scopes the token lacks, e.g. {"ZohoCRM.users.READ"}: see zoho_users, as for a
       seed's `users`.
+    org_id: the organization's id the Organization API answers (GET /crm/v7/org, scope
+      ZohoCRM.org.READ); by default an id of this emulator's own, so two emulators are two orgs.
     """
 
     name = "zoho"
@@ -97,7 +100,9 @@ class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
         unknown_fields: str = "error",
         token_error_status: int = 200,
         missing_scopes: Collection[str] = (),
+        org_id: str | None = None,
     ) -> None:
+        self.org_id = org_id or str(5_550_000_000_000_000 + secrets.randbelow(10**15))
         if edition not in EDITIONS:
             raise SandboxConfigError(f"edition: {edition!r}; use one of {', '.join(EDITIONS)}")
         if unknown_fields not in ("error", "ignore"):
@@ -469,6 +474,7 @@ class ZohoSandbox(UsersMixin, RecordsMixin, Sandbox):
                 methods=["POST"],
             ),
             Route(API + "/users", self.api(self.list_users, one), methods=["GET"]),
+            Route(API + "/org", self.api(self.org_details, one), methods=["GET"]),
             Route(API + "/users/{user_id}", self.api(self.get_user, one), methods=["GET"]),
             Route(mod + "/search", self.api(self.search, one), methods=["GET"]),
             Route(mod, self.api(self.list_records, one), methods=["GET"]),

@@ -21,6 +21,7 @@ from engine.sandbox.zoho_records import USER, ApiError
 from engine.sandbox.zoho_schema import Field, RecordError, invalid
 
 USERS_SCOPE = "ZohoCRM.users.READ"
+ORG_SCOPE = "ZohoCRM.org.READ"
 FIRST_USER_ID = 5_550_000_000_000_501
 MAX_USERS_PAGE = 200
 # which users each `type` lists (Users API, "type" parameter)
@@ -81,9 +82,23 @@ class UsersMixin:
                            reason="the id given seems to be invalid")
         return None
 
-    def scope_refused(self) -> None:
-        if USERS_SCOPE in self.missing_scopes:
+    def scope_refused(self, scope: str = USERS_SCOPE) -> None:
+        if scope in self.missing_scopes:
             raise ApiError(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {})
+
+    def org_details(self, request: Request, _: Any) -> tuple[int, Any]:
+        """GET /crm/v7/org (Organization API): {"org": [{"id", "domain_name", "company_name", ...}]}."""
+        self.scope_refused(ORG_SCOPE)
+        org_id: str = self.org_id  # type: ignore[attr-defined]
+        return 200, {"org": [{
+            "id": org_id, "domain_name": f"org{org_id[-8:]}", "company_name": "Sandbox Org", "alias": None,
+            "primary_email": "integration@sandbox.example", "currency": "US Dollar", "iso_code": "USD",
+            "currency_symbol": "$", "currency_locale": "en_US", "time_zone": "America/Los_Angeles",
+            "country_code": "US", "zgid": org_id[-8:], "mc_status": False, "gapps_enabled": False,
+            "translation_enabled": False, "privacy_settings": False,
+            "license_details": {"paid": True, "paid_type": "enterprise", "paid_expiry": None,
+                                "users_license_purchased": 10, "trial_type": None, "trial_expiry": None},
+        }]}
 
     def list_users(self, request: Request, _: Any) -> tuple[int, Any]:
         self.scope_refused()

@@ -5,15 +5,19 @@ for its own — records failed as deleted_in_crm, or the wrong records updated. 
 profile to the org of its first push or pull (table `profile_orgs`, migration 5), and refuses, before
 anything is sent, a push, plan or pull of the profile against another (exit 2).
 
-Refused rather than kept apart per org: the org is known only by its address, and one org answers at
-several (a Salesforce instance URL and its My Domain, a renamed domain): state kept per address would
-silently lose the links when the address changed, and create every record again. Refused, the same
-org at its new address is one `push --org-moved` away; another org gets a state of its own."""
+The org is known by its key (engine/account.py): `<crm>:<account id>` where the connector says how to
+learn the account id (every HubSpot portal answers at one address), else its address. A profile bound
+by an address before its account id was learned is re-bound to the account id at its next push or
+pull from that address. Refused rather than kept apart per org: an org known by its address may answer
+at several (a renamed domain): state kept per address would silently lose the links when the address
+changed. Refused, the same org at its new address is one `push --org-moved` away (an org known by its
+account id needs none); another org gets a state of its own."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +30,31 @@ if TYPE_CHECKING:
 
 class OrgMismatch(UsageError):
     """The profile's state in this store belongs to another CRM org than the one a command is for."""
+
+
+@dataclass(frozen=True)
+class Org:
+    """The org a push, pull or plan is for: its key in the store, its address, and how it was known."""
+
+    key: str  # what state, locks, budgets and workflow ids are keyed by: `<crm>:<id>`, else the address
+    address: str  # the address
+    account_id: str | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+    warning: str | None = None  # why the account id is not known, when the connector says how to learn it
+
+    def details(self) -> dict[str, Any]:
+        """What a run records of its org (`crmsync runs RUN_ID`): never a secret."""
+        found: dict[str, Any] = {"org": self.key, "account_id": self.account_id}
+        if self.facts:
+            found["account_facts"] = self.facts
+        if self.warning:
+            found["org_warning"] = self.warning
+        return found
+
+
+def by_address(base_url: str) -> Org:
+    """The org known by its address alone (a connector without `account:`)."""
+    return Org(key=org_of(base_url), address=org_of(base_url))
 
 
 def org_of(base_url: str) -> str:
@@ -43,39 +72,60 @@ def bound_org(store: StateStore, profile: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def bind_org(store: StateStore, profile: str, base_url: str, *, moved: bool = False) -> str | None:
-    """Bind the profile's state to the org at `base_url` if it is bound to none; OrgMismatch when it is
-    bound to another, unless `moved` (the same org at a new address): then it is bound to this one, and
-    the org it was bound to is returned."""
-    org = org_of(base_url)
+def bind_org(store: StateStore, profile: str, org: Org | str, *, moved: bool = False) -> str | None:
+    """Bind the profile's state to `org` if it is bound to none; OrgMismatch when it is bound to another.
+    A profile bound to this org's address before its account id was known is re-bound to the account id
+    (a store of before `account:`); `moved` (the same org at a new address) binds it to this one unless
+    both account ids are known and differ. Returns what changed, in words, or None."""
+    org = org if isinstance(org, Org) else by_address(org)
     with store.transaction():
         store.db.execute("INSERT INTO profile_orgs VALUES (?, ?, ?) ON CONFLICT (profile) DO NOTHING",
-                         (profile, org, now()))
+                         (profile, org.key, now()))
         held = bound_org(store, profile)
-        if held == org:
+        if held is None or held == org.key:
             return None
-        if not moved:
+        if org.account_id is not None and held == org.address:
+            _rebind(store, profile, org.key)
+            return (f"the state of {profile} in {store.location} was bound to the CRM org at {held} by its "
+                    f"address; it is now bound to its account id: {org.key}")
+        if not moved or (org.account_id is not None and is_account_key(held)):
             raise mismatch(store, profile, held, org)
-        store.db.execute("UPDATE profile_orgs SET org = ?, bound_at = ? WHERE profile = ?",
-                         (org, now(), profile))
-        return held
+        _rebind(store, profile, org.key)
+        return (f"the state of {profile} in {store.location} now belongs to the CRM org at "
+                f"{org.address if org.key == org.address else org.key} (moved from {held})")
 
 
-def check_org(store: StateStore, profile: str, base_url: str) -> None:
+def _rebind(store: StateStore, profile: str, key: str) -> None:
+    store.db.execute("UPDATE profile_orgs SET org = ?, bound_at = ? WHERE profile = ?", (key, now(), profile))
+
+
+def is_account_key(key: str) -> bool:
+    """`<crm>:<id>` rather than an address (which has `://`)."""
+    return "://" not in key
+
+
+def check_org(store: StateStore, profile: str, org: Org | str) -> None:
     """What a command that only reads the CRM (a plan) checks: OrgMismatch when the profile's state is
-    another org's; nothing is bound."""
+    another org's (a binding by this org's address is this org's too); nothing is bound."""
+    org = org if isinstance(org, Org) else by_address(org)
     held = bound_org(store, profile)
-    if held is not None and held != org_of(base_url):
-        raise mismatch(store, profile, held, org_of(base_url))
+    if held is not None and held not in (org.key, org.address):
+        raise mismatch(store, profile, held, org)
 
 
-def mismatch(store: StateStore, profile: str, held: str | None, org: str) -> OrgMismatch:
+def mismatch(store: StateStore, profile: str, held: str | None, org: Org) -> OrgMismatch:
+    this = f"the org at {org.address}" if org.key == org.address else f"{org.key} (at {org.address})"
+    other = f"at {held}" if held is None or not is_account_key(held) else str(held)
+    moved = (f"if {org.address} is the same org at a new address, push once with --org-moved"
+             if org.account_id is None or not is_account_key(str(held)) else
+             "its account id says it is another org, so --org-moved does not apply")
+    why = f" ({org.warning})" if org.warning else ""
     return OrgMismatch(
-        f"profile {profile}: its state in {store.location} (links, journal, pulls) belongs to the CRM org at "
-        f"{held}, not to {org}; nothing was sent. Its links there would be taken for this org's records "
-        f"(records failed as deleted_in_crm, or the wrong records updated). For another org, give it a "
-        f"state of its own (--state-dir DIR, or a --state-url database or schema of its own) or a profile "
-        f"of another name; if {org} is the same org at a new address, push once with --org-moved")
+        f"profile {profile}: its state in {store.location} (links, journal, pulls) belongs to the CRM org "
+        f"{other}, not to {this}{why}; nothing was sent. Its links there would be taken for this org's "
+        f"records (records failed as deleted_in_crm, or the wrong records updated). For another org, give "
+        f"it a state of its own (--state-dir DIR, or a --state-url database or schema of its own) or a "
+        f"profile of another name; {moved}")
 
 
 def bind_old_runs(db: Database) -> None:

@@ -257,3 +257,33 @@ def test_crmsync_sandbox_serve_hubspot_as_a_user_starts_it(tmp_path: Path, tls: 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_account_information_api_answers_each_tokens_portal(served: tuple[HubSpotSandbox, str]) -> None:
+    sandbox, url = served
+    sandbox.auth.static_tokens["other-portal-token"] = "private-app@other"
+    sandbox.portals["other-portal-token"] = 44556677
+    try:
+        for token, portal in (("sandbox-token", sandbox.account_id), ("other-portal-token", 44556677)):
+            client = HubSpot(access_token=token)
+            client.config["base_url"] = url  # api_request sends to this base URL (else api.hubapi.com)
+            answer = client.api_request({"method": "GET", "path": "/account-info/v3/details"})
+            assert answer.status_code == 200, answer.text
+            details = answer.json()
+            assert details["portalId"] == portal and details["dataHostingLocation"] == "na1"
+            assert {"accountType", "timeZone", "companyCurrency", "uiDomain", "utcOffset"} <= set(details)
+    finally:
+        del sandbox.auth.static_tokens["other-portal-token"], sandbox.portals["other-portal-token"]
+
+
+def test_a_token_without_the_oauth_scope_is_refused_the_account_information(
+        served: tuple[HubSpotSandbox, str]) -> None:
+    sandbox, url = served
+    sandbox.missing_scopes.add("oauth")
+    try:
+        client = HubSpot(access_token="sandbox-token")
+        client.config["base_url"] = url
+        answer = client.api_request({"method": "GET", "path": "/account-info/v3/details"})
+        assert answer.status_code == 403 and answer.json()["category"] == "MISSING_SCOPES"
+    finally:
+        sandbox.missing_scopes.discard("oauth")

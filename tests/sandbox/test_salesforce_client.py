@@ -224,3 +224,17 @@ def test_crmsync_sandbox_serve_salesforce_subprocess(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_simple_salesforce_reads_the_org_id_at_the_userinfo_endpoint(
+        sf: Salesforce, served: tuple[SalesforceSandbox, str, Path]) -> None:
+    sandbox, _, _ = served
+    info = sf.oauth2("userinfo")  # GET https://{instance}/services/oauth2/userinfo, the OpenID Connect shape
+    assert info["organization_id"] == sandbox.org_id and sandbox.org_id.startswith("00D")
+    assert len(sandbox.org_id) == 18 and info["user_id"].startswith("005")
+    assert info["sub"].endswith(f"/id/{sandbox.org_id}/{info['user_id']}")
+
+
+def test_each_salesforce_emulator_is_an_org_of_its_own_unless_told() -> None:
+    assert SalesforceSandbox().org_id != SalesforceSandbox().org_id
+    assert SalesforceSandbox(org_id="00D000000000001AAA").org_id == "00D000000000001AAA"

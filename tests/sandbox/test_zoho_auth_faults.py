@@ -204,3 +204,14 @@ def test_crmsync_sandbox_serve_zoho_as_a_user_types_it() -> None:
     finally:
         os.kill(process.pid, signal.SIGINT)
         process.wait(timeout=20)
+
+
+def test_the_organization_api_answers_the_orgs_id_behind_its_scope() -> None:
+    with served(org_id="5550000000123456") as org:
+        answer = org.get("/org")
+        assert answer.status_code == 200, answer.text
+        (details,) = answer.json()["org"]
+        assert details["id"] == "5550000000123456" and details["domain_name"] and details["iso_code"] == "USD"
+    with served(missing_scopes={"ZohoCRM.org.READ"}) as org:
+        assert only_error(org.get("/org"), 401)["code"] == "OAUTH_SCOPE_MISMATCH"
+    assert ZohoSandbox().org_id != ZohoSandbox().org_id  # each emulator an org of its own
