@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from engine.sandbox.common import running
 from engine.state.orgs import bound_org
@@ -75,10 +76,16 @@ def test_the_same_profile_of_another_name_pushes_to_the_second_org(tmp_path: Pat
     assert (bound(state, "prefixes"), bound(state, "prefixes-prod")) == (portal(org_a), portal(org_b))
 
 
-def test_the_same_portal_at_a_new_address_is_the_same_org_without_org_moved(tmp_path: Path) -> None:
+def pushed_by_cli(tmp_path: Path) -> tuple[Path, Path, Path, Path, list[Any]]:
+    """Two good employers, their profile and credentials, and the options of a `crmsync push` of them."""
     source, state = employers(tmp_path / "src", good=2, bad=0), tmp_path / "state"
     profile, credentials = employer_profile(tmp_path), creds(tmp_path)
-    common = ["--source", source, "--state-dir", state, "--credentials", credentials, "--format", "json"]
+    return source, state, profile, credentials, ["--source", source, "--state-dir", state, "--credentials",
+                                                 credentials, "--format", "json"]
+
+
+def test_the_same_portal_at_a_new_address_is_the_same_org_without_org_moved(tmp_path: Path) -> None:
+    source, state, profile, credentials, common = pushed_by_cli(tmp_path)
     emulator = Refusing()
     with running(emulator) as old:
         new = old.replace("127.0.0.1", "localhost")  # one portal, answering at a second address
@@ -92,9 +99,7 @@ def test_the_same_portal_at_a_new_address_is_the_same_org_without_org_moved(tmp_
 
 
 def test_a_profile_bound_by_another_address_moves_to_this_org_with_org_moved(tmp_path: Path) -> None:
-    source, state = employers(tmp_path / "src", good=2, bad=0), tmp_path / "state"
-    profile, credentials = employer_profile(tmp_path), creds(tmp_path)
-    common = ["--source", source, "--state-dir", state, "--credentials", credentials, "--format", "json"]
+    source, state, profile, credentials, common = pushed_by_cli(tmp_path)
     emulator = Refusing()
     with running(emulator) as url:
         assert push("hubspot", source, url, state, profile=profile, credentials=credentials).summary()[
